@@ -1,0 +1,2 @@
+DROP TABLE auth_tokens;
+DROP TABLE users;

@@ -1,0 +1,95 @@
+//! Extractors: `CurrentUser` requires a valid bearer token; `MaybeUser` allows none.
+
+use std::future::Future;
+use std::net::IpAddr;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, web};
+
+pub use super::service::CurrentUser;
+use super::service::authenticate;
+use crate::error::AppError;
+use crate::startup::AppState;
+
+/// The caller if a token was sent; a token that is sent but not valid is still 401.
+pub struct MaybeUser(pub Option<CurrentUser>);
+
+/// `Some(token)` for `Authorization: Bearer <token>`, `None` without the header,
+/// `Err` for any other Authorization value.
+fn bearer_token(req: &HttpRequest) -> Result<Option<String>, AppError> {
+    let Some(value) = req.headers().get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let value = value
+        .to_str()
+        .map_err(|_| AppError::unauthenticated("the Authorization header is not valid"))?;
+    match value.split_once(' ') {
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+        {
+            Ok(Some(token.trim().to_owned()))
+        }
+        _ => Err(AppError::unauthenticated(
+            "send Authorization: Bearer <token>",
+        )),
+    }
+}
+
+fn state(req: &HttpRequest) -> Result<web::Data<AppState>, AppError> {
+    req.app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("AppState is not registered")))
+}
+
+impl FromRequest for CurrentUser {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let token = bearer_token(req);
+        let state = state(req);
+        Box::pin(async move {
+            let token = token?.ok_or_else(|| {
+                AppError::unauthenticated("sign in first: send Authorization: Bearer <token>")
+            })?;
+            authenticate(&*state?, &token).await
+        })
+    }
+}
+
+impl FromRequest for MaybeUser {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let token = bearer_token(req);
+        let state = state(req);
+        Box::pin(async move {
+            match token? {
+                None => Ok(MaybeUser(None)),
+                Some(token) => authenticate(&*state?, &token)
+                    .await
+                    .map(|user| MaybeUser(Some(user))),
+            }
+        })
+    }
+}
+
+/// The client's address for throttling: the socket peer, or the first `X-Forwarded-For` hop
+/// when the deployment says a trusted proxy sets it.
+pub fn client_address(req: &HttpRequest, trust_forwarded_for: bool) -> Option<IpAddr> {
+    if trust_forwarded_for {
+        let forwarded = req
+            .headers()
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .and_then(|v| v.trim().parse().ok());
+        if forwarded.is_some() {
+            return forwarded;
+        }
+    }
+    req.peer_addr().map(|a| a.ip())
+}

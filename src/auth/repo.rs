@@ -1,0 +1,94 @@
+//! Account queries.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::DbConnection;
+use crate::db::schema::{auth_tokens, users};
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = users)]
+pub struct User {
+    pub id: String,
+    pub email: String,
+    pub email_key: String,
+    pub password_hash: String,
+    pub full_name: String,
+    pub role: String,
+    pub phone: Option<String>,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = auth_tokens)]
+pub struct NewAuthToken {
+    pub token_hash: String,
+    pub user_id: String,
+    pub created_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+}
+
+pub fn insert_user(conn: &mut DbConnection, user: &User) -> QueryResult<()> {
+    diesel::insert_into(users::table)
+        .values(user)
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn find_user_by_email_key(
+    conn: &mut DbConnection,
+    email_key: &str,
+) -> QueryResult<Option<User>> {
+    users::table
+        .filter(users::email_key.eq(email_key))
+        .select(User::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn find_user(conn: &mut DbConnection, id: &str) -> QueryResult<Option<User>> {
+    users::table
+        .find(id)
+        .select(User::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn insert_token(conn: &mut DbConnection, token: &NewAuthToken) -> QueryResult<()> {
+    diesel::insert_into(auth_tokens::table)
+        .values(token)
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// The owner of an unexpired token.
+pub fn find_token_user(
+    conn: &mut DbConnection,
+    token_hash: &str,
+    now: NaiveDateTime,
+) -> QueryResult<Option<User>> {
+    auth_tokens::table
+        .inner_join(users::table)
+        .filter(auth_tokens::token_hash.eq(token_hash))
+        .filter(auth_tokens::expires_at.gt(now))
+        .select(User::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn delete_token(conn: &mut DbConnection, token_hash: &str) -> QueryResult<usize> {
+    diesel::delete(auth_tokens::table.filter(auth_tokens::token_hash.eq(token_hash))).execute(conn)
+}
+
+pub fn delete_expired_tokens(
+    conn: &mut DbConnection,
+    user_id: &str,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::delete(
+        auth_tokens::table
+            .filter(auth_tokens::user_id.eq(user_id))
+            .filter(auth_tokens::expires_at.le(now)),
+    )
+    .execute(conn)
+}

@@ -1,0 +1,262 @@
+//! Account rules: who may register as what, password checks, tokens.
+
+use std::net::IpAddr;
+
+use actix_web::http::StatusCode;
+use actix_web::web;
+use chrono::Duration;
+use serde::Deserialize;
+
+use super::model::{LoginView, Role, UserView};
+use super::repo::{self, NewAuthToken, User};
+use super::{password, token};
+use crate::db::DbConnection;
+use crate::error::{AppError, AppResult};
+use crate::ids::UserId;
+use crate::startup::AppState;
+use crate::time::now_utc;
+use crate::validate::{self, NAME_MAX_CHARS, Problems};
+
+pub const PASSWORD_MIN_CHARS: usize = 8;
+pub const PASSWORD_MAX_CHARS: usize = 128;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterRequest {
+    pub email: String,
+    pub password: String,
+    pub full_name: String,
+    pub role: String,
+    pub phone: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+}
+
+/// The signed-in caller, as handlers and services see it.
+#[derive(Debug, Clone)]
+pub struct CurrentUser {
+    pub id: UserId,
+    pub role: Role,
+    pub user: UserView,
+    /// Hash of the token this request came with (for logout).
+    pub token_hash: String,
+}
+
+impl CurrentUser {
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+}
+
+fn check_password(problems: &mut Problems, password: &str) {
+    let length = password.chars().count();
+    if !(PASSWORD_MIN_CHARS..=PASSWORD_MAX_CHARS).contains(&length) {
+        problems.add("password", "must be between 8 and 128 characters");
+    }
+}
+
+/// A validated new account, ready to hash and store.
+pub struct NewAccount {
+    pub email: String,
+    pub password: String,
+    pub full_name: String,
+    pub role: Role,
+    pub phone: Option<String>,
+}
+
+impl NewAccount {
+    /// Checks every field and reports all problems at once. `allow_admin` is for the command line.
+    pub fn parse(request: RegisterRequest, allow_admin: bool) -> AppResult<NewAccount> {
+        let mut problems = Problems::new();
+        let email = problems.check(validate::email("email", &request.email));
+        check_password(&mut problems, &request.password);
+        let full_name = problems.check(validate::required_text(
+            "full_name",
+            &request.full_name,
+            NAME_MAX_CHARS,
+        ));
+        let role = match Role::parse(&request.role) {
+            Some(Role::Admin) if !allow_admin => {
+                problems.add(
+                    "role",
+                    "admins are created with the command line; choose farmer or buyer",
+                );
+                None
+            }
+            Some(role) => Some(role),
+            None => {
+                problems.add("role", "must be farmer or buyer");
+                None
+            }
+        };
+        let phone = problems.check(validate::optional_phone("phone", request.phone.as_deref()));
+        problems.finish()?;
+        match (email, full_name, role, phone) {
+            (Some(email), Some(full_name), Some(role), Some(phone)) => Ok(NewAccount {
+                email,
+                password: request.password,
+                full_name,
+                role,
+                phone,
+            }),
+            _ => unreachable!("every missing value recorded a problem"),
+        }
+    }
+
+    fn into_user(self, password_hash: String) -> User {
+        User {
+            id: UserId::generate().to_db(),
+            email_key: self.email.to_lowercase(),
+            email: self.email,
+            password_hash,
+            full_name: self.full_name,
+            role: self.role.as_str().to_owned(),
+            phone: self.phone,
+            created_at: now_utc(),
+        }
+    }
+}
+
+fn email_taken() -> AppError {
+    AppError::conflict("email_taken", "an account with this email already exists")
+        .with_field_errors(vec![crate::error::FieldError::new(
+            "email",
+            "is already registered",
+        )])
+}
+
+/// Stores a new account; a taken email (checked case-insensitively by a unique key) is 409.
+pub fn insert_account(
+    conn: &mut DbConnection,
+    account: NewAccount,
+    password_hash: String,
+) -> AppResult<UserView> {
+    let user = account.into_user(password_hash);
+    match repo::insert_user(conn, &user) {
+        Ok(()) => Ok(user.into()),
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )) => Err(email_taken()),
+        Err(other) => Err(other.into()),
+    }
+}
+
+pub async fn register(state: &AppState, request: RegisterRequest) -> AppResult<UserView> {
+    let account = NewAccount::parse(request, false)?;
+    let email_key = account.email.to_lowercase();
+    // Cheap check first so that a taken email costs no Argon2 work; the unique key still decides races.
+    let exists = state
+        .db
+        .run(move |conn| Ok(repo::find_user_by_email_key(conn, &email_key)?.is_some()))
+        .await?;
+    if exists {
+        return Err(email_taken());
+    }
+    let plain = account.password.clone();
+    let password_hash = web::block(move || password::hash(&plain)).await??;
+    state
+        .db
+        .run(move |conn| insert_account(conn, account, password_hash))
+        .await
+}
+
+fn invalid_credentials() -> AppError {
+    AppError::client(
+        StatusCode::UNAUTHORIZED,
+        "invalid_credentials",
+        "the email or the password is wrong",
+    )
+}
+
+pub async fn login(
+    state: &AppState,
+    request: LoginRequest,
+    address: Option<IpAddr>,
+) -> AppResult<LoginView> {
+    let email_key = request.email.trim().to_lowercase();
+    state.throttle.check(&email_key, address)?;
+    let lookup_key = email_key.clone();
+    let user = state
+        .db
+        .run(move |conn| Ok(repo::find_user_by_email_key(conn, &lookup_key)?))
+        .await?;
+    let plain = request.password;
+    let verified = web::block(move || match user {
+        Some(user) if password::verify(&plain, &user.password_hash) => Some(user),
+        Some(_) => None,
+        None => {
+            password::verify_against_dummy(&plain);
+            None
+        }
+    })
+    .await?;
+    let Some(user) = verified else {
+        crate::metrics::record_login_failure();
+        state.throttle.record_failure(&email_key, address)?;
+        return Err(invalid_credentials());
+    };
+
+    let token = token::generate();
+    let now = now_utc();
+    let ttl = Duration::from_std(state.settings.auth.token_ttl).unwrap_or(Duration::days(30));
+    let record = NewAuthToken {
+        token_hash: token::hash(&token),
+        user_id: user.id.clone(),
+        created_at: now,
+        expires_at: now + ttl,
+    };
+    let expires_at = record.expires_at;
+    state
+        .db
+        .run(move |conn| {
+            repo::delete_expired_tokens(conn, &record.user_id, now)?;
+            repo::insert_token(conn, &record)?;
+            Ok(())
+        })
+        .await?;
+    Ok(LoginView {
+        token,
+        token_type: "Bearer",
+        expires_at,
+        user: user.into(),
+    })
+}
+
+pub async fn logout(state: &AppState, caller: &CurrentUser) -> AppResult<()> {
+    let token_hash = caller.token_hash.clone();
+    state
+        .db
+        .run(move |conn| Ok(repo::delete_token(conn, &token_hash)?))
+        .await?;
+    Ok(())
+}
+
+/// The caller behind a bearer token: unknown, expired or revoked tokens are 401.
+pub async fn authenticate(state: &AppState, bearer: &str) -> AppResult<CurrentUser> {
+    if !token::looks_valid(bearer) {
+        return Err(AppError::unauthenticated("the token is not valid"));
+    }
+    let token_hash = token::hash(bearer);
+    let lookup = token_hash.clone();
+    let user = state
+        .db
+        .run(move |conn| Ok(repo::find_token_user(conn, &lookup, now_utc())?))
+        .await?
+        .ok_or_else(|| AppError::unauthenticated("the token is unknown, expired or revoked"))?;
+    let id = UserId::parse(&user.id)
+        .ok_or_else(|| anyhow::anyhow!("stored user id {:?} is not a UUID", user.id))?;
+    let role = Role::parse(&user.role)
+        .ok_or_else(|| anyhow::anyhow!("stored role {:?} is unknown", user.role))?;
+    Ok(CurrentUser {
+        id,
+        role,
+        user: user.into(),
+        token_hash,
+    })
+}

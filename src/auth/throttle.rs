@@ -1,0 +1,153 @@
+//! Login throttling: failed logins are counted per email and per client address with
+//! governor's GCRA limiters; once a key has used up its allowance, every attempt for it
+//! (right password or not) answers 429 until the allowance refills.
+//!
+//! The counts live in this process: behind a load balancer each server counts on its own, which
+//! multiplies the allowance by the number of servers but still stops brute force.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+
+use crate::config::AuthSettings;
+use crate::error::AppError;
+
+struct KeyedThrottle<K: Hash + Eq + Clone> {
+    failures: DefaultKeyedRateLimiter<K>,
+    blocked_until: Mutex<HashMap<K, Instant>>,
+}
+
+impl<K: Hash + Eq + Clone> KeyedThrottle<K> {
+    fn new(allowed: u32, window: Duration) -> Self {
+        let allowed = NonZeroU32::new(allowed.max(1)).expect("at least one");
+        let period = (window / allowed.get()).max(Duration::from_millis(1));
+        let quota = Quota::with_period(period)
+            .expect("positive period")
+            .allow_burst(allowed);
+        Self {
+            failures: RateLimiter::keyed(quota),
+            blocked_until: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// How long `key` is still blocked, if it is.
+    fn blocked_for(&self, key: &K) -> Option<Duration> {
+        let blocked = self.blocked_until.lock().unwrap_or_else(|p| p.into_inner());
+        blocked
+            .get(key)
+            .and_then(|until| until.checked_duration_since(Instant::now()))
+    }
+
+    /// Counts one failure; when the allowance is used up the key is blocked and the wait returned.
+    fn record_failure(&self, key: &K) -> Option<Duration> {
+        let not_until = self.failures.check_key(key).err()?;
+        let wait = not_until.wait_time_from(DefaultClock::default().now());
+        let mut blocked = self.blocked_until.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        // Keep the map small: forget blocks that have ended.
+        if blocked.len() > 10_000 {
+            blocked.retain(|_, until| *until > now);
+            self.failures.retain_recent();
+        }
+        blocked.insert(key.clone(), now + wait);
+        Some(wait)
+    }
+}
+
+pub struct LoginThrottle {
+    by_email: KeyedThrottle<String>,
+    by_address: KeyedThrottle<IpAddr>,
+}
+
+fn rate_limited(wait: Duration) -> AppError {
+    AppError::RateLimited {
+        retry_after_secs: wait.as_secs_f64().ceil().max(1.0) as u64,
+    }
+}
+
+impl LoginThrottle {
+    pub fn new(settings: &AuthSettings) -> Self {
+        Self {
+            by_email: KeyedThrottle::new(
+                settings.login_failures_per_email,
+                settings.login_failure_window,
+            ),
+            by_address: KeyedThrottle::new(
+                settings.login_failures_per_address,
+                settings.login_failure_window,
+            ),
+        }
+    }
+
+    /// Before checking a password: 429 when the email or the address is blocked.
+    pub fn check(&self, email_key: &str, address: Option<IpAddr>) -> Result<(), AppError> {
+        let email_wait = self.by_email.blocked_for(&email_key.to_owned());
+        let address_wait = address.and_then(|a| self.by_address.blocked_for(&a));
+        match email_wait.into_iter().chain(address_wait).max() {
+            Some(wait) => Err(rate_limited(wait)),
+            None => Ok(()),
+        }
+    }
+
+    /// After a failed login: `Err(429)` when this failure used up an allowance.
+    pub fn record_failure(&self, email_key: &str, address: Option<IpAddr>) -> Result<(), AppError> {
+        let email_wait = self.by_email.record_failure(&email_key.to_owned());
+        let address_wait = address.and_then(|a| self.by_address.record_failure(&a));
+        match email_wait.into_iter().chain(address_wait).max() {
+            Some(wait) => Err(rate_limited(wait)),
+            None => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(per_email: u32, per_address: u32) -> AuthSettings {
+        AuthSettings {
+            token_ttl: Duration::from_secs(3600),
+            login_failures_per_email: per_email,
+            login_failures_per_address: per_address,
+            login_failure_window: Duration::from_secs(900),
+            trust_forwarded_for: false,
+        }
+    }
+
+    #[test]
+    fn an_email_is_blocked_after_its_allowance_and_others_are_not() {
+        let throttle = LoginThrottle::new(&settings(3, 100));
+        let address = Some("10.0.0.1".parse().unwrap());
+        for _ in 0..3 {
+            throttle.check("a@x.vn", address).unwrap();
+            throttle.record_failure("a@x.vn", address).unwrap();
+        }
+        assert!(throttle.record_failure("a@x.vn", address).is_err());
+        match throttle.check("a@x.vn", address) {
+            Err(AppError::RateLimited { retry_after_secs }) => {
+                assert!((1..=300).contains(&retry_after_secs))
+            }
+            other => panic!("expected 429, got {other:?}"),
+        }
+        throttle.check("b@x.vn", address).unwrap();
+    }
+
+    #[test]
+    fn an_address_is_blocked_across_emails() {
+        let throttle = LoginThrottle::new(&settings(100, 2));
+        let address = Some("10.0.0.2".parse().unwrap());
+        throttle.record_failure("a@x.vn", address).unwrap();
+        throttle.record_failure("b@x.vn", address).unwrap();
+        assert!(throttle.record_failure("c@x.vn", address).is_err());
+        assert!(throttle.check("d@x.vn", address).is_err());
+        throttle
+            .check("d@x.vn", Some("10.0.0.3".parse().unwrap()))
+            .unwrap();
+    }
+}

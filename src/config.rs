@@ -1,0 +1,183 @@
+//! Settings: `config/default.toml` (also embedded in the binary, so it runs from anywhere)
+//! < `config/$NONGSAN_ENV.toml` < `NONGSAN__SECTION__KEY` variables < `DATABASE_URL` < flags.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use config::{Config, Environment, File, FileFormat};
+use serde::Deserialize;
+
+const EMBEDDED_DEFAULTS: &str = include_str!("../config/default.toml");
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub auth: AuthSettings,
+    pub reporting: ReportingSettings,
+    pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    pub bind: String,
+    pub workers: usize,
+    #[serde(with = "humantime_serde")]
+    pub client_request_timeout: Duration,
+    #[serde(with = "humantime_serde")]
+    pub request_timeout: Duration,
+    #[serde(with = "humantime_serde")]
+    pub shutdown_timeout: Duration,
+    pub json_body_limit: usize,
+    pub import_body_limit: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    pub url: String,
+    pub pool_size: u32,
+    #[serde(with = "humantime_serde")]
+    pub connect_timeout: Duration,
+    #[serde(with = "humantime_serde")]
+    pub sqlite_busy_timeout: Duration,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSettings {
+    #[serde(with = "humantime_serde")]
+    pub token_ttl: Duration,
+    pub login_failures_per_email: u32,
+    pub login_failures_per_address: u32,
+    #[serde(with = "humantime_serde")]
+    pub login_failure_window: Duration,
+    pub trust_forwarded_for: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportingSettings {
+    pub timezone: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    pub level: String,
+}
+
+/// Values given on the command line; they win over everything else.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub bind: Option<String>,
+    pub database_url: Option<String>,
+}
+
+impl Settings {
+    /// Loads the layered settings from `NONGSAN_CONFIG_DIR` (default `config/`).
+    pub fn load(overrides: &Overrides) -> anyhow::Result<Settings> {
+        let dir = std::env::var_os("NONGSAN_CONFIG_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("config"));
+        let environment = std::env::var("NONGSAN_ENV").ok().filter(|e| !e.is_empty());
+        let mut builder = Config::builder()
+            .add_source(File::from_str(EMBEDDED_DEFAULTS, FileFormat::Toml))
+            .add_source(File::from(dir.join("default.toml")).required(false));
+        if let Some(environment) = &environment {
+            // An environment named on purpose must exist: a typo should not silently run defaults.
+            builder = builder
+                .add_source(File::from(dir.join(format!("{environment}.toml"))).required(true));
+        }
+        builder = builder.add_source(
+            Environment::with_prefix("NONGSAN")
+                .prefix_separator("__")
+                .separator("__")
+                .try_parsing(true),
+        );
+        if let Some(url) = std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()) {
+            builder = builder.set_override("database.url", url)?;
+        }
+        if let Some(bind) = &overrides.bind {
+            builder = builder.set_override("server.bind", bind.clone())?;
+        }
+        if let Some(url) = &overrides.database_url {
+            builder = builder.set_override("database.url", url.clone())?;
+        }
+        let settings: Settings = builder
+            .build()
+            .context("reading configuration")?
+            .try_deserialize()
+            .context("invalid configuration")?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// The built-in defaults alone (for tests and tools that start from a known state).
+    pub fn defaults() -> Settings {
+        Config::builder()
+            .add_source(File::from_str(EMBEDDED_DEFAULTS, FileFormat::Toml))
+            .build()
+            .and_then(|c| c.try_deserialize())
+            .expect("the embedded config/default.toml is valid")
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        self.timezone()?;
+        anyhow::ensure!(
+            self.database.pool_size >= 1,
+            "database.pool_size must be at least 1"
+        );
+        anyhow::ensure!(
+            !self.auth.token_ttl.is_zero(),
+            "auth.token_ttl must be positive"
+        );
+        anyhow::ensure!(
+            self.auth.login_failures_per_email >= 1 && self.auth.login_failures_per_address >= 1,
+            "auth.login_failures_per_* must be at least 1"
+        );
+        anyhow::ensure!(
+            !self.auth.login_failure_window.is_zero(),
+            "auth.login_failure_window must be positive"
+        );
+        Ok(())
+    }
+
+    pub fn timezone(&self) -> anyhow::Result<chrono_tz::Tz> {
+        self.reporting
+            .timezone
+            .parse::<chrono_tz::Tz>()
+            .map_err(|_| {
+                anyhow::anyhow!(
+                    "reporting.timezone: unknown time zone {:?}",
+                    self.reporting.timezone
+                )
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_defaults_are_complete_and_valid() {
+        let settings = Settings::defaults();
+        settings.validate().unwrap();
+        assert_eq!(settings.server.bind, "127.0.0.1:8080");
+        assert_eq!(settings.database.url, "data/nongsan.db");
+        assert_eq!(settings.auth.token_ttl, Duration::from_secs(30 * 24 * 3600));
+        assert_eq!(settings.reporting.timezone, "Asia/Ho_Chi_Minh");
+    }
+}

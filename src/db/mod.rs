@@ -1,0 +1,298 @@
+//! Storage: one diesel query code base over PostgreSQL and SQLite.
+//!
+//! The URL picks the backend; queries take `&mut DbConnection` and run inside `web::block`
+//! (see [`Database::run`]) so that blocking database I/O never stalls the async workers.
+
+pub mod schema;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::prelude::*;
+use diesel::{PgConnection, SqliteConnection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use crate::error::AppError;
+
+pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+
+/// Arbitrary but fixed key of the PostgreSQL advisory lock that serialises migrations
+/// between server processes starting at the same time.
+const MIGRATION_LOCK_KEY: i64 = 0x6e6f_6e67_7361_6e;
+
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Postgres(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+/// Which database a URL names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    Postgres(String),
+    Sqlite(PathBuf),
+}
+
+impl DatabaseUrl {
+    /// `postgres://` and `postgresql://` are PostgreSQL; anything else is a SQLite file path,
+    /// with an optional `sqlite://` prefix.
+    pub fn parse(url: &str) -> Self {
+        let url = url.trim();
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            DatabaseUrl::Postgres(url.to_owned())
+        } else {
+            let path = url.strip_prefix("sqlite://").unwrap_or(url);
+            DatabaseUrl::Sqlite(PathBuf::from(path))
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, DatabaseUrl::Postgres(_))
+    }
+
+    /// A description safe to log: no password.
+    pub fn redacted(&self) -> String {
+        match self {
+            DatabaseUrl::Sqlite(path) => format!("sqlite file {}", path.display()),
+            DatabaseUrl::Postgres(url) => match (url.find("://"), url.rfind('@')) {
+                (Some(scheme_end), Some(at)) if at > scheme_end => {
+                    format!("{}://***{}", &url[..scheme_end], &url[at..])
+                }
+                _ => url.clone(),
+            },
+        }
+    }
+}
+
+/// Opens connections for the pool. Our own manager rather than diesel's so that the real
+/// connection error reaches the log, and so that every SQLite connection gets its pragmas.
+#[derive(Debug, Clone)]
+pub struct ConnectionManager {
+    url: DatabaseUrl,
+    busy_timeout_ms: u64,
+}
+
+impl ConnectionManager {
+    pub fn new(url: DatabaseUrl, busy_timeout_ms: u64) -> Self {
+        Self {
+            url,
+            busy_timeout_ms,
+        }
+    }
+
+    pub fn connect(&self) -> Result<DbConnection, ConnectionError> {
+        match &self.url {
+            DatabaseUrl::Postgres(url) => Ok(DbConnection::Postgres(PgConnection::establish(url)?)),
+            DatabaseUrl::Sqlite(path) => {
+                let mut conn = SqliteConnection::establish(&path.to_string_lossy())?;
+                // busy_timeout first: the other pragmas may already need to wait for a lock.
+                conn.batch_execute(&format!(
+                    "PRAGMA busy_timeout = {}; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+                    self.busy_timeout_ms
+                ))
+                .map_err(ConnectionError::CouldntSetupConfiguration)?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+        }
+    }
+}
+
+impl r2d2::ManageConnection for ConnectionManager {
+    type Connection = DbConnection;
+    type Error = ConnectionError;
+
+    fn connect(&self) -> Result<DbConnection, ConnectionError> {
+        ConnectionManager::connect(self)
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), ConnectionError> {
+        conn.batch_execute("SELECT 1")
+            .map_err(ConnectionError::CouldntSetupConfiguration)
+    }
+
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        match conn {
+            DbConnection::Postgres(c) => {
+                // A connection dropped by the server is only noticed on use; a failed
+                // transaction left open would poison the next borrower.
+                AnsiTransactionManager::is_broken_transaction_manager(c)
+            }
+            DbConnection::Sqlite(c) => AnsiTransactionManager::is_broken_transaction_manager(c),
+        }
+    }
+}
+
+pub type Pool = r2d2::Pool<ConnectionManager>;
+pub type PooledConnection = r2d2::PooledConnection<ConnectionManager>;
+
+#[derive(Debug, Clone)]
+pub struct PoolOptions {
+    pub max_size: u32,
+    pub connect_timeout: Duration,
+    pub sqlite_busy_timeout: Duration,
+}
+
+/// The application's handle on its database: a pool plus which backend it is.
+#[derive(Clone)]
+pub struct Database {
+    pool: Pool,
+    url: DatabaseUrl,
+    /// Requests waiting for a connection right now (r2d2 does not count them).
+    waiting: Arc<AtomicI64>,
+}
+
+impl Database {
+    /// Builds the pool. Connections are opened lazily so that a server can start (and answer
+    /// `/readyz` with 503) while its database is still down.
+    pub fn connect(url: DatabaseUrl, options: &PoolOptions) -> anyhow::Result<Self> {
+        let manager =
+            ConnectionManager::new(url.clone(), options.sqlite_busy_timeout.as_millis() as u64);
+        if let DatabaseUrl::Sqlite(path) = &url {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|e| {
+                    anyhow::anyhow!("cannot create directory {}: {e}", dir.display())
+                })?;
+            }
+            // WAL is a property of the file: set it once, before the pool opens connections.
+            let mut conn = manager
+                .connect()
+                .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", url.redacted()))?;
+            conn.batch_execute("PRAGMA journal_mode = WAL")?;
+        }
+        let pool = r2d2::Pool::builder()
+            .max_size(options.max_size)
+            .min_idle(Some(0))
+            .connection_timeout(options.connect_timeout)
+            .test_on_check_out(false)
+            .build_unchecked(manager);
+        Ok(Self {
+            pool,
+            url,
+            waiting: Arc::default(),
+        })
+    }
+
+    pub fn url(&self) -> &DatabaseUrl {
+        &self.url
+    }
+
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    pub fn waiting(&self) -> i64 {
+        self.waiting.load(Ordering::Relaxed)
+    }
+
+    pub fn get(&self) -> Result<PooledConnection, AppError> {
+        self.waiting.fetch_add(1, Ordering::Relaxed);
+        let conn = self.pool.get();
+        self.waiting.fetch_sub(1, Ordering::Relaxed);
+        Ok(conn?)
+    }
+
+    /// Runs blocking database work on actix's blocking thread pool.
+    pub async fn run<T, F>(&self, work: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let database = self.clone();
+        actix_web::web::block(move || {
+            let mut conn = database.get()?;
+            work(&mut conn)
+        })
+        .await?
+    }
+
+    /// Applies pending migrations; see [`run_migrations`].
+    pub fn migrate(&self) -> anyhow::Result<Vec<String>> {
+        let mut conn = self.pool.get().map_err(|e| {
+            anyhow::anyhow!("database {} does not answer: {e}", self.url.redacted())
+        })?;
+        run_migrations(&mut conn)
+    }
+}
+
+/// Applies the embedded migrations of the connection's backend and returns the names of those
+/// applied. On PostgreSQL an advisory lock makes servers that start together take turns.
+pub fn run_migrations(conn: &mut DbConnection) -> anyhow::Result<Vec<String>> {
+    let applied = match conn {
+        DbConnection::Postgres(pg) => {
+            diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))
+                .execute(pg)?;
+            let result = pg
+                .run_pending_migrations(POSTGRES_MIGRATIONS)
+                .map(|versions| versions.iter().map(|v| v.to_string()).collect::<Vec<_>>());
+            diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))
+                .execute(pg)?;
+            result
+        }
+        DbConnection::Sqlite(lite) => lite
+            .run_pending_migrations(SQLITE_MIGRATIONS)
+            .map(|versions| versions.iter().map(|v| v.to_string()).collect::<Vec<_>>()),
+    };
+    applied.map_err(|e| anyhow::anyhow!("migration failed: {e}"))
+}
+
+/// Runs `work` in a write transaction: `BEGIN IMMEDIATE` on SQLite (a plain `BEGIN` that later
+/// writes fails with "database is locked" under load), the default `BEGIN` on PostgreSQL.
+/// Nested calls inside `work` become savepoints.
+pub fn write_transaction<T, E, F>(conn: &mut DbConnection, work: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    match conn {
+        DbConnection::Postgres(_) => conn.transaction(work),
+        DbConnection::Sqlite(lite) => {
+            AnsiTransactionManager::begin_transaction_sql(lite, "BEGIN IMMEDIATE")?;
+            let outcome = work(conn);
+            let DbConnection::Sqlite(lite) = conn else {
+                unreachable!("the connection cannot change backend")
+            };
+            match outcome {
+                Ok(value) => {
+                    if let Err(commit_error) = AnsiTransactionManager::commit_transaction(lite) {
+                        let _ = AnsiTransactionManager::rollback_transaction(lite);
+                        return Err(commit_error.into());
+                    }
+                    Ok(value)
+                }
+                Err(error) => {
+                    AnsiTransactionManager::rollback_transaction(lite)?;
+                    Err(error)
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_pick_the_backend() {
+        assert!(DatabaseUrl::parse("postgres://u@h/db").is_postgres());
+        assert!(DatabaseUrl::parse("postgresql://u@h/db").is_postgres());
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://data/x.db"),
+            DatabaseUrl::Sqlite(PathBuf::from("data/x.db"))
+        );
+        assert_eq!(
+            DatabaseUrl::parse("data/nongsan.db"),
+            DatabaseUrl::Sqlite(PathBuf::from("data/nongsan.db"))
+        );
+    }
+
+    #[test]
+    fn redacted_urls_hide_the_password() {
+        let url = DatabaseUrl::parse("postgres://app:s3cret@db.example:5432/nongsan");
+        assert_eq!(url.redacted(), "postgres://***@db.example:5432/nongsan");
+    }
+}

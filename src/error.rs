@@ -1,0 +1,330 @@
+//! One error type for the whole service, rendered as RFC 9457 `application/problem+json`
+//! with the stable `code`s of `shared/API.md`.
+
+use actix_web::body::MessageBody;
+use actix_web::dev::ServiceResponse;
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::middleware::ErrorHandlerResponse;
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// One problem with one input field, e.g. `{"field": "items[0].quantity", "message": "only 3 left"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// A problem with one line of an uploaded file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LineError {
+    pub line: u64,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum ProblemItem {
+    Field(FieldError),
+    Line(LineError),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// A problem the client can act on: every 4xx.
+    #[error("{status} {code}: {detail}")]
+    Client {
+        status: StatusCode,
+        code: &'static str,
+        detail: String,
+        errors: Vec<ProblemItem>,
+    },
+    #[error("too many requests; retry after {retry_after_secs}s")]
+    RateLimited { retry_after_secs: u64 },
+    /// The database does not answer (or is too busy); the cause is logged, not shown.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// Our fault; the cause chain is logged, the client sees a bare 500.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+impl AppError {
+    pub fn client(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+        AppError::Client {
+            status,
+            code,
+            detail: detail.into(),
+            errors: Vec::new(),
+        }
+    }
+
+    pub fn with_field_errors(self, field_errors: Vec<FieldError>) -> Self {
+        match self {
+            AppError::Client {
+                status,
+                code,
+                detail,
+                ..
+            } => AppError::Client {
+                status,
+                code,
+                detail,
+                errors: field_errors.into_iter().map(ProblemItem::Field).collect(),
+            },
+            other => other,
+        }
+    }
+
+    /// 422 `validation_failed` listing every field problem.
+    pub fn validation(errors: Vec<FieldError>) -> Self {
+        let detail = match errors.as_slice() {
+            [one] => format!("{}: {}", one.field, one.message),
+            _ => format!("{} fields are invalid", errors.len()),
+        };
+        Self::client(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            detail,
+        )
+        .with_field_errors(errors)
+    }
+
+    pub fn invalid_field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::validation(vec![FieldError::new(field, message)])
+    }
+
+    pub fn malformed(detail: impl Into<String>) -> Self {
+        Self::client(StatusCode::BAD_REQUEST, "malformed_request", detail)
+    }
+
+    pub fn unauthenticated(detail: impl Into<String>) -> Self {
+        Self::client(StatusCode::UNAUTHORIZED, "unauthenticated", detail)
+    }
+
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::client(StatusCode::FORBIDDEN, "forbidden", detail)
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        Self::client(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no such {what}"),
+        )
+    }
+
+    pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::client(StatusCode::CONFLICT, code, detail)
+    }
+
+    pub fn unprocessable(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::client(StatusCode::UNPROCESSABLE_ENTITY, code, detail)
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::Client { code, .. } => code,
+            AppError::RateLimited { .. } => "rate_limited",
+            AppError::Unavailable(_) => "unavailable",
+            AppError::Internal(_) => "internal",
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct ProblemBody<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    title: &'a str,
+    status: u16,
+    code: &'a str,
+    detail: &'a str,
+    errors: &'a [ProblemItem],
+}
+
+/// Renders a problem document; `detail` must never carry internals.
+pub fn problem_response(
+    status: StatusCode,
+    code: &str,
+    detail: &str,
+    errors: &[ProblemItem],
+) -> HttpResponse {
+    let body = ProblemBody {
+        kind: "about:blank",
+        title: status.canonical_reason().unwrap_or("Error"),
+        status: status.as_u16(),
+        code,
+        detail,
+        errors,
+    };
+    HttpResponse::build(status)
+        .insert_header((header::CONTENT_TYPE, PROBLEM_JSON))
+        .body(serde_json::to_string(&body).unwrap_or_default())
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            AppError::Client { status, .. } => *status,
+            AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            AppError::Client {
+                status,
+                code,
+                detail,
+                errors,
+            } => problem_response(*status, code, detail, errors),
+            AppError::RateLimited { retry_after_secs } => {
+                let mut response = problem_response(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "rate_limited",
+                    &format!("too many attempts; try again in {retry_after_secs} seconds"),
+                    &[],
+                );
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+                response
+            }
+            AppError::Unavailable(cause) => {
+                tracing::warn!(cause = %cause, "database unavailable");
+                let mut response = problem_response(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "the service is temporarily unavailable; try again shortly",
+                    &[],
+                );
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(1u32));
+                response
+            }
+            AppError::Internal(cause) => {
+                tracing::error!(error = ?cause, "internal error");
+                problem_response(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "an unexpected error occurred",
+                    &[],
+                )
+            }
+        }
+    }
+}
+
+impl From<diesel::result::Error> for AppError {
+    fn from(error: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match error {
+            Error::NotFound => AppError::not_found("resource"),
+            Error::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                info,
+            ) => AppError::Unavailable(info.message().to_owned()),
+            // SQLite after busy_timeout: the writer lock was held too long. Retryable, not a bug.
+            Error::DatabaseError(_, ref info)
+                if info.message().contains("database is locked")
+                    || info.message().contains("database is busy") =>
+            {
+                AppError::Unavailable(info.message().to_owned())
+            }
+            Error::BrokenTransactionManager => {
+                AppError::Unavailable("broken transaction manager".into())
+            }
+            other => AppError::Internal(anyhow::Error::new(other).context("database query failed")),
+        }
+    }
+}
+
+impl From<r2d2::Error> for AppError {
+    fn from(error: r2d2::Error) -> Self {
+        AppError::Unavailable(format!("no database connection: {error}"))
+    }
+}
+
+impl From<actix_web::error::BlockingError> for AppError {
+    fn from(error: actix_web::error::BlockingError) -> Self {
+        AppError::Internal(anyhow::anyhow!("blocking task failed: {error}"))
+    }
+}
+
+/// The stable `code` for a bare status, for responses that actix produced itself.
+pub fn code_for_status(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        400 => "malformed_request",
+        401 => "unauthenticated",
+        403 => "forbidden",
+        404 => "not_found",
+        405 => "method_not_allowed",
+        408 => "request_timeout",
+        413 => "payload_too_large",
+        415 => "unsupported_media_type",
+        422 => "validation_failed",
+        429 => "rate_limited",
+        503 => "unavailable",
+        s if s >= 500 => "internal",
+        _ => "bad_request",
+    }
+}
+
+fn detail_for_status(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        404 => "no such resource",
+        405 => "this method is not allowed on this resource",
+        408 => "the request took too long to arrive",
+        413 => "the request body is too large",
+        415 => "unsupported content type; send application/json",
+        503 => "the service is temporarily unavailable; try again shortly",
+        s if s >= 500 => "an unexpected error occurred",
+        _ => "the request could not be processed",
+    }
+}
+
+/// `ErrorHandlers` hook: any 4xx/5xx that is not problem+json yet (actix's own 404, 405, 413,
+/// payload errors, timeouts) is rewritten into one, so no default text leaks out.
+pub fn render_plain_errors<B: MessageBody + 'static>(
+    res: ServiceResponse<B>,
+) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let is_problem = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
+    if is_problem {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    let status = res.status();
+    let allow = res.headers().get(header::ALLOW).cloned();
+    let (req, _old) = res.into_parts();
+    let mut response = problem_response(
+        status,
+        code_for_status(status),
+        detail_for_status(status),
+        &[],
+    );
+    if let Some(allow) = allow {
+        response.headers_mut().insert(header::ALLOW, allow);
+    }
+    let res = ServiceResponse::new(req, response).map_into_right_body::<B>();
+    Ok(ErrorHandlerResponse::Response(res))
+}

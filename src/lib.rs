@@ -1,0 +1,15 @@
+//! nongsan: a backend for agricultural e-commerce marketplaces.
+
+pub mod api;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod health;
+pub mod ids;
+pub mod metrics;
+pub mod startup;
+pub mod telemetry;
+pub mod time;
+pub mod validate;

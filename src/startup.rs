@@ -1,0 +1,134 @@
+//! Builds the application, binds its listener (port 0 picks a free one) and runs it until
+//! SIGINT/SIGTERM, letting in-flight requests finish.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
+use actix_web::middleware::{ErrorHandlers, Next, from_fn};
+use actix_web::{App, HttpServer, web};
+use tracing_actix_web::TracingLogger;
+
+use crate::auth::throttle::LoginThrottle;
+use crate::config::Settings;
+use crate::db::{Database, DatabaseUrl, PoolOptions};
+use crate::error::{AppError, render_plain_errors};
+
+/// What every handler can reach.
+pub struct AppState {
+    pub db: Database,
+    pub settings: Arc<Settings>,
+    pub throttle: LoginThrottle,
+    pub timezone: chrono_tz::Tz,
+}
+
+pub struct Application {
+    server: Server,
+    port: u16,
+}
+
+pub fn pool_options(settings: &Settings) -> PoolOptions {
+    PoolOptions {
+        max_size: settings.database.pool_size,
+        connect_timeout: settings.database.connect_timeout,
+        sqlite_busy_timeout: settings.database.sqlite_busy_timeout,
+    }
+}
+
+/// Opens the configured database and applies pending migrations.
+pub fn open_database(settings: &Settings) -> anyhow::Result<Database> {
+    let url = DatabaseUrl::parse(&settings.database.url);
+    let database = Database::connect(url.clone(), &pool_options(settings))?;
+    let applied = database.migrate()?;
+    if !applied.is_empty() {
+        tracing::info!(count = applied.len(), database = %url.redacted(), "applied migrations");
+    }
+    Ok(database)
+}
+
+impl Application {
+    /// Opens and migrates the database, then binds the listener.
+    pub fn build(settings: Settings) -> anyhow::Result<Application> {
+        let database = open_database(&settings)?;
+        Self::build_with_database(settings, database)
+    }
+
+    pub fn build_with_database(
+        settings: Settings,
+        database: Database,
+    ) -> anyhow::Result<Application> {
+        let listener = TcpListener::bind(&settings.server.bind)
+            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.server.bind))?;
+        let port = listener.local_addr()?.port();
+        let timezone = settings.timezone()?;
+        let state = web::Data::new(AppState {
+            db: database.clone(),
+            throttle: LoginThrottle::new(&settings.auth),
+            settings: Arc::new(settings.clone()),
+            timezone,
+        });
+        let metrics = crate::metrics::middleware(&database)?;
+        let json_limit = settings.server.json_body_limit;
+        let request_timeout = settings.server.request_timeout;
+
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .app_data(web::PayloadConfig::new(json_limit))
+                .wrap(from_fn(move |req, next| {
+                    enforce_timeout(request_timeout, req, next)
+                }))
+                .wrap(ErrorHandlers::new().default_handler(render_plain_errors))
+                .wrap(metrics.clone())
+                .wrap(TracingLogger::default())
+                .configure(crate::health::config)
+                .service(web::scope("/api/v1").configure(crate::auth::routes::config))
+                .default_service(web::to(|| async {
+                    Err::<actix_web::HttpResponse, _>(AppError::not_found("resource"))
+                }))
+        })
+        .listen(listener)?
+        .client_request_timeout(settings.server.client_request_timeout)
+        .shutdown_timeout(settings.server.shutdown_timeout.as_secs());
+        if settings.server.workers > 0 {
+            server = server.workers(settings.server.workers);
+        }
+        tracing::info!(port, "listening");
+        Ok(Application {
+            server: server.run(),
+            port,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until a shutdown signal; in-flight requests get `server.shutdown_timeout` to finish.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+
+    /// A handle for stopping the server from elsewhere (tests).
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+}
+
+/// Answers 503 `unavailable` when a request runs longer than `server.request_timeout`.
+/// (The request must not be cloned here: routing, further in, needs it unshared.)
+async fn enforce_timeout(
+    limit: std::time::Duration,
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let path = req.path().to_owned();
+    match actix_web::rt::time::timeout(limit, next.call(req)).await {
+        Ok(response) => response,
+        Err(_elapsed) => {
+            tracing::warn!(path, "request timed out");
+            Err(AppError::Unavailable("request timed out".into()).into())
+        }
+    }
+}

@@ -1,0 +1,62 @@
+//! Time helpers: timestamps are stored as UTC `NaiveDateTime` (microsecond precision, the
+//! finest both databases keep) and written as RFC 3339 with a `Z`.
+
+use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
+
+/// Now, in UTC, truncated to whole microseconds so that what is stored is what is read back.
+pub fn now_utc() -> NaiveDateTime {
+    let now = Utc::now().naive_utc();
+    let micros = now.and_utc().timestamp_micros();
+    DateTime::from_timestamp_micros(micros)
+        .map(|t| t.naive_utc())
+        .unwrap_or(now)
+}
+
+pub fn to_rfc3339(value: &NaiveDateTime) -> String {
+    value.and_utc().to_rfc3339_opts(SecondsFormat::AutoSi, true)
+}
+
+/// `#[serde(with = "crate::time::rfc3339")]` for `NaiveDateTime` fields holding UTC.
+pub mod rfc3339 {
+    use chrono::NaiveDateTime;
+    use serde::Serializer;
+
+    pub fn serialize<S: Serializer>(
+        value: &NaiveDateTime,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&super::to_rfc3339(value))
+    }
+}
+
+/// The same for `Option<NaiveDateTime>`.
+pub mod rfc3339_option {
+    use chrono::NaiveDateTime;
+    use serde::Serializer;
+
+    pub fn serialize<S: Serializer>(
+        value: &Option<NaiveDateTime>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(value) => serializer.serialize_str(&super::to_rfc3339(value)),
+            None => serializer.serialize_none(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_are_written_in_utc_with_z() {
+        let t = NaiveDateTime::parse_from_str("2021-06-30 10:00:00", "%Y-%m-%d %H:%M:%S").unwrap();
+        assert_eq!(to_rfc3339(&t), "2021-06-30T10:00:00Z");
+    }
+
+    #[test]
+    fn now_has_no_sub_microsecond_part() {
+        assert_eq!(now_utc().and_utc().timestamp_subsec_nanos() % 1000, 0);
+    }
+}
