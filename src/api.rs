@@ -99,7 +99,12 @@ fn unsupported_media_type() -> AppError {
 
 /// Parses a JSON document: bad syntax is 400 `malformed_request`; a wrong shape, a wrong
 /// type or an unknown field is 422 `validation_failed` naming the field.
+/// Every request body of the API is a JSON object (serde would also accept an array for a struct).
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
+    let first = body.iter().find(|b| !b.is_ascii_whitespace());
+    if first != Some(&b'{') && serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok() {
+        return Err(AppError::invalid_field("body", "must be a JSON object"));
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     let value = serde_path_to_error::deserialize(&mut deserializer)
         .map_err(|error| (error.path().to_string(), error.into_inner()))
@@ -111,8 +116,10 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
         });
     value.map_err(|(path, inner)| {
         let message = strip_position(&inner.to_string());
+        // A shape error found before a syntax error further on is still a malformed body.
+        let well_formed = serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok();
         match inner.classify() {
-            serde_json::error::Category::Data => {
+            serde_json::error::Category::Data if well_formed => {
                 let field = field_of(&path, &message);
                 AppError::invalid_field(field, message)
             }

@@ -22,7 +22,7 @@ pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/
 
 /// Arbitrary but fixed key of the PostgreSQL advisory lock that serialises migrations
 /// between server processes starting at the same time.
-const MIGRATION_LOCK_KEY: i64 = 0x6e6f_6e67_7361_6e;
+const MIGRATION_LOCK_KEY: i64 = 0x006e_6f6e_6773_616e; // "nongsan" in ASCII
 
 #[derive(diesel::MultiConnection)]
 pub enum DbConnection {

@@ -1,0 +1,483 @@
+//! Test harness: `spawn_app(backend)` starts the app in this process against a fresh database
+//! (a temporary SQLite file, or `CREATE DATABASE test_<uuid>` on PostgreSQL, dropped afterwards);
+//! `ServerProcess` runs the real binary for tests that need separate processes.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use actix_web::dev::ServerHandle;
+use diesel::{Connection, PgConnection, RunQueryDsl};
+use nongsan::config::Settings;
+use nongsan::startup::Application;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+/// Runs each named `async fn name(app: TestApp)` once per backend, as `name::sqlite` and
+/// `name::postgres`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let app = $crate::helpers::spawn_app($crate::helpers::Backend::Sqlite).await
+                    .expect("SQLite is always available");
+                super::$name(app).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some(app) = $crate::helpers::spawn_app($crate::helpers::Backend::Postgres).await {
+                    super::$name(app).await;
+                }
+            }
+        }
+    )*};
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub fn pg_admin_url() -> String {
+    std::env::var("NONGSAN_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+/// Whether PostgreSQL tests can run. Without a server they are skipped, except under CI,
+/// where that is a failure.
+fn postgres_available() -> bool {
+    static AVAILABLE: OnceLock<bool> = OnceLock::new();
+    *AVAILABLE.get_or_init(|| match PgConnection::establish(&pg_admin_url()) {
+        Ok(_) => true,
+        Err(error) => {
+            if std::env::var_os("CI").is_some() {
+                panic!(
+                    "CI is set but PostgreSQL at {} does not answer: {error}",
+                    pg_admin_url()
+                );
+            }
+            eprintln!(
+                "skipping PostgreSQL tests: no server at {} ({error}); set NONGSAN_TEST_PG_URL",
+                pg_admin_url()
+            );
+            false
+        }
+    })
+}
+
+/// A fresh database that removes itself when dropped.
+pub struct TestDatabase {
+    pub backend: Backend,
+    pub url: String,
+    name: String,
+}
+
+impl TestDatabase {
+    pub fn create(backend: Backend) -> Option<TestDatabase> {
+        let name = format!("test_{}", uuid::Uuid::new_v4().simple());
+        match backend {
+            Backend::Sqlite => {
+                let path: PathBuf = std::env::temp_dir().join(format!("nongsan-{name}.db"));
+                Some(TestDatabase {
+                    backend,
+                    url: path.to_string_lossy().into_owned(),
+                    name,
+                })
+            }
+            Backend::Postgres => {
+                if !postgres_available() {
+                    return None;
+                }
+                let admin = pg_admin_url();
+                let mut conn = PgConnection::establish(&admin).expect("connect to PostgreSQL");
+                diesel::sql_query(format!("CREATE DATABASE {name}"))
+                    .execute(&mut conn)
+                    .expect("create test database");
+                let base = admin
+                    .rsplit_once('/')
+                    .map(|(base, _)| base)
+                    .unwrap_or(&admin);
+                Some(TestDatabase {
+                    backend,
+                    url: format!("{base}/{name}"),
+                    name,
+                })
+            }
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        match self.backend {
+            Backend::Sqlite => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let _ = std::fs::remove_file(format!("{}{suffix}", self.url));
+                }
+            }
+            Backend::Postgres => {
+                if let Ok(mut conn) = PgConnection::establish(&pg_admin_url()) {
+                    let _ = diesel::sql_query(format!(
+                        "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                        self.name
+                    ))
+                    .execute(&mut conn);
+                }
+            }
+        }
+    }
+}
+
+/// Settings for a test server: defaults, a random port, the given database.
+pub fn test_settings(database_url: &str) -> Settings {
+    let mut settings = Settings::defaults();
+    settings.server.bind = "127.0.0.1:0".to_owned();
+    settings.server.workers = 2;
+    settings.database.url = database_url.to_owned();
+    settings.database.pool_size = 4;
+    settings
+}
+
+/// A running server in this process.
+pub struct RunningServer {
+    pub address: String,
+    handle: ServerHandle,
+}
+
+impl RunningServer {
+    pub async fn start(settings: Settings) -> RunningServer {
+        let app = Application::build(settings).expect("build the app");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        let handle = app.handle();
+        tokio::spawn(app.run_until_stopped());
+        RunningServer { address, handle }
+    }
+
+    pub async fn stop(&self) {
+        self.handle.stop(true).await;
+    }
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub server: RunningServer,
+    pub database: TestDatabase,
+}
+
+pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    spawn_app_with(backend, |_| {}).await
+}
+
+/// Like `spawn_app`, with a chance to change the settings first.
+pub async fn spawn_app_with(
+    backend: Backend,
+    adjust: impl FnOnce(&mut Settings),
+) -> Option<TestApp> {
+    if std::env::var_os("TEST_LOG").is_some() {
+        nongsan::telemetry::init(&Settings::defaults().log);
+    }
+    let database = TestDatabase::create(backend)?;
+    let mut settings = test_settings(&database.url);
+    adjust(&mut settings);
+    let server = RunningServer::start(settings).await;
+    Some(TestApp {
+        address: server.address.clone(),
+        client: reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()
+            .expect("http client"),
+        server,
+        database,
+    })
+}
+
+/// What a client sees of one response.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub text: String,
+}
+
+impl Answer {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
+    }
+
+    pub fn content_type(&self) -> &str {
+        self.headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+
+    /// Asserts a problem+json answer with this status and code, and returns its body.
+    pub fn assert_problem(&self, status: u16, code: &str) -> Value {
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status; body: {}",
+            self.text
+        );
+        assert_eq!(
+            self.content_type(),
+            "application/problem+json",
+            "body: {}",
+            self.text
+        );
+        let body = self.json();
+        assert_eq!(body["code"], code, "body: {}", self.text);
+        assert_eq!(body["status"], status);
+        assert_eq!(body["type"], "about:blank");
+        assert!(body["title"].is_string() && body["detail"].is_string());
+        assert!(body["errors"].is_array());
+        body
+    }
+
+    /// The fields named in a problem's `errors`.
+    pub fn problem_fields(&self) -> Vec<String> {
+        self.json()["errors"]
+            .as_array()
+            .map(|errors| {
+                errors
+                    .iter()
+                    .filter_map(|e| e["field"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+pub const PASSWORD: &str = "mật-khẩu-8";
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        if path.starts_with('/') && !path.starts_with("/api/") && !is_root_path(path) {
+            format!("{}/api/v1{path}", self.address)
+        } else {
+            format!("{}{path}", self.address)
+        }
+    }
+
+    /// Sends a request; `path` is under `/api/v1` unless it is a root path like `/healthz`.
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Answer {
+        let mut request = self.client.request(method, self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("request sent");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("response body");
+        assert_ne!(status.as_u16(), 500, "a request produced a 500: {text}");
+        Answer {
+            status,
+            headers,
+            text,
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Answer {
+        self.request(Method::GET, path, token, None).await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Answer {
+        self.request(Method::POST, path, token, Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, token: Option<&str>, body: Value) -> Answer {
+        self.request(Method::PATCH, path, token, Some(body)).await
+    }
+
+    /// A bodiless POST (actions such as logout).
+    pub async fn post_empty(&self, path: &str, token: Option<&str>) -> Answer {
+        self.request(Method::POST, path, token, None).await
+    }
+
+    /// Sends raw bytes with a content type of our choosing.
+    pub async fn post_raw(&self, path: &str, content_type: Option<&str>, body: Vec<u8>) -> Answer {
+        let mut request = self.client.post(self.url(path)).body(body);
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type);
+        }
+        let response = request.send().await.expect("request sent");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("response body");
+        Answer {
+            status,
+            headers,
+            text,
+        }
+    }
+
+    pub async fn register(&self, email: &str, role: &str) -> Answer {
+        self.post(
+            "/auth/register",
+            None,
+            json!({"email": email, "password": PASSWORD, "full_name": format!("Người dùng {email}"), "role": role}),
+        )
+        .await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Answer {
+        self.post(
+            "/auth/login",
+            None,
+            json!({"email": email, "password": password}),
+        )
+        .await
+    }
+
+    /// Registers a user with `role` and returns a token for them.
+    pub async fn signed_in(&self, role: &str) -> String {
+        let email = format!("{role}-{}@example.vn", uuid::Uuid::new_v4().simple());
+        assert_eq!(self.register(&email, role).await.status, 201);
+        let answer = self.login(&email, PASSWORD).await;
+        assert_eq!(answer.status, 200, "{}", answer.text);
+        answer.json()["token"].as_str().expect("token").to_owned()
+    }
+
+    /// Creates an admin with the real binary's `admin create` and returns a token for them.
+    pub async fn signed_in_admin(&self) -> String {
+        let email = format!("admin-{}@example.vn", uuid::Uuid::new_v4().simple());
+        create_admin_with_cli(&self.database.url, &email, PASSWORD).expect("admin created");
+        let answer = self.login(&email, PASSWORD).await;
+        assert_eq!(answer.status, 200, "{}", answer.text);
+        answer.json()["token"].as_str().expect("token").to_owned()
+    }
+}
+
+fn is_root_path(path: &str) -> bool {
+    ["/healthz", "/readyz", "/metrics", "/docs"]
+        .iter()
+        .any(|root| {
+            path == *root
+                || path.starts_with(&format!("{root}/"))
+                || path.starts_with(&format!("{root}?"))
+        })
+}
+
+pub fn binary() -> &'static str {
+    env!("CARGO_BIN_EXE_nongsan")
+}
+
+/// Runs `nongsan admin create` with the password on standard input; returns its output.
+pub fn create_admin_with_cli(
+    database_url: &str,
+    email: &str,
+    password: &str,
+) -> Result<String, String> {
+    use std::io::Write;
+    let mut child = Command::new(binary())
+        .args([
+            "admin",
+            "create",
+            "--email",
+            email,
+            "--full-name",
+            "Quản trị viên",
+        ])
+        .env("DATABASE_URL", database_url)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run nongsan");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(format!("{password}\n").as_bytes())
+        .expect("write password");
+    let output = child.wait_with_output().expect("nongsan finished");
+    if output.status.success() {
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    } else {
+        Err(String::from_utf8_lossy(&output.stderr).into_owned())
+    }
+}
+
+/// The real binary serving on a random port; killed when dropped.
+pub struct ServerProcess {
+    pub child: Child,
+    pub address: String,
+    pub log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl ServerProcess {
+    pub fn start(database_url: &str) -> ServerProcess {
+        let mut child = Command::new(binary())
+            .args([
+                "serve",
+                "--bind",
+                "127.0.0.1:0",
+                "--database-url",
+                database_url,
+            ])
+            .env("NONGSAN__LOG__FORMAT", "json")
+            .env("NONGSAN__DATABASE__POOL_SIZE", "4")
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start nongsan serve");
+        let stderr = child.stderr.take().expect("stderr");
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (port_tx, port_rx) = std::sync::mpsc::channel();
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Ok(event) = serde_json::from_str::<Value>(&line)
+                    && event["message"] == "listening"
+                {
+                    let _ = port_tx.send(event["port"].as_u64().unwrap_or(0));
+                }
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let port = port_rx
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("server did not start: {:?}", log.lock().unwrap()));
+        ServerProcess {
+            child,
+            address: format!("http://127.0.0.1:{port}"),
+            log,
+        }
+    }
+
+    /// SIGTERM, then wait for a clean exit.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        self.child.wait().expect("server exit")
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,78 @@
+//! Health, readiness and metrics.
+
+use std::time::Duration;
+
+use crate::helpers::{Backend, TestApp, spawn_app_with};
+use crate::on_both_backends;
+
+on_both_backends!(
+    health_and_readiness_answer,
+    metrics_count_requests_by_route_template
+);
+
+async fn health_and_readiness_answer(app: TestApp) {
+    let health = app.get("/healthz", None).await;
+    assert_eq!(health.status, 200);
+    assert_eq!(health.json()["status"], "ok");
+    let ready = app.get("/readyz", None).await;
+    assert_eq!(ready.status, 200);
+    assert_eq!(ready.json()["status"], "ready");
+}
+
+async fn metrics_count_requests_by_route_template(app: TestApp) {
+    app.signed_in("buyer").await;
+    app.get("/no-such-path-123", None).await;
+    let metrics = app.get("/metrics", None).await;
+    assert_eq!(metrics.status, 200);
+    assert!(
+        metrics.content_type().starts_with("text/plain"),
+        "{}",
+        metrics.content_type()
+    );
+    let text = &metrics.text;
+    assert!(
+        text.contains(r#"nongsan_http_requests_total{endpoint="/api/v1/auth/login",method="POST",status="200"} 1"#),
+        "{text}"
+    );
+    assert!(text.contains("nongsan_http_requests_duration_seconds_bucket"));
+    assert!(text.contains("nongsan_db_pool_connections_in_use"));
+    assert!(text.contains("nongsan_db_pool_waiting"));
+    assert!(
+        !text.contains("no-such-path-123"),
+        "unmatched paths must not become series"
+    );
+}
+
+/// When PostgreSQL loses the database the server answers 503 `unavailable`, not 500.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_is_503_when_the_database_is_gone() {
+    let Some(app) = spawn_app_with(Backend::Postgres, |s| {
+        s.database.connect_timeout = Duration::from_secs(1);
+    })
+    .await
+    else {
+        return;
+    };
+    let token = app.signed_in("buyer").await;
+    assert_eq!(app.get("/readyz", None).await.status, 200);
+    let database_url = app.database.url.clone();
+    let name = database_url.rsplit('/').next().unwrap().to_owned();
+    {
+        use diesel::{Connection, RunQueryDsl};
+        let mut admin = diesel::PgConnection::establish(&crate::helpers::pg_admin_url()).unwrap();
+        diesel::sql_query(format!("DROP DATABASE {name} WITH (FORCE)"))
+            .execute(&mut admin)
+            .unwrap();
+    }
+    app.get("/readyz", None)
+        .await
+        .assert_problem(503, "unavailable");
+    let me = app.get("/me", Some(&token)).await;
+    me.assert_problem(503, "unavailable");
+    assert!(
+        !me.text.to_lowercase().contains("postgres"),
+        "no internals: {}",
+        me.text
+    );
+    assert_eq!(app.get("/healthz", None).await.status, 200);
+}
