@@ -17,7 +17,15 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub auth: AuthSettings,
     pub reporting: ReportingSettings,
+    pub views: ViewSettings,
     pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ViewSettings {
+    #[serde(with = "humantime_serde")]
+    pub flush_interval: Duration,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -37,3 +37,22 @@ id_type!(
     /// A user account.
     UserId
 );
+
+id_type!(
+    /// A farm household.
+    HouseholdId
+);
+
+id_type!(
+    /// A product listing.
+    ProductId
+);
+
+/// Parses an id taken from a URL path: something that is not a UUID names no resource (404).
+pub fn from_path<T>(
+    text: &str,
+    parse: fn(&str) -> Option<T>,
+    what: &str,
+) -> Result<T, crate::error::AppError> {
+    parse(text).ok_or_else(|| crate::error::AppError::not_found(what))
+}

@@ -14,6 +14,7 @@ use crate::auth::throttle::LoginThrottle;
 use crate::config::Settings;
 use crate::db::{Database, DatabaseUrl, PoolOptions};
 use crate::error::{AppError, render_plain_errors};
+use crate::products::views::ViewCounter;
 
 /// What every handler can reach.
 pub struct AppState {
@@ -21,11 +22,36 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub throttle: LoginThrottle,
     pub timezone: chrono_tz::Tz,
+    pub views: ViewCounter,
+}
+
+impl AppState {
+    /// Today's date in the platform's time zone.
+    pub fn today(&self) -> chrono::NaiveDate {
+        chrono::Utc::now()
+            .with_timezone(&self.timezone)
+            .date_naive()
+    }
+
+    /// Writes buffered product views; failures are logged and retried on the next call.
+    pub async fn flush_views(self: &Arc<Self>) {
+        let state = self.clone();
+        let outcome = tokio::task::spawn_blocking(move || state.views.flush(&state.db)).await;
+        match outcome {
+            Ok(Ok(_)) => {}
+            Ok(Err(error)) => {
+                tracing::warn!(error = %error, "writing product views failed; will retry")
+            }
+            Err(error) => tracing::error!(error = %error, "view flush task failed"),
+        }
+    }
 }
 
 pub struct Application {
     server: Server,
     port: u16,
+    state: web::Data<AppState>,
+    flusher: tokio::task::JoinHandle<()>,
 }
 
 pub fn pool_options(settings: &Settings) -> PoolOptions {
@@ -67,8 +93,14 @@ impl Application {
             throttle: LoginThrottle::new(&settings.auth),
             settings: Arc::new(settings.clone()),
             timezone,
+            views: ViewCounter::default(),
         });
+        let flusher = tokio::spawn(flush_views_periodically(
+            state.clone().into_inner(),
+            settings.views.flush_interval,
+        ));
         let metrics = crate::metrics::middleware(&database)?;
+        let app_state = state.clone();
         let json_limit = settings.server.json_body_limit;
         let request_timeout = settings.server.request_timeout;
 
@@ -83,7 +115,13 @@ impl Application {
                 .wrap(metrics.clone())
                 .wrap(TracingLogger::default())
                 .configure(crate::health::config)
-                .service(web::scope("/api/v1").configure(crate::auth::routes::config))
+                .service(
+                    web::scope("/api/v1")
+                        .configure(crate::auth::routes::config)
+                        .configure(crate::provinces::config)
+                        .configure(crate::households::routes::config)
+                        .configure(crate::products::routes::config),
+                )
                 .default_service(web::to(|| async {
                     Err::<actix_web::HttpResponse, _>(AppError::not_found("resource"))
                 }))
@@ -98,6 +136,8 @@ impl Application {
         Ok(Application {
             server: server.run(),
             port,
+            state: app_state,
+            flusher,
         })
     }
 
@@ -107,12 +147,24 @@ impl Application {
 
     /// Serves until a shutdown signal; in-flight requests get `server.shutdown_timeout` to finish.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        self.flusher.abort();
+        self.state.clone().into_inner().flush_views().await;
+        served
     }
 
     /// A handle for stopping the server from elsewhere (tests).
     pub fn handle(&self) -> actix_web::dev::ServerHandle {
         self.server.handle()
+    }
+}
+
+async fn flush_views_periodically(state: Arc<AppState>, every: std::time::Duration) {
+    let mut ticker = tokio::time::interval(every);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        state.flush_views().await;
     }
 }
 

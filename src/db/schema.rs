@@ -24,4 +24,73 @@ diesel::table! {
 
 diesel::joinable!(auth_tokens -> users (user_id));
 
-diesel::allow_tables_to_appear_in_same_query!(users, auth_tokens);
+diesel::table! {
+    provinces (code) {
+        code -> Text,
+        name -> Text,
+    }
+}
+
+diesel::table! {
+    households (id) {
+        id -> Text,
+        owner_id -> Nullable<Text>,
+        name -> Text,
+        province_code -> Text,
+        district -> Nullable<Text>,
+        address -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        description -> Nullable<Text>,
+        status -> Text,
+        search_text -> Text,
+        joined_at -> Timestamp,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    products (id) {
+        id -> Text,
+        household_id -> Text,
+        name -> Text,
+        description -> Nullable<Text>,
+        category -> Text,
+        unit -> Text,
+        unit_weight_grams -> BigInt,
+        price_vnd -> BigInt,
+        stock_quantity -> BigInt,
+        origin_province_code -> Text,
+        certifications -> Text,
+        ocop_stars -> Nullable<Integer>,
+        harvest_from -> Nullable<Date>,
+        harvest_to -> Nullable<Date>,
+        status -> Text,
+        views -> BigInt,
+        search_text -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    product_view_days (product_id, day) {
+        product_id -> Text,
+        day -> Date,
+        views -> BigInt,
+    }
+}
+
+diesel::joinable!(households -> users (owner_id));
+diesel::joinable!(households -> provinces (province_code));
+diesel::joinable!(products -> households (household_id));
+diesel::joinable!(product_view_days -> products (product_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    auth_tokens,
+    provinces,
+    households,
+    products,
+    product_view_days
+);

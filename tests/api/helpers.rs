@@ -481,3 +481,74 @@ impl Drop for ServerProcess {
         let _ = self.child.wait();
     }
 }
+
+/// Builders for households and products, so tests state only what they are about.
+impl TestApp {
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> Answer {
+        self.request(Method::DELETE, path, token, None).await
+    }
+
+    /// Creates a household in `province_code` for the farmer behind `token`; returns it.
+    pub async fn household(&self, token: &str, name: &str, province_code: &str) -> Value {
+        let answer = self
+            .post(
+                "/households",
+                Some(token),
+                json!({"name": name, "province_code": province_code}),
+            )
+            .await;
+        assert_eq!(answer.status, 201, "{}", answer.text);
+        answer.json()
+    }
+
+    /// Creates a product; `fields` override the defaults (a 1 kg fruit at 30,000 đồng, 100 in stock).
+    pub async fn product(&self, token: &str, household_id: &str, fields: Value) -> Value {
+        let answer = self
+            .post("/products", Some(token), product_body(household_id, fields))
+            .await;
+        assert_eq!(answer.status, 201, "{}", answer.text);
+        answer.json()
+    }
+
+    /// The ids of a listing's items, in order.
+    pub async fn listed_ids(&self, path: &str, token: Option<&str>) -> Vec<String> {
+        let answer = self.get(path, token).await;
+        assert_eq!(answer.status, 200, "{path}: {}", answer.text);
+        ids(&answer.json()["items"])
+    }
+}
+
+pub fn product_body(household_id: &str, fields: Value) -> Value {
+    let mut body = json!({
+        "household_id": household_id, "name": "Vải thiều Lục Ngạn", "category": "fruit", "unit": "kg",
+        "unit_weight_grams": 1000, "price_vnd": 30000, "stock_quantity": 100
+    });
+    for (key, value) in fields.as_object().expect("an object") {
+        body[key] = value.clone();
+    }
+    body
+}
+
+pub fn ids(items: &Value) -> Vec<String> {
+    items
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|item| item["id"].as_str().expect("an id").to_owned())
+        .collect()
+}
+
+/// Waits (bounded) until `check` holds; for effects written in the background.
+pub async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..100 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("timed out waiting until {what}");
+}

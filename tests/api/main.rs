@@ -1,8 +1,13 @@
 //! Black-box tests: each starts the real application on a random port against a fresh
 //! database and talks HTTP to it. Every behaviour runs on SQLite and on PostgreSQL.
 
+// Comparing listings with `[id.clone()]` reads better than `std::slice::from_ref(&id)`.
+#![allow(clippy::cloned_ref_to_slice_refs)]
+
 mod helpers;
 
 mod auth;
 mod errors;
+mod households;
 mod operations;
+mod products;

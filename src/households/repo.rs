@@ -1,0 +1,110 @@
+//! Household queries.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::api::Paging;
+use crate::db::schema::households;
+use crate::db::{DbConnection, MultiBackend};
+use crate::search::like_pattern;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = households)]
+pub struct Household {
+    pub id: String,
+    pub owner_id: Option<String>,
+    pub name: String,
+    pub province_code: String,
+    pub district: Option<String>,
+    pub address: Option<String>,
+    pub phone: Option<String>,
+    pub description: Option<String>,
+    pub status: String,
+    pub search_text: String,
+    pub joined_at: NaiveDateTime,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// Columns a PATCH may change; `None` leaves a column as it is.
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = households)]
+pub struct HouseholdChanges {
+    pub name: Option<String>,
+    pub province_code: Option<String>,
+    pub district: Option<Option<String>>,
+    pub address: Option<Option<String>>,
+    pub phone: Option<Option<String>>,
+    pub description: Option<Option<String>>,
+    pub status: Option<String>,
+    pub search_text: Option<String>,
+    pub updated_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Default)]
+pub struct HouseholdFilter {
+    pub province_code: Option<String>,
+    /// Folded search words; each must occur.
+    pub words: Vec<String>,
+    /// `None`: every status (admins); otherwise only this one.
+    pub status: Option<String>,
+    pub owner_id: Option<String>,
+}
+
+pub fn insert(conn: &mut DbConnection, household: &Household) -> QueryResult<()> {
+    diesel::insert_into(households::table)
+        .values(household)
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Household>> {
+    households::table
+        .find(id)
+        .select(Household::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn update(conn: &mut DbConnection, id: &str, changes: &HouseholdChanges) -> QueryResult<usize> {
+    diesel::update(households::table.find(id))
+        .set(changes)
+        .execute(conn)
+}
+
+fn filtered(filter: &HouseholdFilter) -> households::BoxedQuery<'static, MultiBackend> {
+    let mut query = households::table.into_boxed();
+    if let Some(code) = &filter.province_code {
+        query = query.filter(households::province_code.eq(code.clone()));
+    }
+    if let Some(status) = &filter.status {
+        query = query.filter(households::status.eq(status.clone()));
+    }
+    if let Some(owner_id) = &filter.owner_id {
+        query = query.filter(households::owner_id.eq(owner_id.clone()));
+    }
+    for word in &filter.words {
+        query = query.filter(
+            households::search_text
+                .like(like_pattern(word))
+                .escape('\\'),
+        );
+    }
+    query
+}
+
+/// One page, newest first, and the number of all matches.
+pub fn list(
+    conn: &mut DbConnection,
+    filter: &HouseholdFilter,
+    paging: Paging,
+) -> QueryResult<(Vec<Household>, i64)> {
+    let total = filtered(filter).count().get_result(conn)?;
+    let rows = filtered(filter)
+        .order((households::created_at.desc(), households::id.desc()))
+        .limit(paging.per_page)
+        .offset(paging.offset())
+        .select(Household::as_select())
+        .load(conn)?;
+    Ok((rows, total))
+}

@@ -1,0 +1,310 @@
+//! Household rules: farmers register households; the public sees active ones; owners and
+//! admins change them, and only admins suspend.
+
+use serde::Deserialize;
+
+use super::model::{HouseholdView, STATUS_ACTIVE, STATUS_SUSPENDED};
+use super::repo::{self, Household, HouseholdChanges, HouseholdFilter};
+use crate::api::{Page, PageParams, Paging};
+use crate::auth::{CurrentUser, Role};
+use crate::db::{DbConnection, write_transaction};
+use crate::error::{AppError, AppResult, FieldError};
+use crate::ids::{HouseholdId, from_path};
+use crate::search::{query_words, search_text};
+use crate::startup::AppState;
+use crate::time::now_utc;
+use crate::validate::{self, DESCRIPTION_MAX_CHARS, NAME_MAX_CHARS, Problems};
+
+pub const ADDRESS_MAX_CHARS: usize = 500;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateHouseholdRequest {
+    pub name: String,
+    pub province_code: String,
+    pub district: Option<String>,
+    pub address: Option<String>,
+    pub phone: Option<String>,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateHouseholdRequest {
+    pub name: Option<String>,
+    pub province_code: Option<String>,
+    #[serde(default, deserialize_with = "crate::serde_util::double_option")]
+    pub district: Option<Option<String>>,
+    #[serde(default, deserialize_with = "crate::serde_util::double_option")]
+    pub address: Option<Option<String>>,
+    #[serde(default, deserialize_with = "crate::serde_util::double_option")]
+    pub phone: Option<Option<String>>,
+    #[serde(default, deserialize_with = "crate::serde_util::double_option")]
+    pub description: Option<Option<String>>,
+    pub status: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ListHouseholdsQuery {
+    pub province_code: Option<String>,
+    pub q: Option<String>,
+    /// Admins only: `active` or `suspended` (admins see both by default).
+    pub status: Option<String>,
+    pub page: Option<i64>,
+    pub per_page: Option<i64>,
+}
+
+/// Owners and admins manage a household.
+pub fn can_manage(caller: &CurrentUser, household: &Household) -> bool {
+    caller.is_admin() || household.owner_id.as_deref() == Some(caller.id.to_db().as_str())
+}
+
+/// Suspended households exist only for their owner and admins.
+pub fn is_visible_to(caller: Option<&CurrentUser>, household: &Household) -> bool {
+    household.status == STATUS_ACTIVE || caller.is_some_and(|c| can_manage(c, household))
+}
+
+/// Checks a province code's shape (cheap) and existence (one lookup).
+pub fn check_province(
+    conn: &mut DbConnection,
+    field: &str,
+    code: &str,
+) -> AppResult<Result<(), FieldError>> {
+    let known = crate::provinces::looks_like_code(code) && crate::provinces::exists(conn, code)?;
+    Ok(if known {
+        Ok(())
+    } else {
+        Err(FieldError::new(
+            field,
+            "unknown province code; see GET /api/v1/provinces",
+        ))
+    })
+}
+
+pub async fn create(
+    state: &AppState,
+    caller: &CurrentUser,
+    request: CreateHouseholdRequest,
+) -> AppResult<HouseholdView> {
+    if caller.role != Role::Farmer {
+        return Err(AppError::forbidden("only farmers register farm households"));
+    }
+    let mut problems = Problems::new();
+    let name = problems.check(validate::required_text(
+        "name",
+        &request.name,
+        NAME_MAX_CHARS,
+    ));
+    let district = problems.check(validate::optional_text(
+        "district",
+        request.district.as_deref(),
+        NAME_MAX_CHARS,
+    ));
+    let address = problems.check(validate::optional_text(
+        "address",
+        request.address.as_deref(),
+        ADDRESS_MAX_CHARS,
+    ));
+    let phone = problems.check(validate::optional_phone("phone", request.phone.as_deref()));
+    let description = problems.check(validate::optional_text(
+        "description",
+        request.description.as_deref(),
+        DESCRIPTION_MAX_CHARS,
+    ));
+    let province_code = request.province_code.trim().to_owned();
+    let owner_id = caller.id.to_db();
+    state
+        .db
+        .run(move |conn| {
+            problems.check(check_province(conn, "province_code", &province_code)?);
+            problems.finish()?;
+            let (Some(name), Some(district), Some(address), Some(phone), Some(description)) =
+                (name, district, address, phone, description)
+            else {
+                unreachable!("every missing value recorded a problem")
+            };
+            let now = now_utc();
+            let household = Household {
+                id: HouseholdId::generate().to_db(),
+                owner_id: Some(owner_id),
+                search_text: search_text(&name, description.as_deref()),
+                name,
+                province_code,
+                district,
+                address,
+                phone,
+                description,
+                status: STATUS_ACTIVE.to_owned(),
+                joined_at: now,
+                created_at: now,
+                updated_at: now,
+            };
+            repo::insert(conn, &household)?;
+            Ok(household.into())
+        })
+        .await
+}
+
+pub async fn list(
+    state: &AppState,
+    caller: Option<&CurrentUser>,
+    query: ListHouseholdsQuery,
+) -> AppResult<Page<HouseholdView>> {
+    let mut problems = Vec::new();
+    let paging = Paging::parse(
+        PageParams {
+            page: query.page,
+            per_page: query.per_page,
+        },
+        &mut problems,
+    );
+    let is_admin = caller.is_some_and(CurrentUser::is_admin);
+    let status = match query.status.as_deref() {
+        None if is_admin => None,
+        None | Some(STATUS_ACTIVE) => Some(STATUS_ACTIVE.to_owned()),
+        Some(STATUS_SUSPENDED) if is_admin => Some(STATUS_SUSPENDED.to_owned()),
+        Some(STATUS_SUSPENDED) => {
+            return Err(AppError::forbidden("only admins list suspended households"));
+        }
+        Some(_) => {
+            problems.push(FieldError::new("status", "must be active or suspended"));
+            None
+        }
+    };
+    if let Some(code) = &query.province_code
+        && !crate::provinces::looks_like_code(code)
+    {
+        problems.push(FieldError::new(
+            "province_code",
+            "must be a two-digit province code",
+        ));
+    }
+    if !problems.is_empty() {
+        return Err(AppError::validation(problems));
+    }
+    let filter = HouseholdFilter {
+        province_code: query.province_code,
+        words: query.q.as_deref().map(query_words).unwrap_or_default(),
+        status,
+        owner_id: None,
+    };
+    let (rows, total) = state
+        .db
+        .run(move |conn| Ok(repo::list(conn, &filter, paging)?))
+        .await?;
+    Ok(Page::new(
+        rows.into_iter().map(Into::into).collect(),
+        paging,
+        total,
+    ))
+}
+
+/// Loads a household the caller may see, else 404.
+pub fn visible_household(
+    conn: &mut DbConnection,
+    caller: Option<&CurrentUser>,
+    id: &HouseholdId,
+) -> AppResult<Household> {
+    repo::find(conn, &id.to_db())?
+        .filter(|h| is_visible_to(caller, h))
+        .ok_or_else(|| AppError::not_found("household"))
+}
+
+pub async fn get(
+    state: &AppState,
+    caller: Option<CurrentUser>,
+    id: &str,
+) -> AppResult<HouseholdView> {
+    let id = from_path(id, HouseholdId::parse, "household")?;
+    state
+        .db
+        .run(move |conn| Ok(visible_household(conn, caller.as_ref(), &id)?.into()))
+        .await
+}
+
+pub async fn update(
+    state: &AppState,
+    caller: CurrentUser,
+    id: &str,
+    request: UpdateHouseholdRequest,
+) -> AppResult<HouseholdView> {
+    let id = from_path(id, HouseholdId::parse, "household")?;
+    let mut problems = Problems::new();
+    let mut changes = HouseholdChanges {
+        name: request
+            .name
+            .as_deref()
+            .and_then(|n| problems.check(validate::required_text("name", n, NAME_MAX_CHARS))),
+        district: request.district.as_ref().and_then(|d| {
+            problems.check(validate::optional_text(
+                "district",
+                d.as_deref(),
+                NAME_MAX_CHARS,
+            ))
+        }),
+        address: request.address.as_ref().and_then(|a| {
+            problems.check(validate::optional_text(
+                "address",
+                a.as_deref(),
+                ADDRESS_MAX_CHARS,
+            ))
+        }),
+        phone: request
+            .phone
+            .as_ref()
+            .and_then(|p| problems.check(validate::optional_phone("phone", p.as_deref()))),
+        description: request.description.as_ref().and_then(|d| {
+            problems.check(validate::optional_text(
+                "description",
+                d.as_deref(),
+                DESCRIPTION_MAX_CHARS,
+            ))
+        }),
+        ..Default::default()
+    };
+    match request.status.as_deref() {
+        None => {}
+        Some(_) if !caller.is_admin() => {
+            return Err(AppError::forbidden(
+                "only admins change a household's status",
+            ));
+        }
+        Some(status @ (STATUS_ACTIVE | STATUS_SUSPENDED)) => {
+            changes.status = Some(status.to_owned())
+        }
+        Some(_) => problems.add("status", "must be active or suspended"),
+    }
+    let province_code = request.province_code.map(|c| c.trim().to_owned());
+    state
+        .db
+        .run(move |conn| {
+            write_transaction(conn, |conn| {
+                let household = visible_household(conn, Some(&caller), &id)?;
+                if !can_manage(&caller, &household) {
+                    return Err(AppError::forbidden(
+                        "only the household's owner or an admin may change it",
+                    ));
+                }
+                if let Some(code) = &province_code {
+                    problems.check(check_province(conn, "province_code", code)?);
+                    changes.province_code = Some(code.clone());
+                }
+                problems.finish()?;
+                let name = changes
+                    .name
+                    .clone()
+                    .unwrap_or_else(|| household.name.clone());
+                let description = match &changes.description {
+                    Some(description) => description.clone(),
+                    None => household.description.clone(),
+                };
+                changes.search_text = Some(search_text(&name, description.as_deref()));
+                changes.updated_at = Some(now_utc());
+                repo::update(conn, &household.id, &changes)?;
+                let updated = repo::find(conn, &household.id)?
+                    .ok_or_else(|| AppError::not_found("household"))?;
+                Ok(updated.into())
+            })
+        })
+        .await
+}

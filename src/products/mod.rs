@@ -1,0 +1,7 @@
+//! Product listings: create, search and filter, read (counting views), change, archive.
+
+pub mod model;
+pub mod repo;
+pub mod routes;
+pub mod service;
+pub mod views;

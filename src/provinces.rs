@@ -1,0 +1,44 @@
+//! The 63 provinces and centrally-run cities (shipped in a migration) and `GET /provinces`.
+
+use actix_web::{HttpResponse, web};
+use diesel::prelude::*;
+use serde::Serialize;
+
+use crate::db::DbConnection;
+use crate::db::schema::provinces;
+use crate::error::AppResult;
+use crate::startup::AppState;
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[diesel(table_name = provinces)]
+pub struct Province {
+    pub code: String,
+    pub name: String,
+}
+
+pub fn all(conn: &mut DbConnection) -> QueryResult<Vec<Province>> {
+    provinces::table
+        .order(provinces::code)
+        .select(Province::as_select())
+        .load(conn)
+}
+
+pub fn exists(conn: &mut DbConnection, code: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(provinces::table.find(code))).get_result(conn)
+}
+
+/// A province code as given, checked for shape before any lookup: two digits.
+pub fn looks_like_code(code: &str) -> bool {
+    code.len() == 2 && code.bytes().all(|b| b.is_ascii_digit())
+}
+
+pub fn config(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/provinces").route(web::get().to(list_provinces)));
+}
+
+async fn list_provinces(state: web::Data<AppState>) -> AppResult<HttpResponse> {
+    let provinces = state.db.run(|conn| Ok(all(conn)?)).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("cache-control", "public, max-age=86400"))
+        .json(provinces))
+}
