@@ -36,6 +36,8 @@ pub struct ServerSettings {
     #[serde(with = "humantime_serde")]
     pub client_request_timeout: Duration,
     #[serde(with = "humantime_serde")]
+    pub keep_alive: Duration,
+    #[serde(with = "humantime_serde")]
     pub request_timeout: Duration,
     #[serde(with = "humantime_serde")]
     pub shutdown_timeout: Duration,

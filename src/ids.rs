@@ -56,3 +56,8 @@ pub fn from_path<T>(
 ) -> Result<T, crate::error::AppError> {
     parse(text).ok_or_else(|| crate::error::AppError::not_found(what))
 }
+
+id_type!(
+    /// An order.
+    OrderId
+);

@@ -10,6 +10,7 @@ pub mod health;
 pub mod households;
 pub mod ids;
 pub mod metrics;
+pub mod orders;
 pub mod products;
 pub mod provinces;
 pub mod search;

@@ -120,7 +120,8 @@ impl Application {
                         .configure(crate::auth::routes::config)
                         .configure(crate::provinces::config)
                         .configure(crate::households::routes::config)
-                        .configure(crate::products::routes::config),
+                        .configure(crate::products::routes::config)
+                        .configure(crate::orders::routes::config),
                 )
                 .default_service(web::to(|| async {
                     Err::<actix_web::HttpResponse, _>(AppError::not_found("resource"))
@@ -128,6 +129,7 @@ impl Application {
         })
         .listen(listener)?
         .client_request_timeout(settings.server.client_request_timeout)
+        .keep_alive(settings.server.keep_alive)
         .shutdown_timeout(settings.server.shutdown_timeout.as_secs());
         if settings.server.workers > 0 {
             server = server.workers(settings.server.workers);

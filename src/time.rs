@@ -60,3 +60,44 @@ mod tests {
         assert_eq!(now_utc().and_utc().timestamp_subsec_nanos() % 1000, 0);
     }
 }
+
+/// The UTC instant at which `day` begins in `tz` (Vietnam has no DST, but other zones might).
+pub fn day_start_utc(day: chrono::NaiveDate, tz: chrono_tz::Tz) -> NaiveDateTime {
+    use chrono::TimeZone;
+    let midnight = day.and_hms_opt(0, 0, 0).expect("midnight exists");
+    match tz.from_local_datetime(&midnight).earliest() {
+        Some(local) => local.naive_utc(),
+        // Midnight skipped by a DST jump: the day starts at the first instant that exists.
+        None => tz
+            .from_local_datetime(&(midnight + chrono::Duration::hours(1)))
+            .earliest()
+            .map(|t| t.naive_utc())
+            .unwrap_or(midnight),
+    }
+}
+
+/// The calendar day in `tz` of a UTC timestamp.
+pub fn local_day(utc: NaiveDateTime, tz: chrono_tz::Tz) -> chrono::NaiveDate {
+    utc.and_utc().with_timezone(&tz).date_naive()
+}
+
+/// Parses a `YYYY-MM-DD` date.
+pub fn parse_date(text: &str) -> Option<chrono::NaiveDate> {
+    chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").ok()
+}
+
+#[cfg(test)]
+mod day_tests {
+    use super::*;
+
+    #[test]
+    fn vietnam_days_start_at_17_utc_the_day_before() {
+        let tz: chrono_tz::Tz = "Asia/Ho_Chi_Minh".parse().unwrap();
+        let day = parse_date("2021-07-01").unwrap();
+        assert_eq!(to_rfc3339(&day_start_utc(day, tz)), "2021-06-30T17:00:00Z");
+        let evening =
+            NaiveDateTime::parse_from_str("2021-06-30 18:00:00", "%Y-%m-%d %H:%M:%S").unwrap();
+        assert_eq!(local_day(evening, tz), day);
+        assert_eq!(parse_date("2021-02-30"), None);
+    }
+}

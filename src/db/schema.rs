@@ -86,11 +86,67 @@ diesel::joinable!(households -> provinces (province_code));
 diesel::joinable!(products -> households (household_id));
 diesel::joinable!(product_view_days -> products (product_id));
 
+diesel::table! {
+    orders (id) {
+        id -> Text,
+        buyer_id -> Nullable<Text>,
+        household_id -> Text,
+        status -> Text,
+        total_vnd -> BigInt,
+        total_weight_grams -> BigInt,
+        recipient_name -> Text,
+        phone -> Text,
+        address -> Text,
+        province_code -> Nullable<Text>,
+        country_code -> Text,
+        payment_method -> Text,
+        payment_status -> Text,
+        tracking_code -> Nullable<Text>,
+        note -> Nullable<Text>,
+        placed_at -> Timestamp,
+        confirmed_at -> Nullable<Timestamp>,
+        shipped_at -> Nullable<Timestamp>,
+        delivered_at -> Nullable<Timestamp>,
+        cancelled_at -> Nullable<Timestamp>,
+        cancel_reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    order_items (order_id, line_no) {
+        order_id -> Text,
+        line_no -> Integer,
+        product_id -> Text,
+        product_name -> Text,
+        quantity -> BigInt,
+        unit_price_vnd -> BigInt,
+        unit_weight_grams -> BigInt,
+        line_total_vnd -> BigInt,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (buyer_id, key) {
+        buyer_id -> Text,
+        key -> Text,
+        request_hash -> Text,
+        order_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(orders -> households (household_id));
+diesel::joinable!(order_items -> orders (order_id));
+diesel::joinable!(order_items -> products (product_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     auth_tokens,
     provinces,
     households,
     products,
-    product_view_days
+    product_view_days,
+    orders,
+    order_items,
+    idempotency_keys,
 );

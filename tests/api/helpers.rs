@@ -193,6 +193,8 @@ pub async fn spawn_app_with(
         address: server.address.clone(),
         client: reqwest::Client::builder()
             .timeout(Duration::from_secs(60))
+            // Shorter than the server's keep-alive: never send on a connection the server is closing.
+            .pool_idle_timeout(Duration::from_secs(20))
             .build()
             .expect("http client"),
         server,
@@ -283,7 +285,10 @@ impl TestApp {
         if let Some(body) = body {
             request = request.json(&body);
         }
-        let response = request.send().await.expect("request sent");
+        let response = request
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("request failed: {e:?}"));
         let status = response.status();
         let headers = response.headers().clone();
         let text = response.text().await.expect("response body");
@@ -318,7 +323,10 @@ impl TestApp {
         if let Some(content_type) = content_type {
             request = request.header("content-type", content_type);
         }
-        let response = request.send().await.expect("request sent");
+        let response = request
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("request failed: {e:?}"));
         let status = response.status();
         let headers = response.headers().clone();
         let text = response.text().await.expect("response body");
@@ -551,4 +559,91 @@ where
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("timed out waiting until {what}");
+}
+
+/// A shipping block for orders; `country_code` VN unless said otherwise.
+pub fn shipping(country_code: &str) -> Value {
+    json!({"recipient_name": "Trần Thị Hoa", "phone": "0987 654 321",
+           "address": "12 Lê Lợi, Quận 1", "province_code": "79", "country_code": country_code})
+}
+
+impl TestApp {
+    /// POST /orders with optional Idempotency-Key.
+    pub async fn place_order(&self, token: &str, items: Value, key: Option<&str>) -> Answer {
+        place_order_at(
+            &self.client,
+            &self.address,
+            token,
+            json!({"items": items, "shipping": shipping("VN")}),
+            key,
+        )
+        .await
+    }
+
+    /// A farmer with one household and one product of `stock` units; returns (farmer token, household id, product id).
+    pub async fn seller_with_product(&self, stock: i64, fields: Value) -> (String, String, String) {
+        let farmer = self.signed_in("farmer").await;
+        let household = self.household(&farmer, "Hộ ông Hùng", "24").await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let mut fields = fields;
+        fields["stock_quantity"] = json!(stock);
+        let product = self.product(&farmer, &household, fields).await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        (farmer, household, product)
+    }
+
+    pub async fn stock_of(&self, token: &str, product_id: &str) -> i64 {
+        let product = self
+            .get(&format!("/products/{product_id}"), Some(token))
+            .await;
+        assert_eq!(product.status, 200, "{}", product.text);
+        product.json()["stock_quantity"].as_i64().unwrap()
+    }
+}
+
+/// POST /orders against any server address (for tests with several servers).
+pub async fn place_order_at(
+    client: &reqwest::Client,
+    address: &str,
+    token: &str,
+    body: Value,
+    key: Option<&str>,
+) -> Answer {
+    let mut request = client
+        .post(format!("{address}/api/v1/orders"))
+        .bearer_auth(token)
+        .json(&body);
+    if let Some(key) = key {
+        request = request.header("Idempotency-Key", key);
+    }
+    let response = request
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("request failed: {e:?}"));
+    let status = response.status();
+    let headers = response.headers().clone();
+    let text = response.text().await.expect("response body");
+    assert_ne!(status.as_u16(), 500, "a request produced a 500: {text}");
+    Answer {
+        status,
+        headers,
+        text,
+    }
+}
+
+/// Registers `count` buyers at once and returns their tokens.
+pub async fn buyers(app: &TestApp, count: usize) -> Vec<String> {
+    let mut tokens = Vec::with_capacity(count);
+    let mut pending = Vec::new();
+    for _ in 0..count {
+        pending.push(app.signed_in("buyer"));
+    }
+    for token in futures_util::future::join_all(pending).await {
+        tokens.push(token);
+    }
+    tokens
 }

@@ -10,4 +10,5 @@ mod auth;
 mod errors;
 mod households;
 mod operations;
+mod orders;
 mod products;

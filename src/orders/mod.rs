@@ -1,0 +1,6 @@
+//! Orders: placing them without ever overselling, idempotent retries, the lifecycle and reading.
+
+pub mod model;
+pub mod repo;
+pub mod routes;
+pub mod service;

@@ -1,0 +1,292 @@
+//! Order queries, including the one conditional statement that takes stock.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::api::Paging;
+use crate::db::schema::{households, idempotency_keys, order_items, orders, products};
+use crate::db::{DbConnection, MultiBackend};
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = orders)]
+pub struct Order {
+    pub id: String,
+    pub buyer_id: Option<String>,
+    pub household_id: String,
+    pub status: String,
+    pub total_vnd: i64,
+    pub total_weight_grams: i64,
+    pub recipient_name: String,
+    pub phone: String,
+    pub address: String,
+    pub province_code: Option<String>,
+    pub country_code: String,
+    pub payment_method: String,
+    pub payment_status: String,
+    pub tracking_code: Option<String>,
+    pub note: Option<String>,
+    pub placed_at: NaiveDateTime,
+    pub confirmed_at: Option<NaiveDateTime>,
+    pub shipped_at: Option<NaiveDateTime>,
+    pub delivered_at: Option<NaiveDateTime>,
+    pub cancelled_at: Option<NaiveDateTime>,
+    pub cancel_reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = order_items)]
+pub struct OrderItem {
+    pub order_id: String,
+    pub line_no: i32,
+    pub product_id: String,
+    pub product_name: String,
+    pub quantity: i64,
+    pub unit_price_vnd: i64,
+    pub unit_weight_grams: i64,
+    pub line_total_vnd: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = idempotency_keys)]
+pub struct IdempotencyRecord {
+    pub buyer_id: String,
+    pub key: String,
+    pub request_hash: String,
+    pub order_id: String,
+    pub created_at: NaiveDateTime,
+}
+
+/// What a status move writes besides the status.
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = orders)]
+pub struct OrderMove {
+    pub status: Option<String>,
+    pub payment_status: Option<String>,
+    pub tracking_code: Option<String>,
+    pub confirmed_at: Option<NaiveDateTime>,
+    pub shipped_at: Option<NaiveDateTime>,
+    pub delivered_at: Option<NaiveDateTime>,
+    pub cancelled_at: Option<NaiveDateTime>,
+    pub cancel_reason: Option<String>,
+}
+
+/// The snapshot of a product taken together with its stock.
+#[derive(Debug, Clone, Queryable)]
+pub struct TakenProduct {
+    pub name: String,
+    pub price_vnd: i64,
+    pub unit_weight_grams: i64,
+}
+
+/// A product as the order check needs it: its state and its household's.
+#[derive(Debug, Clone, Queryable)]
+pub struct OrderableProduct {
+    pub id: String,
+    pub name: String,
+    pub status: String,
+    pub stock_quantity: i64,
+    pub household_id: String,
+    pub household_status: String,
+}
+
+#[derive(Debug, Default)]
+pub struct OrderFilter {
+    pub buyer_id: Option<String>,
+    /// Orders of the households this user owns.
+    pub household_owner_id: Option<String>,
+    pub household_id: Option<String>,
+    pub status: Option<String>,
+    pub placed_from: Option<NaiveDateTime>,
+    pub placed_before: Option<NaiveDateTime>,
+}
+
+pub fn insert_order(
+    conn: &mut DbConnection,
+    order: &Order,
+    items: &[OrderItem],
+) -> QueryResult<()> {
+    diesel::insert_into(orders::table)
+        .values(order)
+        .execute(conn)?;
+    // Multi-row VALUES is not available through the multi-backend connection; orders are small.
+    for item in items {
+        diesel::insert_into(order_items::table)
+            .values(item)
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Order>> {
+    orders::table
+        .find(id)
+        .select(Order::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The lines of these orders, in order.
+pub fn items_of(conn: &mut DbConnection, order_ids: &[String]) -> QueryResult<Vec<OrderItem>> {
+    order_items::table
+        .filter(order_items::order_id.eq_any(order_ids))
+        .order((order_items::order_id, order_items::line_no))
+        .select(OrderItem::as_select())
+        .load(conn)
+}
+
+pub fn orderable_products(
+    conn: &mut DbConnection,
+    ids: &[String],
+) -> QueryResult<Vec<OrderableProduct>> {
+    products::table
+        .inner_join(households::table)
+        .filter(products::id.eq_any(ids))
+        .select((
+            products::id,
+            products::name,
+            products::status,
+            products::stock_quantity,
+            products::household_id,
+            households::status,
+        ))
+        .load(conn)
+}
+
+/// Takes `quantity` units of an active product in one conditional statement, and returns the
+/// snapshot of the row it changed; `None` when there is not enough stock (nothing changed).
+/// No read-then-write: concurrent buyers cannot oversell on either database.
+pub fn take_stock(
+    conn: &mut DbConnection,
+    product_id: &str,
+    quantity: i64,
+    now: NaiveDateTime,
+) -> QueryResult<Option<TakenProduct>> {
+    diesel::update(
+        products::table
+            .filter(products::id.eq(product_id))
+            .filter(products::status.eq(crate::products::model::STATUS_ACTIVE))
+            .filter(products::stock_quantity.ge(quantity)),
+    )
+    .set((
+        products::stock_quantity.eq(products::stock_quantity - quantity),
+        products::updated_at.eq(now),
+    ))
+    .returning((
+        products::name,
+        products::price_vnd,
+        products::unit_weight_grams,
+    ))
+    .get_result(conn)
+    .optional()
+}
+
+pub fn stock_of(conn: &mut DbConnection, product_id: &str) -> QueryResult<i64> {
+    products::table
+        .find(product_id)
+        .select(products::stock_quantity)
+        .first(conn)
+}
+
+pub fn return_stock(
+    conn: &mut DbConnection,
+    product_id: &str,
+    quantity: i64,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(products::table.find(product_id))
+        .set((
+            products::stock_quantity.eq(products::stock_quantity + quantity),
+            products::updated_at.eq(now),
+        ))
+        .execute(conn)
+}
+
+/// Applies a status move only if the order is still in one of `from`; returns rows changed
+/// (0 means another move won, or the move was never allowed).
+pub fn move_order(
+    conn: &mut DbConnection,
+    id: &str,
+    from: &[&str],
+    change: &OrderMove,
+) -> QueryResult<usize> {
+    diesel::update(
+        orders::table
+            .filter(orders::id.eq(id))
+            .filter(orders::status.eq_any(from)),
+    )
+    .set(change)
+    .execute(conn)
+}
+
+pub fn find_idempotency(
+    conn: &mut DbConnection,
+    buyer_id: &str,
+    key: &str,
+) -> QueryResult<Option<IdempotencyRecord>> {
+    idempotency_keys::table
+        .find((buyer_id, key))
+        .select(IdempotencyRecord::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn insert_idempotency(conn: &mut DbConnection, record: &IdempotencyRecord) -> QueryResult<()> {
+    diesel::insert_into(idempotency_keys::table)
+        .values(record)
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Forgets keys older than `before`.
+pub fn forget_idempotency_before(
+    conn: &mut DbConnection,
+    before: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::delete(idempotency_keys::table.filter(idempotency_keys::created_at.lt(before)))
+        .execute(conn)
+}
+
+fn filtered(filter: &OrderFilter) -> orders::BoxedQuery<'static, MultiBackend> {
+    let mut query = orders::table.into_boxed();
+    if let Some(buyer_id) = &filter.buyer_id {
+        query = query.filter(orders::buyer_id.eq(buyer_id.clone()));
+    }
+    if let Some(owner_id) = &filter.household_owner_id {
+        let owned = households::table
+            .filter(households::owner_id.eq(owner_id.clone()))
+            .select(households::id);
+        query = query.filter(orders::household_id.eq_any(owned));
+    }
+    if let Some(household_id) = &filter.household_id {
+        query = query.filter(orders::household_id.eq(household_id.clone()));
+    }
+    if let Some(status) = &filter.status {
+        query = query.filter(orders::status.eq(status.clone()));
+    }
+    if let Some(from) = filter.placed_from {
+        query = query.filter(orders::placed_at.ge(from));
+    }
+    if let Some(before) = filter.placed_before {
+        query = query.filter(orders::placed_at.lt(before));
+    }
+    query
+}
+
+/// One page, newest first, and the number of all matches.
+pub fn list(
+    conn: &mut DbConnection,
+    filter: &OrderFilter,
+    paging: Paging,
+) -> QueryResult<(Vec<Order>, i64)> {
+    let total = filtered(filter).count().get_result(conn)?;
+    if total == 0 {
+        return Ok((Vec::new(), 0));
+    }
+    let rows = filtered(filter)
+        .order((orders::placed_at.desc(), orders::id.desc()))
+        .limit(paging.per_page)
+        .offset(paging.offset())
+        .select(Order::as_select())
+        .load(conn)?;
+    Ok((rows, total))
+}

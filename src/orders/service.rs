@@ -1,0 +1,795 @@
+//! Order rules: placing (all stock or none, idempotent retries), the status moves and who may
+//! make them, and who sees which orders.
+
+use std::collections::{BTreeMap, HashMap};
+
+use actix_web::http::StatusCode;
+use chrono::Duration;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::model::{
+    BANK_TRANSFER, CANCELLED, COD, CONFIRMED, DELIVERED, HOME_COUNTRY, OrderView, PAID, PLACED,
+    SHIPPED, STATUSES, UNPAID,
+};
+use super::repo::{self, IdempotencyRecord, Order, OrderFilter, OrderItem, OrderMove};
+use crate::api::{Page, PageParams, Paging};
+use crate::auth::{CurrentUser, Role};
+use crate::db::{DbConnection, write_transaction};
+use crate::error::{AppError, AppResult, FieldError};
+use crate::households::service::check_province;
+use crate::ids::{HouseholdId, OrderId, ProductId, from_path};
+use crate::products::model::{MAX_PRICE_VND, STATUS_ACTIVE};
+use crate::startup::AppState;
+use crate::time::{day_start_utc, now_utc, parse_date};
+use crate::validate::{self, NAME_MAX_CHARS, Problems};
+
+pub const MAX_ITEMS_PER_ORDER: usize = 100;
+pub const MAX_QUANTITY: i64 = 1_000_000_000;
+pub const IDEMPOTENCY_KEY_MAX_CHARS: usize = 255;
+pub const NOTE_MAX_CHARS: usize = 1000;
+pub const REASON_MAX_CHARS: usize = 500;
+pub const TRACKING_CODE_MAX_CHARS: usize = 100;
+const ADDRESS_MAX_CHARS: usize = 500;
+
+/// How long an Idempotency-Key is remembered.
+pub fn idempotency_window() -> Duration {
+    Duration::hours(24)
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrderItemRequest {
+    pub product_id: String,
+    pub quantity: i64,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShippingRequest {
+    pub recipient_name: String,
+    pub phone: String,
+    pub address: String,
+    pub province_code: Option<String>,
+    pub country_code: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlaceOrderRequest {
+    pub items: Vec<OrderItemRequest>,
+    pub shipping: ShippingRequest,
+    pub payment_method: Option<String>,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShipRequest {
+    pub tracking_code: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CancelRequest {
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ListOrdersQuery {
+    pub status: Option<String>,
+    pub household_id: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub page: Option<i64>,
+    pub per_page: Option<i64>,
+}
+
+/// What placing an order answered: a new order, or the one a repeated key stands for.
+pub enum Placed {
+    Created(OrderView),
+    Replayed(OrderView),
+}
+
+/// A validated order request.
+struct OrderDraft {
+    lines: Vec<(ProductId, i64)>,
+    recipient_name: String,
+    phone: String,
+    address: String,
+    province_code: Option<String>,
+    country_code: String,
+    payment_method: String,
+    note: Option<String>,
+}
+
+fn parse_request(request: &PlaceOrderRequest) -> (OrderDraft, Problems) {
+    let mut problems = Problems::new();
+    if request.items.is_empty() {
+        problems.add("items", "an order needs at least one item");
+    } else if request.items.len() > MAX_ITEMS_PER_ORDER {
+        problems.add(
+            "items",
+            format!("an order has at most {MAX_ITEMS_PER_ORDER} items"),
+        );
+    }
+    let mut lines = Vec::with_capacity(request.items.len());
+    let mut seen = HashMap::new();
+    // Past the limit the lines themselves are not worth judging.
+    let lines_to_check = if request.items.len() > MAX_ITEMS_PER_ORDER {
+        0
+    } else {
+        request.items.len()
+    };
+    for (i, item) in request.items.iter().enumerate().take(lines_to_check) {
+        match ProductId::parse(&item.product_id) {
+            Some(id) => {
+                let first = *seen.entry(id).or_insert(i);
+                if first != i {
+                    problems.add(
+                        format!("items[{i}].product_id"),
+                        format!("the same product as items[{first}]; order a product at most once"),
+                    );
+                }
+                lines.push((id, item.quantity));
+            }
+            None => problems.add(format!("items[{i}].product_id"), "must be a product id"),
+        }
+        if !(1..=MAX_QUANTITY).contains(&item.quantity) {
+            problems.add(
+                format!("items[{i}].quantity"),
+                format!("must be between 1 and {MAX_QUANTITY}"),
+            );
+        }
+    }
+    let shipping = &request.shipping;
+    let recipient_name = problems
+        .check(validate::required_text(
+            "shipping.recipient_name",
+            &shipping.recipient_name,
+            NAME_MAX_CHARS,
+        ))
+        .unwrap_or_default();
+    let phone = match validate::optional_phone("shipping.phone", Some(&shipping.phone)) {
+        Ok(Some(phone)) => phone,
+        Ok(None) => {
+            problems.add("shipping.phone", "must not be empty");
+            String::new()
+        }
+        Err(problem) => {
+            problems.0.push(problem);
+            String::new()
+        }
+    };
+    let address = problems
+        .check(validate::required_text(
+            "shipping.address",
+            &shipping.address,
+            ADDRESS_MAX_CHARS,
+        ))
+        .unwrap_or_default();
+    let province_code = shipping
+        .province_code
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(str::to_owned);
+    let country_code = shipping
+        .country_code
+        .as_deref()
+        .map(|c| c.trim().to_ascii_uppercase())
+        .unwrap_or_else(|| HOME_COUNTRY.to_owned());
+    if country_code.len() != 2 || isocountry::CountryCode::for_alpha2(&country_code).is_err() {
+        problems.add(
+            "shipping.country_code",
+            "must be an ISO 3166-1 alpha-2 country code such as VN or JP",
+        );
+    }
+    let payment_method = match request.payment_method.as_deref() {
+        None | Some(COD) => COD.to_owned(),
+        Some(BANK_TRANSFER) => BANK_TRANSFER.to_owned(),
+        Some(_) => {
+            problems.add("payment_method", "must be cod or bank_transfer");
+            String::new()
+        }
+    };
+    let note = problems
+        .check(validate::optional_text(
+            "note",
+            request.note.as_deref(),
+            NOTE_MAX_CHARS,
+        ))
+        .flatten();
+    let draft = OrderDraft {
+        lines,
+        recipient_name,
+        phone,
+        address,
+        province_code,
+        country_code,
+        payment_method,
+        note,
+    };
+    (draft, problems)
+}
+
+/// `Idempotency-Key`: 1..=255 visible characters.
+pub fn check_idempotency_key(key: &str) -> AppResult<()> {
+    let length = key.chars().count();
+    if (1..=IDEMPOTENCY_KEY_MAX_CHARS).contains(&length) && !key.chars().any(char::is_control) {
+        Ok(())
+    } else {
+        Err(AppError::invalid_field(
+            "Idempotency-Key",
+            "must be 1 to 255 characters without control characters",
+        ))
+    }
+}
+
+fn request_hash(request: &PlaceOrderRequest) -> String {
+    // The parsed request, re-serialised: the same JSON with other spacing or key order is the same body.
+    let canonical = serde_json::to_vec(request).unwrap_or_default();
+    hex::encode(Sha256::digest(&canonical))
+}
+
+fn key_reused() -> AppError {
+    AppError::unprocessable(
+        "idempotency_key_reused",
+        "this Idempotency-Key was already used with a different request body",
+    )
+}
+
+fn is_unique_violation(error: &AppError) -> bool {
+    matches!(error, AppError::Internal(e) if e.chain().any(|cause| matches!(
+        cause.downcast_ref::<diesel::result::Error>(),
+        Some(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _))
+    )))
+}
+
+pub async fn place(
+    state: &AppState,
+    caller: CurrentUser,
+    idempotency_key: Option<String>,
+    request: PlaceOrderRequest,
+) -> AppResult<Placed> {
+    if caller.role != Role::Buyer {
+        return Err(AppError::forbidden("only buyers place orders"));
+    }
+    if let Some(key) = &idempotency_key {
+        check_idempotency_key(key)?;
+    }
+    let hash = request_hash(&request);
+    let (draft, problems) = parse_request(&request);
+    let outcome = state
+        .db
+        .run(move |conn| {
+            // Two requests with one key: the second waits on the key's row (PostgreSQL) or the
+            // write lock (SQLite) and then replays the first one's order.
+            match place_in_transaction(
+                conn,
+                &caller,
+                idempotency_key.as_deref(),
+                &hash,
+                &draft,
+                problems,
+            ) {
+                Err(error) if idempotency_key.is_some() && is_unique_violation(&error) => {
+                    let key = idempotency_key.as_deref().unwrap_or_default();
+                    replay(conn, &caller, key, &hash)?.ok_or(error)
+                }
+                other => other,
+            }
+        })
+        .await?;
+    if matches!(outcome, Placed::Created(_)) {
+        crate::metrics::record_order_placed();
+    }
+    Ok(outcome)
+}
+
+/// The order a buyer's key already stands for, if any (within the window).
+fn replay(
+    conn: &mut DbConnection,
+    caller: &CurrentUser,
+    key: &str,
+    hash: &str,
+) -> AppResult<Option<Placed>> {
+    let Some(record) = repo::find_idempotency(conn, &caller.id.to_db(), key)? else {
+        return Ok(None);
+    };
+    if record.created_at < now_utc() - idempotency_window() {
+        return Ok(None);
+    }
+    if record.request_hash != hash {
+        return Err(key_reused());
+    }
+    let order = repo::find(conn, &record.order_id)?.ok_or_else(|| AppError::not_found("order"))?;
+    let items = repo::items_of(conn, std::slice::from_ref(&order.id))?;
+    Ok(Some(Placed::Replayed(OrderView::new(order, items))))
+}
+
+fn place_in_transaction(
+    conn: &mut DbConnection,
+    caller: &CurrentUser,
+    idempotency_key: Option<&str>,
+    hash: &str,
+    draft: &OrderDraft,
+    mut problems: Problems,
+) -> AppResult<Placed> {
+    write_transaction(conn, |conn| {
+        let now = now_utc();
+        let order_id = OrderId::generate().to_db();
+        if let Some(key) = idempotency_key {
+            if let Some(replayed) = replay(conn, caller, key, hash)? {
+                return Ok(replayed);
+            }
+            repo::forget_idempotency_before(conn, now - idempotency_window())?;
+            // Claimed before any stock is taken: a concurrent twin blocks here, not on products.
+            repo::insert_idempotency(
+                conn,
+                &IdempotencyRecord {
+                    buyer_id: caller.id.to_db(),
+                    key: key.to_owned(),
+                    request_hash: hash.to_owned(),
+                    order_id: order_id.clone(),
+                    created_at: now,
+                },
+            )
+            .map_err(|e| AppError::Internal(anyhow::Error::new(e)))?;
+        }
+        if let Some(code) = &draft.province_code {
+            problems.check(check_province(conn, "shipping.province_code", code)?);
+        }
+        problems.finish()?;
+
+        let household_id = check_orderable(conn, draft)?;
+        let items = take_all_stock(conn, draft, &order_id, now)?;
+        let (total_vnd, total_weight_grams) = totals(&items)?;
+        let order = Order {
+            id: order_id,
+            buyer_id: Some(caller.id.to_db()),
+            household_id,
+            status: PLACED.to_owned(),
+            total_vnd,
+            total_weight_grams,
+            recipient_name: draft.recipient_name.clone(),
+            phone: draft.phone.clone(),
+            address: draft.address.clone(),
+            province_code: draft.province_code.clone(),
+            country_code: draft.country_code.clone(),
+            payment_method: draft.payment_method.clone(),
+            payment_status: UNPAID.to_owned(),
+            tracking_code: None,
+            note: draft.note.clone(),
+            placed_at: now,
+            confirmed_at: None,
+            shipped_at: None,
+            delivered_at: None,
+            cancelled_at: None,
+            cancel_reason: None,
+        };
+        repo::insert_order(conn, &order, &items)?;
+        Ok(Placed::Created(OrderView::new(order, items)))
+    })
+}
+
+/// Every product must exist and be active in an active household, all of one household.
+fn check_orderable(conn: &mut DbConnection, draft: &OrderDraft) -> AppResult<String> {
+    let ids: Vec<String> = draft.lines.iter().map(|(id, _)| id.to_db()).collect();
+    let found: HashMap<String, repo::OrderableProduct> = repo::orderable_products(conn, &ids)?
+        .into_iter()
+        .map(|p| (p.id.clone(), p))
+        .collect();
+    let mut unavailable = Vec::new();
+    for (i, id) in ids.iter().enumerate() {
+        match found.get(id) {
+            Some(p)
+                if p.status == STATUS_ACTIVE
+                    && p.household_status == crate::households::model::STATUS_ACTIVE => {}
+            Some(p) => unavailable.push(FieldError::new(
+                format!("items[{i}].product_id"),
+                format!("'{}' is not available for ordering", p.name),
+            )),
+            None => unavailable.push(FieldError::new(
+                format!("items[{i}].product_id"),
+                "no such product",
+            )),
+        }
+    }
+    if !unavailable.is_empty() {
+        let detail = match unavailable.len() {
+            1 => "a product in this order cannot be ordered".to_owned(),
+            n => format!("{n} products in this order cannot be ordered"),
+        };
+        return Err(
+            AppError::conflict("product_unavailable", detail).with_field_errors(unavailable)
+        );
+    }
+    let first_household = found[&ids[0]].household_id.clone();
+    let strangers: Vec<FieldError> = ids
+        .iter()
+        .enumerate()
+        .filter(|(_, id)| found[*id].household_id != first_household)
+        .map(|(i, _)| {
+            FieldError::new(
+                format!("items[{i}].product_id"),
+                "is sold by another household than items[0]",
+            )
+        })
+        .collect();
+    if !strangers.is_empty() {
+        return Err(AppError::unprocessable(
+            "mixed_households",
+            "all items of an order must come from one household; place one order per household",
+        )
+        .with_field_errors(strangers));
+    }
+    Ok(first_household)
+}
+
+/// Takes every line's stock, or fails naming every short line (the transaction then rolls back).
+fn take_all_stock(
+    conn: &mut DbConnection,
+    draft: &OrderDraft,
+    order_id: &str,
+    now: chrono::NaiveDateTime,
+) -> AppResult<Vec<OrderItem>> {
+    // Rows are locked in product-id order so that two multi-item orders cannot deadlock.
+    let by_product: BTreeMap<String, (usize, i64)> = draft
+        .lines
+        .iter()
+        .enumerate()
+        .map(|(i, (id, quantity))| (id.to_db(), (i, *quantity)))
+        .collect();
+    let mut taken = vec![None; draft.lines.len()];
+    let mut short = Vec::new();
+    for (product_id, (line, quantity)) in &by_product {
+        match repo::take_stock(conn, product_id, *quantity, now)? {
+            Some(snapshot) => taken[*line] = Some(snapshot),
+            None => short.push((*line, product_id.clone())),
+        }
+    }
+    if !short.is_empty() {
+        short.sort();
+        let mut errors = Vec::new();
+        let mut details = Vec::new();
+        for (line, product_id) in &short {
+            let left = repo::stock_of(conn, product_id)?;
+            let name = repo::orderable_products(conn, std::slice::from_ref(product_id))?
+                .pop()
+                .map(|p| p.name)
+                .unwrap_or_default();
+            errors.push(FieldError::new(
+                format!("items[{line}].quantity"),
+                format!("only {left} left"),
+            ));
+            details.push(format!("only {left} units of '{name}' are left"));
+        }
+        return Err(
+            AppError::conflict("insufficient_stock", details.join("; ")).with_field_errors(errors)
+        );
+    }
+    let items = draft
+        .lines
+        .iter()
+        .zip(taken)
+        .enumerate()
+        .map(|(line, ((product_id, quantity), snapshot))| {
+            let snapshot = snapshot.expect("every line was taken");
+            OrderItem {
+                order_id: order_id.to_owned(),
+                line_no: line as i32 + 1,
+                product_id: product_id.to_db(),
+                product_name: snapshot.name,
+                quantity: *quantity,
+                unit_price_vnd: snapshot.price_vnd,
+                unit_weight_grams: snapshot.unit_weight_grams,
+                line_total_vnd: snapshot.price_vnd.saturating_mul(*quantity),
+            }
+        })
+        .collect();
+    Ok(items)
+}
+
+/// The order's total price and weight, with overflow and the money range checked.
+fn totals(items: &[OrderItem]) -> AppResult<(i64, i64)> {
+    let too_large =
+        || AppError::invalid_field("items", "the order's total is larger than 10^15 đồng");
+    let mut total_vnd: i64 = 0;
+    let mut total_weight: i64 = 0;
+    for item in items {
+        let line = item
+            .unit_price_vnd
+            .checked_mul(item.quantity)
+            .ok_or_else(too_large)?;
+        total_vnd = total_vnd.checked_add(line).ok_or_else(too_large)?;
+        let weight = item
+            .unit_weight_grams
+            .checked_mul(item.quantity)
+            .ok_or_else(|| {
+                AppError::invalid_field("items", "the order's total weight is too large")
+            })?;
+        total_weight = total_weight.checked_add(weight).ok_or_else(|| {
+            AppError::invalid_field("items", "the order's total weight is too large")
+        })?;
+    }
+    if total_vnd > MAX_PRICE_VND {
+        return Err(too_large());
+    }
+    Ok((total_vnd, total_weight))
+}
+
+/// How the caller stands to an order.
+struct Relation {
+    buyer: bool,
+    owner: bool,
+    admin: bool,
+}
+
+fn relation(conn: &mut DbConnection, caller: &CurrentUser, order: &Order) -> AppResult<Relation> {
+    let me = caller.id.to_db();
+    let owner = match crate::households::repo::find(conn, &order.household_id)? {
+        Some(household) => household.owner_id.as_deref() == Some(me.as_str()),
+        None => false,
+    };
+    Ok(Relation {
+        buyer: order.buyer_id.as_deref() == Some(me.as_str()),
+        owner,
+        admin: caller.is_admin(),
+    })
+}
+
+/// An order the caller may see, with how they stand to it; else 404.
+fn visible_order(
+    conn: &mut DbConnection,
+    caller: &CurrentUser,
+    id: &OrderId,
+) -> AppResult<(Order, Relation)> {
+    let order = repo::find(conn, &id.to_db())?.ok_or_else(|| AppError::not_found("order"))?;
+    let relation = relation(conn, caller, &order)?;
+    if relation.buyer || relation.owner || relation.admin {
+        Ok((order, relation))
+    } else {
+        Err(AppError::not_found("order"))
+    }
+}
+
+pub async fn get(state: &AppState, caller: CurrentUser, id: &str) -> AppResult<OrderView> {
+    let id = from_path(id, OrderId::parse, "order")?;
+    state
+        .db
+        .run(move |conn| {
+            let (order, _) = visible_order(conn, &caller, &id)?;
+            let items = repo::items_of(conn, std::slice::from_ref(&order.id))?;
+            Ok(OrderView::new(order, items))
+        })
+        .await
+}
+
+/// A status move: confirm, ship, deliver or cancel.
+#[derive(Debug)]
+pub enum Move {
+    Confirm,
+    Ship { tracking_code: Option<String> },
+    Deliver,
+    Cancel { reason: Option<String> },
+}
+
+impl Move {
+    fn verb(&self) -> &'static str {
+        match self {
+            Move::Confirm => "confirm",
+            Move::Ship { .. } => "ship",
+            Move::Deliver => "deliver",
+            Move::Cancel { .. } => "cancel",
+        }
+    }
+
+    /// The statuses this caller may make this move from; empty when they may not make it at all.
+    fn allowed_from(&self, relation: &Relation) -> Vec<&'static str> {
+        let mut from = Vec::new();
+        match self {
+            Move::Confirm if relation.owner => from.push(PLACED),
+            Move::Ship { .. } if relation.owner => from.push(CONFIRMED),
+            Move::Deliver if relation.owner || relation.buyer || relation.admin => {
+                from.push(SHIPPED)
+            }
+            Move::Cancel { .. } => {
+                if relation.buyer {
+                    from.push(PLACED);
+                }
+                if relation.owner {
+                    from.extend([PLACED, CONFIRMED]);
+                }
+                if relation.admin {
+                    from.extend([PLACED, CONFIRMED, SHIPPED]);
+                }
+            }
+            _ => {}
+        }
+        from.sort();
+        from.dedup();
+        from
+    }
+}
+
+pub async fn make_move(
+    state: &AppState,
+    caller: CurrentUser,
+    id: &str,
+    requested: Move,
+) -> AppResult<OrderView> {
+    let id = from_path(id, OrderId::parse, "order")?;
+    let mut problems = Problems::new();
+    let requested = match requested {
+        Move::Ship { tracking_code } => Move::Ship {
+            tracking_code: problems
+                .check(validate::optional_text(
+                    "tracking_code",
+                    tracking_code.as_deref(),
+                    TRACKING_CODE_MAX_CHARS,
+                ))
+                .flatten(),
+        },
+        Move::Cancel { reason } => Move::Cancel {
+            reason: problems
+                .check(validate::optional_text(
+                    "reason",
+                    reason.as_deref(),
+                    REASON_MAX_CHARS,
+                ))
+                .flatten(),
+        },
+        other => other,
+    };
+    problems.finish()?;
+    state
+        .db
+        .run(move |conn| {
+            write_transaction(conn, |conn| {
+                let (order, relation) = visible_order(conn, &caller, &id)?;
+                let from = requested.allowed_from(&relation);
+                if from.is_empty() {
+                    return Err(AppError::forbidden(format!(
+                        "you may not {} this order",
+                        requested.verb()
+                    )));
+                }
+                let now = now_utc();
+                let change = match &requested {
+                    Move::Confirm => OrderMove {
+                        status: Some(CONFIRMED.to_owned()),
+                        confirmed_at: Some(now),
+                        ..Default::default()
+                    },
+                    Move::Ship { tracking_code } => OrderMove {
+                        status: Some(SHIPPED.to_owned()),
+                        shipped_at: Some(now),
+                        tracking_code: tracking_code.clone(),
+                        ..Default::default()
+                    },
+                    Move::Deliver => OrderMove {
+                        status: Some(DELIVERED.to_owned()),
+                        delivered_at: Some(now),
+                        payment_status: (order.payment_method == COD).then(|| PAID.to_owned()),
+                        ..Default::default()
+                    },
+                    Move::Cancel { reason } => OrderMove {
+                        status: Some(CANCELLED.to_owned()),
+                        cancelled_at: Some(now),
+                        cancel_reason: reason.clone(),
+                        ..Default::default()
+                    },
+                };
+                // Conditional on the status: of two concurrent moves exactly one changes the row.
+                if repo::move_order(conn, &order.id, &from, &change)? == 0 {
+                    let current = repo::find(conn, &order.id)?
+                        .map(|o| o.status)
+                        .unwrap_or_default();
+                    return Err(AppError::conflict(
+                        "invalid_transition",
+                        format!("cannot {} an order that is {current}", requested.verb()),
+                    ));
+                }
+                let items = repo::items_of(conn, std::slice::from_ref(&order.id))?;
+                if matches!(requested, Move::Cancel { .. }) {
+                    let mut lines: Vec<&OrderItem> = items.iter().collect();
+                    lines.sort_by(|a, b| a.product_id.cmp(&b.product_id));
+                    for item in lines {
+                        repo::return_stock(conn, &item.product_id, item.quantity, now)?;
+                    }
+                }
+                let order =
+                    repo::find(conn, &order.id)?.ok_or_else(|| AppError::not_found("order"))?;
+                Ok(OrderView::new(order, items))
+            })
+        })
+        .await
+}
+
+pub async fn list(
+    state: &AppState,
+    caller: CurrentUser,
+    query: ListOrdersQuery,
+) -> AppResult<Page<OrderView>> {
+    let mut problems = Problems::new();
+    let paging = Paging::parse(
+        PageParams {
+            page: query.page,
+            per_page: query.per_page,
+        },
+        &mut problems.0,
+    );
+    let status = query.status.as_deref().and_then(|s| {
+        if STATUSES.contains(&s) {
+            Some(s.to_owned())
+        } else {
+            problems.add("status", format!("must be one of {}", STATUSES.join(", ")));
+            None
+        }
+    });
+    let household_id = query.household_id.as_deref().and_then(|id| {
+        let parsed = HouseholdId::parse(id);
+        if parsed.is_none() {
+            problems.add("household_id", "must be a household id");
+        }
+        parsed
+    });
+    let mut day = |field: &str, value: Option<&str>| {
+        value.and_then(|text| {
+            let parsed = parse_date(text);
+            if parsed.is_none() {
+                problems.add(field, "must be a date YYYY-MM-DD");
+            }
+            parsed
+        })
+    };
+    let from = day("from", query.from.as_deref());
+    let to = day("to", query.to.as_deref());
+    if let (Some(from), Some(to)) = (from, to)
+        && from > to
+    {
+        problems.add("to", "must not be before from");
+    }
+    problems.finish()?;
+    let tz = state.timezone;
+    let me = caller.id.to_db();
+    let filter = OrderFilter {
+        buyer_id: (caller.role == Role::Buyer).then(|| me.clone()),
+        household_owner_id: (caller.role == Role::Farmer).then(|| me.clone()),
+        household_id: household_id.map(|id| id.to_db()),
+        status,
+        placed_from: from.map(|d| day_start_utc(d, tz)),
+        placed_before: to.and_then(|d| d.succ_opt()).map(|d| day_start_utc(d, tz)),
+    };
+    state
+        .db
+        .run(move |conn| {
+            let (orders, total) = repo::list(conn, &filter, paging)?;
+            let ids: Vec<String> = orders.iter().map(|o| o.id.clone()).collect();
+            let mut items_by_order: HashMap<String, Vec<OrderItem>> = HashMap::new();
+            for item in repo::items_of(conn, &ids)? {
+                items_by_order
+                    .entry(item.order_id.clone())
+                    .or_default()
+                    .push(item);
+            }
+            let views = orders
+                .into_iter()
+                .map(|order| {
+                    let items = items_by_order.remove(&order.id).unwrap_or_default();
+                    OrderView::new(order, items)
+                })
+                .collect();
+            Ok(Page::new(views, paging, total))
+        })
+        .await
+}
+
+/// For the routes: the status of a placing outcome.
+pub fn placed_status(placed: &Placed) -> StatusCode {
+    match placed {
+        Placed::Created(_) => StatusCode::CREATED,
+        Placed::Replayed(_) => StatusCode::OK,
+    }
+}
