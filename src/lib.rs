@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod orders;
 pub mod products;
 pub mod provinces;
+pub mod reports;
 pub mod search;
 pub mod serde_util;
 pub mod startup;

@@ -36,7 +36,8 @@ impl AppState {
     /// Writes buffered product views; failures are logged and retried on the next call.
     pub async fn flush_views(self: &Arc<Self>) {
         let state = self.clone();
-        let outcome = tokio::task::spawn_blocking(move || state.views.flush(&state.db)).await;
+        let outcome =
+            tokio::task::spawn_blocking(move || state.views.flush(&state.db, state.timezone)).await;
         match outcome {
             Ok(Ok(_)) => {}
             Ok(Err(error)) => {
@@ -121,7 +122,8 @@ impl Application {
                         .configure(crate::provinces::config)
                         .configure(crate::households::routes::config)
                         .configure(crate::products::routes::config)
-                        .configure(crate::orders::routes::config),
+                        .configure(crate::orders::routes::config)
+                        .configure(crate::reports::routes::config),
                 )
                 .default_service(web::to(|| async {
                     Err::<actix_web::HttpResponse, _>(AppError::not_found("resource"))

@@ -118,6 +118,7 @@ diesel::table! {
         line_no -> Integer,
         product_id -> Text,
         product_name -> Text,
+        product_category -> Text,
         quantity -> BigInt,
         unit_price_vnd -> BigInt,
         unit_weight_grams -> BigInt,

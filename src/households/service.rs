@@ -10,6 +10,7 @@ use crate::auth::{CurrentUser, Role};
 use crate::db::{DbConnection, write_transaction};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::ids::{HouseholdId, from_path};
+use crate::reports::rollups::RollupBatch;
 use crate::search::{query_words, search_text};
 use crate::startup::AppState;
 use crate::time::now_utc;
@@ -113,6 +114,7 @@ pub async fn create(
     ));
     let province_code = request.province_code.trim().to_owned();
     let owner_id = caller.id.to_db();
+    let timezone = state.timezone;
     state
         .db
         .run(move |conn| {
@@ -139,7 +141,12 @@ pub async fn create(
                 created_at: now,
                 updated_at: now,
             };
-            repo::insert(conn, &household)?;
+            write_transaction(conn, |conn| {
+                repo::insert(conn, &household)?;
+                let mut rollups = RollupBatch::new(timezone);
+                rollups.household_joined(&household);
+                rollups.write(conn)
+            })?;
             Ok(household.into())
         })
         .await
@@ -275,6 +282,7 @@ pub async fn update(
         Some(_) => problems.add("status", "must be active or suspended"),
     }
     let province_code = request.province_code.map(|c| c.trim().to_owned());
+    let timezone = state.timezone;
     state
         .db
         .run(move |conn| {
@@ -301,6 +309,11 @@ pub async fn update(
                 changes.search_text = Some(search_text(&name, description.as_deref()));
                 changes.updated_at = Some(now_utc());
                 repo::update(conn, &household.id, &changes)?;
+                if let Some(status) = &changes.status {
+                    let mut rollups = RollupBatch::new(timezone);
+                    rollups.household_status_changed(&household, status);
+                    rollups.write(conn)?;
+                }
                 let updated = repo::find(conn, &household.id)?
                     .ok_or_else(|| AppError::not_found("household"))?;
                 Ok(updated.into())

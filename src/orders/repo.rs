@@ -40,6 +40,7 @@ pub struct OrderItem {
     pub line_no: i32,
     pub product_id: String,
     pub product_name: String,
+    pub product_category: String,
     pub quantity: i64,
     pub unit_price_vnd: i64,
     pub unit_weight_grams: i64,
@@ -74,6 +75,7 @@ pub struct OrderMove {
 #[derive(Debug, Clone, Queryable)]
 pub struct TakenProduct {
     pub name: String,
+    pub category: String,
     pub price_vnd: i64,
     pub unit_weight_grams: i64,
 }
@@ -173,6 +175,7 @@ pub fn take_stock(
     ))
     .returning((
         products::name,
+        products::category,
         products::price_vnd,
         products::unit_weight_grams,
     ))

@@ -20,6 +20,7 @@ use crate::error::{AppError, AppResult, FieldError};
 use crate::households::service::check_province;
 use crate::ids::{HouseholdId, OrderId, ProductId, from_path};
 use crate::products::model::{MAX_PRICE_VND, STATUS_ACTIVE};
+use crate::reports::rollups::RollupBatch;
 use crate::startup::AppState;
 use crate::time::{day_start_utc, now_utc, parse_date};
 use crate::validate::{self, NAME_MAX_CHARS, Problems};
@@ -260,6 +261,7 @@ pub async fn place(
     }
     let hash = request_hash(&request);
     let (draft, problems) = parse_request(&request);
+    let timezone = state.timezone;
     let outcome = state
         .db
         .run(move |conn| {
@@ -272,6 +274,7 @@ pub async fn place(
                 &hash,
                 &draft,
                 problems,
+                timezone,
             ) {
                 Err(error) if idempotency_key.is_some() && is_unique_violation(&error) => {
                     let key = idempotency_key.as_deref().unwrap_or_default();
@@ -315,6 +318,7 @@ fn place_in_transaction(
     hash: &str,
     draft: &OrderDraft,
     mut problems: Problems,
+    timezone: chrono_tz::Tz,
 ) -> AppResult<Placed> {
     write_transaction(conn, |conn| {
         let now = now_utc();
@@ -369,6 +373,9 @@ fn place_in_transaction(
             cancel_reason: None,
         };
         repo::insert_order(conn, &order, &items)?;
+        let mut rollups = RollupBatch::new(timezone);
+        rollups.order(&order, &items, 1);
+        rollups.write(conn)?;
         Ok(Placed::Created(OrderView::new(order, items)))
     })
 }
@@ -481,6 +488,7 @@ fn take_all_stock(
                 line_no: line as i32 + 1,
                 product_id: product_id.to_db(),
                 product_name: snapshot.name,
+                product_category: snapshot.category,
                 quantity: *quantity,
                 unit_price_vnd: snapshot.price_vnd,
                 unit_weight_grams: snapshot.unit_weight_grams,
@@ -643,6 +651,7 @@ pub async fn make_move(
         other => other,
     };
     problems.finish()?;
+    let timezone = state.timezone;
     state
         .db
         .run(move |conn| {
@@ -698,6 +707,10 @@ pub async fn make_move(
                     for item in lines {
                         repo::return_stock(conn, &item.product_id, item.quantity, now)?;
                     }
+                    // The order stops counting in the statistics of the day it was placed.
+                    let mut rollups = RollupBatch::new(timezone);
+                    rollups.order(&order, &items, -1);
+                    rollups.write(conn)?;
                 }
                 let order =
                     repo::find(conn, &order.id)?.ok_or_else(|| AppError::not_found("order"))?;

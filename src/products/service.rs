@@ -16,6 +16,7 @@ use crate::error::{AppError, AppResult, FieldError};
 use crate::households::repo::Household;
 use crate::households::service::{can_manage, check_province, visible_household};
 use crate::ids::{HouseholdId, ProductId, from_path};
+use crate::reports::rollups::RollupBatch;
 use crate::search::{query_words, search_text};
 use crate::startup::AppState;
 use crate::time::now_utc;
@@ -349,6 +350,7 @@ pub async fn create(
     };
     check_whole(&mut problems, &product);
     let origin = request.origin_province_code.map(|c| c.trim().to_owned());
+    let timezone = state.timezone;
 
     state
         .db
@@ -393,6 +395,9 @@ pub async fn create(
                     updated_at: now,
                 };
                 repo::insert(conn, &row)?;
+                let mut rollups = RollupBatch::new(timezone);
+                rollups.product_listed(&row);
+                rollups.write(conn)?;
                 Ok(row.into())
             })
         })
@@ -544,6 +549,7 @@ pub async fn update(
     request: UpdateProductRequest,
 ) -> AppResult<ProductView> {
     let id = from_path(id, ProductId::parse, "product")?;
+    let timezone = state.timezone;
     state
         .db
         .run(move |conn| {
@@ -563,6 +569,9 @@ pub async fn update(
                 changes.search_text = search_text(&changes.name, changes.description.as_deref());
                 changes.updated_at = now_utc();
                 repo::update(conn, &product.id, &changes)?;
+                let mut rollups = RollupBatch::new(timezone);
+                rollups.product_status_changed(&product, &changes.status);
+                rollups.write(conn)?;
                 let updated =
                     repo::find(conn, &product.id)?.ok_or_else(|| AppError::not_found("product"))?;
                 Ok(updated.into())
@@ -574,6 +583,7 @@ pub async fn update(
 /// Archives a product: it leaves the listings and cannot be ordered; old orders keep it.
 pub async fn archive(state: &AppState, caller: CurrentUser, id: &str) -> AppResult<()> {
     let id = from_path(id, ProductId::parse, "product")?;
+    let timezone = state.timezone;
     state
         .db
         .run(move |conn| {
@@ -581,6 +591,9 @@ pub async fn archive(state: &AppState, caller: CurrentUser, id: &str) -> AppResu
                 let (product, _) = manageable_product(conn, &caller, &id)?;
                 if product.status != STATUS_ARCHIVED {
                     repo::set_status(conn, &product.id, STATUS_ARCHIVED, now_utc())?;
+                    let mut rollups = RollupBatch::new(timezone);
+                    rollups.product_status_changed(&product, STATUS_ARCHIVED);
+                    rollups.write(conn)?;
                 }
                 Ok(())
             })

@@ -43,7 +43,7 @@ impl ViewCounter {
     }
 
     /// Writes the counted views in one transaction (blocking). On failure they stay counted.
-    pub fn flush(&self, database: &Database) -> Result<usize, AppError> {
+    pub fn flush(&self, database: &Database, timezone: chrono_tz::Tz) -> Result<usize, AppError> {
         let batch = self.take();
         if batch.is_empty() {
             return Ok(0);
@@ -53,9 +53,12 @@ impl ViewCounter {
                 let mut entries: Vec<_> = batch.iter().collect();
                 // A fixed order keeps two servers' flushes from deadlocking on PostgreSQL.
                 entries.sort();
+                let mut rollups = crate::reports::rollups::RollupBatch::new(timezone);
                 for ((product_id, day), count) in entries {
                     crate::products::repo::add_views(conn, product_id, *day, *count)?;
+                    rollups.views(*day, *count);
                 }
+                rollups.write(conn)?;
                 Ok::<_, AppError>(batch.len())
             })
         });

@@ -35,6 +35,7 @@ CREATE TABLE order_items (
     product_id        TEXT NOT NULL REFERENCES products (id),
     -- a snapshot taken when the order was placed
     product_name      TEXT NOT NULL,
+    product_category  TEXT NOT NULL,
     quantity          BIGINT NOT NULL CHECK (quantity >= 1),
     unit_price_vnd    BIGINT NOT NULL,
     unit_weight_grams BIGINT NOT NULL,

@@ -1,0 +1,11 @@
+//! Uptake statistics for admins: growth against a compared period, by province, category,
+//! month and household, per product; as JSON, CSV and an SVG chart. Served from daily rollups.
+
+pub mod chart;
+pub mod csv_out;
+pub mod metric;
+pub mod period;
+pub mod repo;
+pub mod rollups;
+pub mod routes;
+pub mod service;

@@ -1,0 +1,611 @@
+//! Daily rollups behind the reports. Every write that changes a metric adds its deltas here, in
+//! its own transaction; `rebuild` recomputes the same tables from the raw rows through the very
+//! same functions, so the two cannot drift apart in how they count.
+
+use std::collections::BTreeMap;
+use std::ops::AddAssign;
+
+use chrono::NaiveDate;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Date, Text};
+
+use crate::db::{DbConnection, MultiBackend};
+use crate::households::model::STATUS_ACTIVE as HOUSEHOLD_ACTIVE;
+use crate::households::repo::Household;
+use crate::orders::model::{CANCELLED, HOME_COUNTRY};
+use crate::orders::repo::{Order, OrderItem};
+use crate::products::model::STATUS_ARCHIVED;
+use crate::products::repo::Product;
+use crate::time::local_day;
+
+/// The counters of one rollup row; which of them a table keeps depends on the table.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Counts {
+    pub households_joined: i64,
+    pub households_active: i64,
+    pub products_listed: i64,
+    pub products_active: i64,
+    pub orders: i64,
+    pub value_vnd: i64,
+    pub weight_grams: i64,
+    pub export_weight_grams: i64,
+    pub views: i64,
+}
+
+impl AddAssign for Counts {
+    fn add_assign(&mut self, other: Counts) {
+        self.households_joined += other.households_joined;
+        self.households_active += other.households_active;
+        self.products_listed += other.products_listed;
+        self.products_active += other.products_active;
+        self.orders += other.orders;
+        self.value_vnd += other.value_vnd;
+        self.weight_grams += other.weight_grams;
+        self.export_weight_grams += other.export_weight_grams;
+        self.views += other.views;
+    }
+}
+
+impl Counts {
+    fn is_zero(&self) -> bool {
+        *self == Counts::default()
+    }
+}
+
+/// Which rollup row a delta goes to.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum RollupKey {
+    Day(NaiveDate),
+    Household {
+        household_id: String,
+        day: NaiveDate,
+    },
+    Product {
+        product_id: String,
+        day: NaiveDate,
+    },
+    Export {
+        product_id: String,
+        day: NaiveDate,
+        country_code: String,
+    },
+    Category {
+        household_id: String,
+        category: String,
+        day: NaiveDate,
+    },
+}
+
+/// Deltas collected for one transaction (or one rebuild), merged per row.
+pub struct RollupBatch {
+    timezone: chrono_tz::Tz,
+    deltas: BTreeMap<RollupKey, Counts>,
+}
+
+impl RollupBatch {
+    pub fn new(timezone: chrono_tz::Tz) -> Self {
+        Self {
+            timezone,
+            deltas: BTreeMap::new(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.deltas.values().all(Counts::is_zero)
+    }
+
+    fn add(&mut self, key: RollupKey, counts: Counts) {
+        *self.deltas.entry(key).or_default() += counts;
+    }
+
+    /// A household came onto the platform.
+    pub fn household_joined(&mut self, household: &Household) {
+        let day = local_day(household.joined_at, self.timezone);
+        let counts = Counts {
+            households_joined: 1,
+            households_active: i64::from(household.status == HOUSEHOLD_ACTIVE),
+            ..Counts::default()
+        };
+        self.add(RollupKey::Day(day), counts);
+        self.add(
+            RollupKey::Household {
+                household_id: household.id.clone(),
+                day,
+            },
+            counts,
+        );
+    }
+
+    /// A household was suspended or reinstated: it leaves or rejoins the totals.
+    pub fn household_status_changed(&mut self, household: &Household, new_status: &str) {
+        let was = household.status == HOUSEHOLD_ACTIVE;
+        let is = new_status == HOUSEHOLD_ACTIVE;
+        if was == is {
+            return;
+        }
+        let day = local_day(household.joined_at, self.timezone);
+        let counts = Counts {
+            households_active: if is { 1 } else { -1 },
+            ..Counts::default()
+        };
+        self.add(RollupKey::Day(day), counts);
+        self.add(
+            RollupKey::Household {
+                household_id: household.id.clone(),
+                day,
+            },
+            counts,
+        );
+    }
+
+    /// A product was listed.
+    pub fn product_listed(&mut self, product: &Product) {
+        let day = local_day(product.created_at, self.timezone);
+        let counts = Counts {
+            products_listed: 1,
+            products_active: i64::from(product.status != STATUS_ARCHIVED),
+            ..Counts::default()
+        };
+        self.add(RollupKey::Day(day), counts);
+        self.add(
+            RollupKey::Product {
+                product_id: product.id.clone(),
+                day,
+            },
+            counts,
+        );
+    }
+
+    /// A product was archived or restored: it leaves or rejoins the totals.
+    pub fn product_status_changed(&mut self, product: &Product, new_status: &str) {
+        let was = product.status != STATUS_ARCHIVED;
+        let is = new_status != STATUS_ARCHIVED;
+        if was == is {
+            return;
+        }
+        let day = local_day(product.created_at, self.timezone);
+        let counts = Counts {
+            products_active: if is { 1 } else { -1 },
+            ..Counts::default()
+        };
+        self.add(RollupKey::Day(day), counts);
+        self.add(
+            RollupKey::Product {
+                product_id: product.id.clone(),
+                day,
+            },
+            counts,
+        );
+    }
+
+    /// An order counts (`sign` 1) when placed and stops counting (`sign` -1) when cancelled.
+    /// Cancelled orders never count, so a cancelled order passed with sign 1 adds nothing.
+    pub fn order(&mut self, order: &Order, items: &[OrderItem], sign: i64) {
+        if sign > 0 && order.status == CANCELLED {
+            return;
+        }
+        let day = local_day(order.placed_at, self.timezone);
+        let export = order.country_code != HOME_COUNTRY;
+        let weight_of = |item: &OrderItem| item.unit_weight_grams.saturating_mul(item.quantity);
+        let exported = |grams: i64| if export { grams } else { 0 };
+        let whole = Counts {
+            orders: sign,
+            value_vnd: sign * order.total_vnd,
+            weight_grams: sign * order.total_weight_grams,
+            export_weight_grams: sign * exported(order.total_weight_grams),
+            ..Counts::default()
+        };
+        self.add(RollupKey::Day(day), whole);
+        self.add(
+            RollupKey::Household {
+                household_id: order.household_id.clone(),
+                day,
+            },
+            whole,
+        );
+        let mut by_category: BTreeMap<&str, Counts> = BTreeMap::new();
+        for item in items {
+            let grams = weight_of(item);
+            let line = Counts {
+                orders: sign,
+                value_vnd: sign * item.line_total_vnd,
+                weight_grams: sign * grams,
+                export_weight_grams: sign * exported(grams),
+                ..Counts::default()
+            };
+            self.add(
+                RollupKey::Product {
+                    product_id: item.product_id.clone(),
+                    day,
+                },
+                line,
+            );
+            if export {
+                self.add(
+                    RollupKey::Export {
+                        product_id: item.product_id.clone(),
+                        day,
+                        country_code: order.country_code.clone(),
+                    },
+                    Counts {
+                        export_weight_grams: sign * grams,
+                        ..Counts::default()
+                    },
+                );
+            }
+            let category = by_category
+                .entry(item.product_category.as_str())
+                .or_default();
+            category.value_vnd += line.value_vnd;
+            category.weight_grams += line.weight_grams;
+            category.export_weight_grams += line.export_weight_grams;
+        }
+        for (category, mut counts) in by_category {
+            counts.orders = sign;
+            self.add(
+                RollupKey::Category {
+                    household_id: order.household_id.clone(),
+                    category: category.to_owned(),
+                    day,
+                },
+                counts,
+            );
+        }
+    }
+
+    /// Product page views on a day (per product they are kept in `product_view_days`).
+    pub fn views(&mut self, day: NaiveDate, count: i64) {
+        self.add(
+            RollupKey::Day(day),
+            Counts {
+                views: count,
+                ..Counts::default()
+            },
+        );
+    }
+
+    /// Adds the deltas to the rollup tables (one upsert per row, in key order so that two
+    /// writers on PostgreSQL take row locks in the same order).
+    pub fn write(self, conn: &mut DbConnection) -> QueryResult<()> {
+        for (key, counts) in self.deltas {
+            if !counts.is_zero() {
+                upsert(conn, &key, &counts)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The rows this batch holds (for comparing a rebuild with what is stored).
+    pub fn into_rows(self) -> BTreeMap<RollupKey, Counts> {
+        self.deltas
+            .into_iter()
+            .filter(|(_, c)| !c.is_zero())
+            .collect()
+    }
+}
+
+enum KeyValue<'a> {
+    Text(&'a str),
+    Date(NaiveDate),
+}
+
+const DAY_COLUMNS: [&str; 9] = [
+    "households_joined",
+    "households_active",
+    "products_listed",
+    "products_active",
+    "orders",
+    "value_vnd",
+    "weight_grams",
+    "export_weight_grams",
+    "views",
+];
+const HOUSEHOLD_COLUMNS: [&str; 6] = [
+    "households_joined",
+    "households_active",
+    "orders",
+    "value_vnd",
+    "weight_grams",
+    "export_weight_grams",
+];
+const PRODUCT_COLUMNS: [&str; 6] = [
+    "products_listed",
+    "products_active",
+    "orders",
+    "value_vnd",
+    "weight_grams",
+    "export_weight_grams",
+];
+const EXPORT_COLUMNS: [&str; 1] = ["weight_grams"];
+const CATEGORY_COLUMNS: [&str; 4] = ["orders", "value_vnd", "weight_grams", "export_weight_grams"];
+
+fn value_of(counts: &Counts, column: &str, export_table: bool) -> i64 {
+    match column {
+        "households_joined" => counts.households_joined,
+        "households_active" => counts.households_active,
+        "products_listed" => counts.products_listed,
+        "products_active" => counts.products_active,
+        "orders" => counts.orders,
+        "value_vnd" => counts.value_vnd,
+        // The export table keeps only the exported weight, in its `weight_grams`.
+        "weight_grams" if export_table => counts.export_weight_grams,
+        "weight_grams" => counts.weight_grams,
+        "export_weight_grams" => counts.export_weight_grams,
+        "views" => counts.views,
+        other => unreachable!("unknown rollup column {other}"),
+    }
+}
+
+fn table_of(
+    key: &RollupKey,
+) -> (
+    &'static str,
+    Vec<(&'static str, KeyValue<'_>)>,
+    &'static [&'static str],
+) {
+    match key {
+        RollupKey::Day(day) => (
+            "stats_days",
+            vec![("day", KeyValue::Date(*day))],
+            &DAY_COLUMNS,
+        ),
+        RollupKey::Household { household_id, day } => (
+            "stats_household_days",
+            vec![
+                ("household_id", KeyValue::Text(household_id)),
+                ("day", KeyValue::Date(*day)),
+            ],
+            &HOUSEHOLD_COLUMNS,
+        ),
+        RollupKey::Product { product_id, day } => (
+            "stats_product_days",
+            vec![
+                ("product_id", KeyValue::Text(product_id)),
+                ("day", KeyValue::Date(*day)),
+            ],
+            &PRODUCT_COLUMNS,
+        ),
+        RollupKey::Export {
+            product_id,
+            day,
+            country_code,
+        } => (
+            "stats_product_export_days",
+            vec![
+                ("product_id", KeyValue::Text(product_id)),
+                ("day", KeyValue::Date(*day)),
+                ("country_code", KeyValue::Text(country_code)),
+            ],
+            &EXPORT_COLUMNS,
+        ),
+        RollupKey::Category {
+            household_id,
+            category,
+            day,
+        } => (
+            "stats_category_days",
+            vec![
+                ("household_id", KeyValue::Text(household_id)),
+                ("category", KeyValue::Text(category)),
+                ("day", KeyValue::Date(*day)),
+            ],
+            &CATEGORY_COLUMNS,
+        ),
+    }
+}
+
+/// `INSERT … ON CONFLICT (keys) DO UPDATE SET c = t.c + excluded.c`: the same SQL on both
+/// databases. (SQLite reads `$n` as named parameters numbered by first use, which matches.)
+fn upsert(conn: &mut DbConnection, key: &RollupKey, counts: &Counts) -> QueryResult<usize> {
+    let (table, keys, columns) = table_of(key);
+    let export_table = matches!(key, RollupKey::Export { .. });
+    let names: Vec<&str> = keys
+        .iter()
+        .map(|(name, _)| *name)
+        .chain(columns.iter().copied())
+        .collect();
+    let placeholders: Vec<String> = (1..=names.len()).map(|i| format!("${i}")).collect();
+    let key_names: Vec<&str> = keys.iter().map(|(name, _)| *name).collect();
+    let updates: Vec<String> = columns
+        .iter()
+        .map(|c| format!("{c} = {table}.{c} + excluded.{c}"))
+        .collect();
+    let sql = format!(
+        "INSERT INTO {table} ({}) VALUES ({}) ON CONFLICT ({}) DO UPDATE SET {}",
+        names.join(", "),
+        placeholders.join(", "),
+        key_names.join(", "),
+        updates.join(", ")
+    );
+    let mut query = diesel::sql_query(sql).into_boxed::<MultiBackend>();
+    for (_, value) in keys {
+        query = match value {
+            KeyValue::Text(text) => query.bind::<Text, _>(text.to_owned()),
+            KeyValue::Date(day) => query.bind::<Date, _>(day),
+        };
+    }
+    for column in columns {
+        query = query.bind::<BigInt, _>(value_of(counts, column, export_table));
+    }
+    query.execute(conn)
+}
+
+/// Recomputes every rollup from the raw tables into a batch (nothing is written).
+pub fn recompute(conn: &mut DbConnection, timezone: chrono_tz::Tz) -> QueryResult<RollupBatch> {
+    use crate::db::schema::{households, order_items, orders, product_view_days, products};
+    let mut batch = RollupBatch::new(timezone);
+    for household in households::table
+        .select(Household::as_select())
+        .load(conn)?
+    {
+        batch.household_joined(&household);
+    }
+    for product in products::table.select(Product::as_select()).load(conn)? {
+        batch.product_listed(&product);
+    }
+    // Orders in pages, each with its lines, so memory stays bounded by the page.
+    let mut after = String::new();
+    loop {
+        let page: Vec<Order> = orders::table
+            .filter(orders::id.gt(&after))
+            .filter(orders::status.ne(CANCELLED))
+            .order(orders::id)
+            .limit(5000)
+            .select(Order::as_select())
+            .load(conn)?;
+        let Some(last) = page.last() else { break };
+        after = last.id.clone();
+        let ids: Vec<String> = page.iter().map(|o| o.id.clone()).collect();
+        let mut lines: BTreeMap<String, Vec<OrderItem>> = BTreeMap::new();
+        for item in order_items::table
+            .filter(order_items::order_id.eq_any(&ids))
+            .select(OrderItem::as_select())
+            .load(conn)?
+        {
+            lines.entry(item.order_id.clone()).or_default().push(item);
+        }
+        for order in &page {
+            batch.order(
+                order,
+                lines.get(&order.id).map(Vec::as_slice).unwrap_or(&[]),
+                1,
+            );
+        }
+    }
+    let views: Vec<(NaiveDate, i64)> = product_view_days::table
+        .select((product_view_days::day, product_view_days::views))
+        .load(conn)?;
+    for (day, count) in views {
+        batch.views(day, count);
+    }
+    Ok(batch)
+}
+
+/// Replaces every rollup with a recomputation from the raw tables (call inside a write transaction).
+pub fn rebuild(conn: &mut DbConnection, timezone: chrono_tz::Tz) -> QueryResult<()> {
+    let batch = recompute(conn, timezone)?;
+    for table in [
+        "stats_days",
+        "stats_household_days",
+        "stats_product_days",
+        "stats_product_export_days",
+        "stats_category_days",
+    ] {
+        diesel::sql_query(format!("DELETE FROM {table}")).execute(conn)?;
+    }
+    batch.write(conn)
+}
+
+#[derive(QueryableByName)]
+struct StoredRow {
+    #[diesel(sql_type = Text)]
+    kind: String,
+    #[diesel(sql_type = Text)]
+    key1: String,
+    #[diesel(sql_type = Text)]
+    key2: String,
+    #[diesel(sql_type = Date)]
+    day: NaiveDate,
+    #[diesel(sql_type = BigInt)]
+    c1: i64,
+    #[diesel(sql_type = BigInt)]
+    c2: i64,
+    #[diesel(sql_type = BigInt)]
+    c3: i64,
+    #[diesel(sql_type = BigInt)]
+    c4: i64,
+    #[diesel(sql_type = BigInt)]
+    c5: i64,
+    #[diesel(sql_type = BigInt)]
+    c6: i64,
+    #[diesel(sql_type = BigInt)]
+    c7: i64,
+    #[diesel(sql_type = BigInt)]
+    c8: i64,
+    #[diesel(sql_type = BigInt)]
+    c9: i64,
+}
+
+/// Every stored rollup row, keyed as a batch keys them (zero rows left out).
+pub fn stored(conn: &mut DbConnection) -> QueryResult<BTreeMap<RollupKey, Counts>> {
+    let rows: Vec<StoredRow> =
+        diesel::sql_query(include_str!("sql/stored_rollups.sql")).load(conn)?;
+    let mut stored = BTreeMap::new();
+    for r in rows {
+        let (key, counts) = match r.kind.as_str() {
+            "day" => (
+                RollupKey::Day(r.day),
+                Counts {
+                    households_joined: r.c1,
+                    households_active: r.c2,
+                    products_listed: r.c3,
+                    products_active: r.c4,
+                    orders: r.c5,
+                    value_vnd: r.c6,
+                    weight_grams: r.c7,
+                    export_weight_grams: r.c8,
+                    views: r.c9,
+                },
+            ),
+            "household" => (
+                RollupKey::Household {
+                    household_id: r.key1,
+                    day: r.day,
+                },
+                Counts {
+                    households_joined: r.c1,
+                    households_active: r.c2,
+                    orders: r.c5,
+                    value_vnd: r.c6,
+                    weight_grams: r.c7,
+                    export_weight_grams: r.c8,
+                    ..Counts::default()
+                },
+            ),
+            "product" => (
+                RollupKey::Product {
+                    product_id: r.key1,
+                    day: r.day,
+                },
+                Counts {
+                    products_listed: r.c3,
+                    products_active: r.c4,
+                    orders: r.c5,
+                    value_vnd: r.c6,
+                    weight_grams: r.c7,
+                    export_weight_grams: r.c8,
+                    ..Counts::default()
+                },
+            ),
+            "export" => (
+                RollupKey::Export {
+                    product_id: r.key1,
+                    day: r.day,
+                    country_code: r.key2,
+                },
+                Counts {
+                    export_weight_grams: r.c8,
+                    ..Counts::default()
+                },
+            ),
+            _ => (
+                RollupKey::Category {
+                    household_id: r.key1,
+                    category: r.key2,
+                    day: r.day,
+                },
+                Counts {
+                    orders: r.c5,
+                    value_vnd: r.c6,
+                    weight_grams: r.c7,
+                    export_weight_grams: r.c8,
+                    ..Counts::default()
+                },
+            ),
+        };
+        if !counts.is_zero() {
+            stored.insert(key, counts);
+        }
+    }
+    Ok(stored)
+}
