@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::auth::service::{NewAccount, RegisterRequest, insert_account};
 use crate::config::{Overrides, Settings};
+use crate::db::Database;
 use crate::startup::{Application, open_database};
 
 #[derive(Debug, Parser)]
@@ -30,6 +31,23 @@ enum Command {
     Admin {
         #[command(subcommand)]
         command: AdminCommand,
+    },
+    /// Import history from another platform: an NDJSON file (see API.md, Imports).
+    Import {
+        /// The NDJSON file; `-` reads standard input.
+        file: std::path::PathBuf,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Load the demo history into an empty database.
+    Demo(DatabaseArgs),
+    /// Recompute the statistics rollups from the raw tables.
+    RebuildRollups {
+        /// Only compare the stored rollups with a recomputation; exit 1 if they differ.
+        #[arg(long)]
+        check: bool,
+        #[command(flatten)]
+        database: DatabaseArgs,
     },
 }
 
@@ -106,6 +124,19 @@ fn execute(command: Command) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Import { file, database } => {
+            let settings = load_settings(None, &database)?;
+            import_file(&settings, &file)
+        }
+        Command::Demo(database) => {
+            let settings = load_settings(None, &database)?;
+            let db = open_database(&settings)?;
+            load_demo(&db, &settings)
+        }
+        Command::RebuildRollups { check, database } => {
+            let settings = load_settings(None, &database)?;
+            rebuild_rollups(&settings, check)
+        }
         Command::Admin {
             command:
                 AdminCommand::Create {
@@ -124,7 +155,7 @@ fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
     actix_web::rt::System::new().block_on(async move {
         let database = open_database(&settings)?;
         if demo {
-            tracing::warn!("--demo: the demo data set is not available yet; starting with the database as it is");
+            load_demo(&database, &settings)?;
         }
         let app = Application::build_with_database(settings, database)?;
         app.run_until_stopped().await?;
@@ -181,4 +212,116 @@ fn describe(error: crate::error::AppError) -> anyhow::Error {
         }
         other => anyhow::anyhow!(other),
     }
+}
+
+fn progress_bar(total: u64, what: &str) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(total);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({eta} left)")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message(what.to_owned());
+    bar
+}
+
+/// Loads the demo history when the database has no households yet.
+fn load_demo(database: &Database, settings: &Settings) -> anyhow::Result<()> {
+    let mut conn = database.get().map_err(describe)?;
+    if !crate::demo::is_empty(&mut conn)? {
+        tracing::info!("the database already has households; the demo data is not loaded again");
+        return Ok(());
+    }
+    let started = std::time::Instant::now();
+    eprintln!("generating the demo history…");
+    let bar = progress_bar(0, "loading demo");
+    let summary = crate::demo::load(&mut conn, settings.timezone()?, &|done, total| {
+        bar.set_length(total);
+        bar.set_position(done);
+    })
+    .map_err(describe)?;
+    bar.finish();
+    eprintln!(
+        "demo loaded in {:.1}s: {} households, {} products, {} orders, {} view records; \
+         sign in as {} (or nongdan0@demo.nongsan.vn, khachhang0@demo.nongsan.vn) with password {:?}",
+        started.elapsed().as_secs_f64(),
+        summary.households,
+        summary.products,
+        summary.orders,
+        summary.views,
+        crate::demo::DEMO_ADMIN_EMAIL,
+        crate::demo::DEMO_PASSWORD
+    );
+    Ok(())
+}
+
+fn import_file(settings: &Settings, file: &std::path::Path) -> anyhow::Result<()> {
+    use std::io::Read;
+    let mut reader: Box<dyn Read> = if file.as_os_str() == "-" {
+        Box::new(std::io::stdin())
+    } else {
+        Box::new(
+            std::fs::File::open(file)
+                .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", file.display()))?,
+        )
+    };
+    let mut parser = crate::imports::service::NdjsonParser::default();
+    let mut buffer = vec![0u8; 1 << 16];
+    loop {
+        let read = reader.read(&mut buffer)?;
+        if read == 0 {
+            break;
+        }
+        parser.feed(&buffer[..read]);
+    }
+    let (records, errors) = parser.finish();
+    let database = open_database(settings)?;
+    let mut conn = database.get().map_err(describe)?;
+    let plan = match crate::imports::service::plan(&mut conn, records, errors) {
+        Ok(plan) => plan,
+        Err(crate::error::AppError::Client { detail, errors, .. }) => {
+            for error in errors {
+                if let crate::error::ProblemItem::Line(line) = error {
+                    eprintln!("line {}: {}", line.line, line.message);
+                }
+            }
+            anyhow::bail!(detail);
+        }
+        Err(other) => return Err(describe(other)),
+    };
+    let bar = progress_bar(plan.records(), "importing");
+    let summary = crate::imports::service::write(&mut conn, plan, settings.timezone()?, &|done| {
+        bar.set_position(done)
+    })
+    .map_err(describe)?;
+    bar.finish();
+    println!("{}", serde_json::to_string(&summary)?);
+    Ok(())
+}
+
+fn rebuild_rollups(settings: &Settings, check: bool) -> anyhow::Result<()> {
+    let database = open_database(settings)?;
+    let mut conn = database.get().map_err(describe)?;
+    let timezone = settings.timezone()?;
+    if check {
+        let fresh = crate::reports::rollups::recompute(&mut conn, timezone)?.into_rows();
+        let stored = crate::reports::rollups::stored(&mut conn)?;
+        if fresh == stored {
+            println!("rollups agree with the raw tables ({} rows)", stored.len());
+            return Ok(());
+        }
+        let differing = fresh
+            .keys()
+            .chain(stored.keys())
+            .filter(|k| fresh.get(*k) != stored.get(*k))
+            .count();
+        anyhow::bail!(
+            "rollups differ from the raw tables in {differing} row(s); run `nongsan rebuild-rollups`"
+        );
+    }
+    crate::db::write_transaction(&mut conn, |conn| {
+        crate::reports::rollups::rebuild(conn, timezone)
+    })?;
+    println!("rollups rebuilt");
+    Ok(())
 }

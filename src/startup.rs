@@ -123,7 +123,8 @@ impl Application {
                         .configure(crate::households::routes::config)
                         .configure(crate::products::routes::config)
                         .configure(crate::orders::routes::config)
-                        .configure(crate::reports::routes::config),
+                        .configure(crate::reports::routes::config)
+                        .configure(crate::imports::routes::config),
                 )
                 .default_service(web::to(|| async {
                     Err::<actix_web::HttpResponse, _>(AppError::not_found("resource"))

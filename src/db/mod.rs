@@ -239,6 +239,22 @@ pub fn run_migrations(conn: &mut DbConnection) -> anyhow::Result<Vec<String>> {
     applied.map_err(|e| anyhow::anyhow!("migration failed: {e}"))
 }
 
+/// Multi-row INSERT of a slice or `Vec` of rows. It goes through the backend's own connection:
+/// the multi-backend connection cannot batch.
+macro_rules! insert_batch {
+    ($conn:expr, $table:expr, $rows:expr) => {
+        match $conn {
+            $crate::db::DbConnection::Postgres(pg) => {
+                diesel::insert_into($table).values($rows).execute(pg)
+            }
+            $crate::db::DbConnection::Sqlite(lite) => {
+                diesel::insert_into($table).values($rows).execute(lite)
+            }
+        }
+    };
+}
+pub(crate) use insert_batch;
+
 /// Runs `work` in a write transaction: `BEGIN IMMEDIATE` on SQLite (a plain `BEGIN` that later
 /// writes fails with "database is locked" under load), the default `BEGIN` on PostgreSQL.
 /// Nested calls inside `work` become savepoints.

@@ -84,7 +84,7 @@ pub struct ListProductsQuery {
     pub per_page: Option<i64>,
 }
 
-fn in_range(field: &str, value: i64, min: i64, max: i64) -> Result<i64, FieldError> {
+pub fn in_range(field: &str, value: i64, min: i64, max: i64) -> Result<i64, FieldError> {
     if (min..=max).contains(&value) {
         Ok(value)
     } else {
@@ -95,7 +95,7 @@ fn in_range(field: &str, value: i64, min: i64, max: i64) -> Result<i64, FieldErr
     }
 }
 
-fn one_of(field: &str, value: &str, allowed: &[&str]) -> Result<String, FieldError> {
+pub fn one_of(field: &str, value: &str, allowed: &[&str]) -> Result<String, FieldError> {
     if allowed.contains(&value) {
         Ok(value.to_owned())
     } else {
@@ -106,7 +106,7 @@ fn one_of(field: &str, value: &str, allowed: &[&str]) -> Result<String, FieldErr
     }
 }
 
-fn date(field: &str, value: Option<&str>) -> Result<Option<NaiveDate>, FieldError> {
+pub fn date(field: &str, value: Option<&str>) -> Result<Option<NaiveDate>, FieldError> {
     match value.map(str::trim).filter(|v| !v.is_empty()) {
         None => Ok(None),
         Some(text) => NaiveDate::parse_from_str(text, "%Y-%m-%d")
@@ -115,7 +115,7 @@ fn date(field: &str, value: Option<&str>) -> Result<Option<NaiveDate>, FieldErro
     }
 }
 
-fn certifications(problems: &mut Problems, values: &[String]) -> String {
+pub fn certifications(problems: &mut Problems, values: &[String]) -> String {
     let mut set = Vec::new();
     for (i, value) in values.iter().enumerate() {
         match CERTIFICATIONS.iter().find(|c| **c == value.as_str()) {
@@ -129,7 +129,7 @@ fn certifications(problems: &mut Problems, values: &[String]) -> String {
     encode_certifications(&set)
 }
 
-fn ocop_stars(value: Option<i64>) -> Result<Option<i32>, FieldError> {
+pub fn ocop_stars(value: Option<i64>) -> Result<Option<i32>, FieldError> {
     match value {
         None => Ok(None),
         Some(stars @ 3..=5) => Ok(Some(stars as i32)),
@@ -138,7 +138,7 @@ fn ocop_stars(value: Option<i64>) -> Result<Option<i32>, FieldError> {
 }
 
 /// Rules across fields, checked on the product's final state.
-fn check_whole(problems: &mut Problems, product: &ProductChanges) {
+pub fn check_whole(problems: &mut Problems, product: &ProductChanges) {
     if product.ocop_stars.is_some() && !product.certifications.contains(",OCOP,") {
         problems.add("ocop_stars", "OCOP stars need the OCOP certification");
     }

@@ -29,7 +29,7 @@ pub fn uptake(report: &UptakeReport) -> Result<Vec<u8>, String> {
     w.write_record(["metric", "current", "previous", "change", "growth_pct"])
         .map_err(e)?;
     for name in METRIC_NAMES {
-        let m = &report.metrics.0[name];
+        let m = report.metrics.get(name);
         w.write_record([
             name.to_owned(),
             value(Some(m.current)),
@@ -57,7 +57,7 @@ pub fn breakdown(report: &BreakdownReport) -> Result<Vec<u8>, String> {
     for row in &report.rows {
         let mut record = vec![row.key.clone(), row.label.clone()];
         for name in METRIC_NAMES {
-            let m = &row.metrics.0[name];
+            let m = row.metrics.get(name);
             record.extend([value(Some(m.current)), value(m.previous), growth(m)]);
         }
         w.write_record(&record).map_err(e)?;

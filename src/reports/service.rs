@@ -303,6 +303,12 @@ pub async fn breakdown(
             String::new()
         }
     };
+    let limit = query
+        .limit
+        .unwrap_or(if by == "household" { 100 } else { 20_000 });
+    if !(1..=20_000).contains(&limit) {
+        problems.add("limit", "must be between 1 and 20000");
+    }
     let (period, compare) = checked(query, problems)?;
     let compared_to = period.compared(compare);
     let grouping = match by.as_str() {

@@ -1,0 +1,109 @@
+//! The records of an import file, one JSON object per line, told apart by `kind`.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ImportRecord {
+    Household(HouseholdRecord),
+    Product(ProductRecord),
+    Order(OrderRecord),
+    Views(ViewsRecord),
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HouseholdRecord {
+    #[serde(rename = "ref")]
+    pub reference: String,
+    pub name: String,
+    pub province_code: String,
+    /// RFC 3339, any offset; now when left out.
+    pub joined_at: Option<String>,
+    /// An existing farmer's email; no owner when left out.
+    pub owner_email: Option<String>,
+    pub district: Option<String>,
+    pub address: Option<String>,
+    pub phone: Option<String>,
+    pub description: Option<String>,
+    /// `active` (default) or `suspended`.
+    pub status: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProductRecord {
+    #[serde(rename = "ref")]
+    pub reference: String,
+    /// A household `ref` from the same file or an existing household id.
+    pub household: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub category: String,
+    pub unit: String,
+    pub unit_weight_grams: i64,
+    pub price_vnd: i64,
+    pub stock_quantity: Option<i64>,
+    pub created_at: Option<String>,
+    pub origin_province_code: Option<String>,
+    pub certifications: Option<Vec<String>>,
+    pub ocop_stars: Option<i64>,
+    pub harvest_from: Option<String>,
+    pub harvest_to: Option<String>,
+    pub status: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrderItemRecord {
+    /// A product `ref` from the same file or an existing product id.
+    pub product: String,
+    pub quantity: i64,
+    /// The product's price when left out.
+    pub unit_price_vnd: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportedShipping {
+    pub recipient_name: Option<String>,
+    pub phone: Option<String>,
+    pub address: Option<String>,
+    pub province_code: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrderRecord {
+    #[serde(rename = "ref")]
+    pub reference: Option<String>,
+    pub household: String,
+    pub placed_at: String,
+    /// `delivered` when left out.
+    pub status: Option<String>,
+    /// `VN` when left out.
+    pub country_code: Option<String>,
+    pub items: Vec<OrderItemRecord>,
+    pub buyer_email: Option<String>,
+    pub payment_method: Option<String>,
+    pub shipping: Option<ImportedShipping>,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ViewsRecord {
+    /// A product `ref` from the same file or an existing product id.
+    pub product: String,
+    pub date: String,
+    pub count: i64,
+}
+
+/// What a successful import wrote.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportSummary {
+    pub households: u64,
+    pub products: u64,
+    pub orders: u64,
+    pub views: u64,
+}

@@ -1,0 +1,90 @@
+//! `POST /admin/imports`: NDJSON, read as it streams in, up to `server.import_body_limit`.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use futures_util::StreamExt;
+
+use super::service::{self, NdjsonParser};
+use crate::auth::CurrentUser;
+use crate::error::{AppError, AppResult};
+use crate::startup::AppState;
+
+pub fn config(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/admin/imports").route(web::post().to(import_history)));
+}
+
+fn is_ndjson(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|mime| {
+            let mime = mime.trim().to_ascii_lowercase();
+            mime == "application/x-ndjson"
+                || mime == "application/ndjson"
+                || mime == "application/jsonl"
+        })
+}
+
+async fn import_history(
+    state: web::Data<AppState>,
+    caller: CurrentUser,
+    req: HttpRequest,
+    mut body: web::Payload,
+) -> AppResult<HttpResponse> {
+    if !caller.is_admin() {
+        return Err(AppError::forbidden("imports are for admins"));
+    }
+    if !is_ndjson(&req) {
+        return Err(AppError::client(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send the import as application/x-ndjson: one JSON record per line",
+        ));
+    }
+    let limit = state.settings.server.import_body_limit;
+    let too_large = || {
+        AppError::client(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("an import is at most {limit} bytes"),
+        )
+    };
+    if let Some(length) = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+        && length > limit
+    {
+        return Err(too_large());
+    }
+    let mut parser = NdjsonParser::default();
+    let mut received = 0usize;
+    while let Some(chunk) = body.next().await {
+        let chunk =
+            chunk.map_err(|e| AppError::malformed(format!("could not read the upload: {e}")))?;
+        received += chunk.len();
+        if received > limit {
+            return Err(too_large());
+        }
+        parser.feed(&chunk);
+    }
+    let (records, errors) = parser.finish();
+    if records.is_empty() && errors.is_empty() {
+        return Err(AppError::unprocessable(
+            "import_rejected",
+            "the file holds no records",
+        ));
+    }
+    let timezone = state.timezone;
+    let summary = state
+        .db
+        .run(move |conn| {
+            let plan = service::plan(conn, records, errors)?;
+            service::write(conn, plan, timezone, &|_| {})
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(summary))
+}

@@ -1,0 +1,844 @@
+//! Import rules: parse every line, check every record and every reference, and only then write
+//! everything in one transaction (batched inserts, rollups included).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use super::model::{
+    HouseholdRecord, ImportRecord, ImportSummary, OrderRecord, ProductRecord, ViewsRecord,
+};
+use crate::db::schema::{households, products, users};
+use crate::db::{DbConnection, insert_batch, write_transaction};
+use crate::error::{AppError, FieldError, LineError, ProblemItem};
+use crate::households::repo::Household;
+use crate::ids::{HouseholdId, OrderId, ProductId};
+use crate::orders::model::{
+    BANK_TRANSFER, CANCELLED, COD, CONFIRMED, DELIVERED, HOME_COUNTRY, PAID, PLACED, SHIPPED,
+    STATUSES, UNPAID,
+};
+use crate::orders::repo::{Order, OrderItem};
+use crate::products::model::{
+    CATEGORIES, MAX_PRICE_VND, MAX_STOCK_QUANTITY, MAX_UNIT_WEIGHT_GRAMS, STATUS_ACTIVE,
+    STATUSES as PRODUCT_STATUSES, UNIT_MAX_CHARS,
+};
+use crate::products::repo::{Product, ProductChanges};
+use crate::products::service as product_rules;
+use crate::reports::rollups::RollupBatch;
+use crate::search::search_text;
+use crate::time::{now_utc, parse_date};
+use crate::validate::{self, DESCRIPTION_MAX_CHARS, NAME_MAX_CHARS, Problems};
+
+/// How many bad lines a rejection lists at most.
+pub const MAX_REPORTED_ERRORS: usize = 1000;
+const MAX_ITEMS_PER_ORDER: usize = 1000;
+const MAX_VIEWS_PER_RECORD: i64 = 1_000_000_000_000;
+
+/// Splits NDJSON into records as bytes arrive, remembering line numbers and bad lines.
+#[derive(Default)]
+pub struct NdjsonParser {
+    records: Vec<(u64, ImportRecord)>,
+    errors: Vec<LineError>,
+    pending: Vec<u8>,
+    line: u64,
+}
+
+impl NdjsonParser {
+    pub fn feed(&mut self, mut chunk: &[u8]) {
+        while let Some(newline) = chunk.iter().position(|b| *b == b'\n') {
+            self.pending.extend_from_slice(&chunk[..newline]);
+            let line = std::mem::take(&mut self.pending);
+            self.parse_line(&line);
+            chunk = &chunk[newline + 1..];
+        }
+        self.pending.extend_from_slice(chunk);
+    }
+
+    fn parse_line(&mut self, raw: &[u8]) {
+        self.line += 1;
+        let raw = if self.line == 1 {
+            raw.strip_prefix("\u{feff}".as_bytes()).unwrap_or(raw)
+        } else {
+            raw
+        };
+        if raw.iter().all(u8::is_ascii_whitespace) {
+            return;
+        }
+        match serde_json::from_slice::<ImportRecord>(raw) {
+            Ok(record) => self.records.push((self.line, record)),
+            Err(error) => {
+                let message = error.to_string();
+                let message = match message.rfind(" at line ") {
+                    Some(at) => message[..at].to_owned(),
+                    None => message,
+                };
+                self.errors.push(LineError {
+                    line: self.line,
+                    message,
+                })
+            }
+        }
+    }
+
+    pub fn finish(mut self) -> (Vec<(u64, ImportRecord)>, Vec<LineError>) {
+        if !self.pending.is_empty() {
+            let line = std::mem::take(&mut self.pending);
+            self.parse_line(&line);
+        }
+        (self.records, self.errors)
+    }
+}
+
+/// Everything an accepted import writes.
+#[derive(Default)]
+pub struct ImportPlan {
+    pub households: Vec<Household>,
+    pub products: Vec<Product>,
+    pub orders: Vec<(Order, Vec<OrderItem>)>,
+    pub views: BTreeMap<(String, NaiveDate), i64>,
+    pub view_records: u64,
+}
+
+impl ImportPlan {
+    pub fn records(&self) -> u64 {
+        (self.households.len() + self.products.len() + self.orders.len()) as u64 + self.view_records
+    }
+}
+
+/// 422 `import_rejected` listing bad lines (at most `MAX_REPORTED_ERRORS`).
+pub fn rejected(mut errors: Vec<LineError>) -> AppError {
+    errors.sort_by_key(|e| e.line);
+    let count = errors.len();
+    errors.truncate(MAX_REPORTED_ERRORS);
+    let detail = if count > MAX_REPORTED_ERRORS {
+        format!(
+            "{count} lines are invalid (the first {MAX_REPORTED_ERRORS} are listed); nothing was imported"
+        )
+    } else {
+        format!("{count} line(s) are invalid; nothing was imported")
+    };
+    match AppError::unprocessable("import_rejected", detail) {
+        AppError::Client {
+            status,
+            code,
+            detail,
+            ..
+        } => AppError::Client {
+            status,
+            code,
+            detail,
+            errors: errors.into_iter().map(ProblemItem::Line).collect(),
+        },
+        other => other,
+    }
+}
+
+fn describe(problems: Vec<FieldError>) -> String {
+    problems
+        .into_iter()
+        .map(|p| format!("{}: {}", p.field, p.message))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn timestamp(
+    field: &str,
+    value: Option<&str>,
+    default: NaiveDateTime,
+) -> Result<NaiveDateTime, FieldError> {
+    match value {
+        None => Ok(default),
+        Some(text) => DateTime::parse_from_rfc3339(text.trim())
+            .map(|t| {
+                let micros = t.timestamp_micros();
+                DateTime::from_timestamp_micros(micros)
+                    .map(|t| t.naive_utc())
+                    .unwrap_or(t.naive_utc())
+            })
+            .map_err(|_| {
+                FieldError::new(
+                    field,
+                    "must be an RFC 3339 timestamp such as 2021-06-30T10:00:00+07:00",
+                )
+            }),
+    }
+}
+
+/// A household a record may point at: from this file, or already stored.
+#[derive(Clone)]
+struct HouseholdTarget {
+    id: String,
+    province_code: String,
+}
+
+#[derive(Clone)]
+struct ProductTarget {
+    id: String,
+    household_id: String,
+    name: String,
+    category: String,
+    price_vnd: i64,
+    unit_weight_grams: i64,
+}
+
+/// Checks every record against the rules and the database; every bad line is reported.
+pub fn plan(
+    conn: &mut DbConnection,
+    records: Vec<(u64, ImportRecord)>,
+    mut errors: Vec<LineError>,
+) -> Result<ImportPlan, AppError> {
+    let now = now_utc();
+    let mut fail = |line: u64, message: String| errors.push(LineError { line, message });
+
+    // First pass: the refs this file defines, and what it refers to outside itself.
+    let mut household_refs: HashMap<String, (u64, HouseholdTarget)> = HashMap::new();
+    let mut product_refs: HashMap<String, (u64, String)> = HashMap::new();
+    let mut emails = HashSet::new();
+    let mut outside_ids = HashSet::new();
+    for (line, record) in &records {
+        match record {
+            ImportRecord::Household(h) => {
+                if let Some(email) = &h.owner_email {
+                    emails.insert(email.trim().to_lowercase());
+                }
+                let target = HouseholdTarget {
+                    id: HouseholdId::generate().to_db(),
+                    province_code: h.province_code.trim().to_owned(),
+                };
+                if let Some((first, _)) =
+                    household_refs.insert(h.reference.clone(), (*line, target))
+                {
+                    fail(
+                        *line,
+                        format!("ref {:?} is already used on line {first}", h.reference),
+                    );
+                }
+            }
+            ImportRecord::Product(p) => {
+                outside_ids.insert(p.household.clone());
+                if let Some((first, _)) =
+                    product_refs.insert(p.reference.clone(), (*line, ProductId::generate().to_db()))
+                {
+                    fail(
+                        *line,
+                        format!("ref {:?} is already used on line {first}", p.reference),
+                    );
+                }
+            }
+            ImportRecord::Order(o) => {
+                outside_ids.insert(o.household.clone());
+                outside_ids.extend(o.items.iter().map(|i| i.product.clone()));
+                if let Some(email) = &o.buyer_email {
+                    emails.insert(email.trim().to_lowercase());
+                }
+            }
+            ImportRecord::Views(v) => {
+                outside_ids.insert(v.product.clone());
+            }
+        }
+    }
+
+    // What already exists: households, products and users named by the file.
+    let ids: Vec<String> = outside_ids
+        .into_iter()
+        .filter(|id| !household_refs.contains_key(id) && !product_refs.contains_key(id))
+        .filter_map(|id| uuid::Uuid::try_parse(&id).ok().map(|_| id))
+        .collect();
+    let mut stored_households: HashMap<String, HouseholdTarget> = HashMap::new();
+    let mut stored_products: HashMap<String, ProductTarget> = HashMap::new();
+    for chunk in ids.chunks(1000) {
+        let rows: Vec<(String, String)> = households::table
+            .filter(households::id.eq_any(chunk))
+            .select((households::id, households::province_code))
+            .load(conn)?;
+        for (id, province_code) in rows {
+            stored_households.insert(id.clone(), HouseholdTarget { id, province_code });
+        }
+        let rows: Vec<(String, String, String, String, i64, i64)> = products::table
+            .filter(products::id.eq_any(chunk))
+            .select((
+                products::id,
+                products::household_id,
+                products::name,
+                products::category,
+                products::price_vnd,
+                products::unit_weight_grams,
+            ))
+            .load(conn)?;
+        for (id, household_id, name, category, price_vnd, unit_weight_grams) in rows {
+            stored_products.insert(
+                id.clone(),
+                ProductTarget {
+                    id,
+                    household_id,
+                    name,
+                    category,
+                    price_vnd,
+                    unit_weight_grams,
+                },
+            );
+        }
+    }
+    let emails: Vec<String> = emails.into_iter().collect();
+    let mut accounts: HashMap<String, (String, String)> = HashMap::new();
+    for chunk in emails.chunks(1000) {
+        let rows: Vec<(String, String, String)> = users::table
+            .filter(users::email_key.eq_any(chunk))
+            .select((users::email_key, users::id, users::role))
+            .load(conn)?;
+        accounts.extend(rows.into_iter().map(|(key, id, role)| (key, (id, role))));
+    }
+    let provinces: HashSet<String> = crate::provinces::all(conn)?
+        .into_iter()
+        .map(|p| p.code)
+        .collect();
+
+    let household_of = |reference: &str| -> Option<HouseholdTarget> {
+        household_refs
+            .get(reference)
+            .map(|(_, t)| t.clone())
+            .or_else(|| stored_households.get(reference).cloned())
+    };
+
+    // Second pass: every record in full. Products first, so orders can see their snapshots.
+    let mut plan = ImportPlan::default();
+    let mut product_targets: HashMap<String, ProductTarget> = HashMap::new();
+    for (line, record) in &records {
+        match record {
+            ImportRecord::Household(h) => {
+                match household_row(h, &household_refs, &provinces, &accounts, now) {
+                    Ok(row) => plan.households.push(row),
+                    Err(message) => fail(*line, message),
+                }
+            }
+            ImportRecord::Product(p) => match product_row(
+                p,
+                &product_refs,
+                household_of(&p.household),
+                &provinces,
+                now,
+            ) {
+                Ok(row) => {
+                    product_targets.insert(
+                        p.reference.clone(),
+                        ProductTarget {
+                            id: row.id.clone(),
+                            household_id: row.household_id.clone(),
+                            name: row.name.clone(),
+                            category: row.category.clone(),
+                            price_vnd: row.price_vnd,
+                            unit_weight_grams: row.unit_weight_grams,
+                        },
+                    );
+                    plan.products.push(row)
+                }
+                Err(message) => fail(*line, message),
+            },
+            _ => {}
+        }
+    }
+    let product_of = |reference: &str| -> Option<ProductTarget> {
+        product_targets
+            .get(reference)
+            .cloned()
+            .or_else(|| stored_products.get(reference).cloned())
+    };
+    for (line, record) in &records {
+        match record {
+            ImportRecord::Order(o) => match order_rows(
+                o,
+                household_of(&o.household),
+                &product_of,
+                &accounts,
+                &provinces,
+            ) {
+                Ok(order) => plan.orders.push(order),
+                Err(message) => fail(*line, message),
+            },
+            ImportRecord::Views(v) => match views_row(v, &product_of) {
+                Ok((product_id, day, count)) => {
+                    *plan.views.entry((product_id, day)).or_default() += count;
+                    plan.view_records += 1;
+                }
+                Err(message) => fail(*line, message),
+            },
+            _ => {}
+        }
+    }
+    if errors.is_empty() {
+        Ok(plan)
+    } else {
+        Err(rejected(errors))
+    }
+}
+
+fn household_row(
+    h: &HouseholdRecord,
+    refs: &HashMap<String, (u64, HouseholdTarget)>,
+    provinces: &HashSet<String>,
+    accounts: &HashMap<String, (String, String)>,
+    now: NaiveDateTime,
+) -> Result<Household, String> {
+    let mut problems = Problems::new();
+    if h.reference.trim().is_empty() {
+        problems.add("ref", "must not be empty");
+    }
+    let name = problems.check(validate::required_text("name", &h.name, NAME_MAX_CHARS));
+    let province_code = h.province_code.trim().to_owned();
+    if !provinces.contains(&province_code) {
+        problems.add("province_code", "unknown province code");
+    }
+    let district = problems.check(validate::optional_text(
+        "district",
+        h.district.as_deref(),
+        NAME_MAX_CHARS,
+    ));
+    let address = problems.check(validate::optional_text(
+        "address",
+        h.address.as_deref(),
+        500,
+    ));
+    let phone = problems.check(validate::optional_phone("phone", h.phone.as_deref()));
+    let description = problems.check(validate::optional_text(
+        "description",
+        h.description.as_deref(),
+        DESCRIPTION_MAX_CHARS,
+    ));
+    let joined_at = problems.check(timestamp("joined_at", h.joined_at.as_deref(), now));
+    let status = match h.status.as_deref() {
+        None | Some("active") => "active",
+        Some("suspended") => "suspended",
+        Some(_) => {
+            problems.add("status", "must be active or suspended");
+            "active"
+        }
+    };
+    let owner_id = match &h.owner_email {
+        None => None,
+        Some(email) => match accounts.get(&email.trim().to_lowercase()) {
+            Some((id, role)) if role == "farmer" => Some(id.clone()),
+            Some(_) => {
+                problems.add("owner_email", "names an account that is not a farmer");
+                None
+            }
+            None => {
+                problems.add("owner_email", "names no account");
+                None
+            }
+        },
+    };
+    if !problems.is_empty() {
+        return Err(describe(problems.0));
+    }
+    let (
+        Some(name),
+        Some(district),
+        Some(address),
+        Some(phone),
+        Some(description),
+        Some(joined_at),
+    ) = (name, district, address, phone, description, joined_at)
+    else {
+        return Err("invalid household".to_owned());
+    };
+    let id = refs
+        .get(&h.reference)
+        .map(|(_, t)| t.id.clone())
+        .unwrap_or_default();
+    Ok(Household {
+        id,
+        owner_id,
+        search_text: search_text(&name, description.as_deref()),
+        name,
+        province_code,
+        district,
+        address,
+        phone,
+        description,
+        status: status.to_owned(),
+        joined_at,
+        created_at: joined_at,
+        updated_at: joined_at,
+    })
+}
+
+fn product_row(
+    p: &ProductRecord,
+    refs: &HashMap<String, (u64, String)>,
+    household: Option<HouseholdTarget>,
+    provinces: &HashSet<String>,
+    now: NaiveDateTime,
+) -> Result<Product, String> {
+    let mut problems = Problems::new();
+    if p.reference.trim().is_empty() {
+        problems.add("ref", "must not be empty");
+    }
+    if household.is_none() {
+        problems.add(
+            "household",
+            "names no household of this file (ref) or of the platform (id)",
+        );
+    }
+    let name = problems
+        .check(validate::required_text("name", &p.name, NAME_MAX_CHARS))
+        .unwrap_or_default();
+    let description = problems
+        .check(validate::optional_text(
+            "description",
+            p.description.as_deref(),
+            DESCRIPTION_MAX_CHARS,
+        ))
+        .flatten();
+    let created_at = problems
+        .check(timestamp("created_at", p.created_at.as_deref(), now))
+        .unwrap_or(now);
+    let origin = match &p.origin_province_code {
+        Some(code) if provinces.contains(code.trim()) => code.trim().to_owned(),
+        Some(_) => {
+            problems.add("origin_province_code", "unknown province code");
+            String::new()
+        }
+        None => household
+            .as_ref()
+            .map(|h| h.province_code.clone())
+            .unwrap_or_default(),
+    };
+    let product = ProductChanges {
+        search_text: search_text(&name, description.as_deref()),
+        name,
+        description,
+        category: problems
+            .check(product_rules::one_of("category", &p.category, &CATEGORIES))
+            .unwrap_or_default(),
+        unit: problems
+            .check(validate::required_text("unit", &p.unit, UNIT_MAX_CHARS))
+            .unwrap_or_default(),
+        unit_weight_grams: problems
+            .check(product_rules::in_range(
+                "unit_weight_grams",
+                p.unit_weight_grams,
+                1,
+                MAX_UNIT_WEIGHT_GRAMS,
+            ))
+            .unwrap_or(1),
+        price_vnd: problems
+            .check(product_rules::in_range(
+                "price_vnd",
+                p.price_vnd,
+                1,
+                MAX_PRICE_VND,
+            ))
+            .unwrap_or(1),
+        stock_quantity: problems
+            .check(product_rules::in_range(
+                "stock_quantity",
+                p.stock_quantity.unwrap_or(0),
+                0,
+                MAX_STOCK_QUANTITY,
+            ))
+            .unwrap_or(0),
+        origin_province_code: origin,
+        certifications: product_rules::certifications(
+            &mut problems,
+            p.certifications.as_deref().unwrap_or(&[]),
+        ),
+        ocop_stars: problems
+            .check(product_rules::ocop_stars(p.ocop_stars))
+            .flatten(),
+        harvest_from: problems
+            .check(product_rules::date(
+                "harvest_from",
+                p.harvest_from.as_deref(),
+            ))
+            .flatten(),
+        harvest_to: problems
+            .check(product_rules::date("harvest_to", p.harvest_to.as_deref()))
+            .flatten(),
+        status: problems
+            .check(product_rules::one_of(
+                "status",
+                p.status.as_deref().unwrap_or(STATUS_ACTIVE),
+                &PRODUCT_STATUSES,
+            ))
+            .unwrap_or_default(),
+        updated_at: created_at,
+    };
+    product_rules::check_whole(&mut problems, &product);
+    if !problems.is_empty() {
+        return Err(describe(problems.0));
+    }
+    let household = household.expect("checked above");
+    Ok(Product {
+        id: refs
+            .get(&p.reference)
+            .map(|(_, id)| id.clone())
+            .unwrap_or_default(),
+        household_id: household.id,
+        name: product.name,
+        description: product.description,
+        category: product.category,
+        unit: product.unit,
+        unit_weight_grams: product.unit_weight_grams,
+        price_vnd: product.price_vnd,
+        stock_quantity: product.stock_quantity,
+        origin_province_code: product.origin_province_code,
+        certifications: product.certifications,
+        ocop_stars: product.ocop_stars,
+        harvest_from: product.harvest_from,
+        harvest_to: product.harvest_to,
+        status: product.status,
+        views: 0,
+        search_text: product.search_text,
+        created_at,
+        updated_at: created_at,
+    })
+}
+
+fn order_rows(
+    o: &OrderRecord,
+    household: Option<HouseholdTarget>,
+    product_of: &dyn Fn(&str) -> Option<ProductTarget>,
+    accounts: &HashMap<String, (String, String)>,
+    provinces: &HashSet<String>,
+) -> Result<(Order, Vec<OrderItem>), String> {
+    let mut problems = Problems::new();
+    let Some(household) = household else {
+        return Err(
+            "household: names no household of this file (ref) or of the platform (id)".to_owned(),
+        );
+    };
+    let placed_at = problems.check(timestamp("placed_at", Some(&o.placed_at), now_utc()));
+    let status = o.status.as_deref().unwrap_or(DELIVERED);
+    if !STATUSES.contains(&status) {
+        problems.add("status", format!("must be one of {}", STATUSES.join(", ")));
+    }
+    let country_code = o
+        .country_code
+        .as_deref()
+        .unwrap_or(HOME_COUNTRY)
+        .trim()
+        .to_ascii_uppercase();
+    if country_code.len() != 2 || isocountry::CountryCode::for_alpha2(&country_code).is_err() {
+        problems.add("country_code", "must be an ISO 3166-1 alpha-2 country code");
+    }
+    let payment_method = match o.payment_method.as_deref() {
+        None | Some(COD) => COD,
+        Some(BANK_TRANSFER) => BANK_TRANSFER,
+        Some(_) => {
+            problems.add("payment_method", "must be cod or bank_transfer");
+            COD
+        }
+    };
+    let buyer_id = match &o.buyer_email {
+        None => None,
+        Some(email) => match accounts.get(&email.trim().to_lowercase()) {
+            Some((id, _)) => Some(id.clone()),
+            None => {
+                problems.add("buyer_email", "names no account");
+                None
+            }
+        },
+    };
+    if o.items.is_empty() || o.items.len() > MAX_ITEMS_PER_ORDER {
+        problems.add(
+            "items",
+            format!("an order has 1 to {MAX_ITEMS_PER_ORDER} items"),
+        );
+    }
+    let order_id = OrderId::generate().to_db();
+    let mut items = Vec::with_capacity(o.items.len());
+    let mut seen = HashSet::new();
+    let (mut total_vnd, mut total_weight) = (0i64, 0i64);
+    for (i, item) in o.items.iter().enumerate() {
+        let Some(product) = product_of(&item.product) else {
+            problems.add(
+                format!("items[{i}].product"),
+                "names no product of this file (ref) or of the platform (id)",
+            );
+            continue;
+        };
+        if product.household_id != household.id {
+            problems.add(
+                format!("items[{i}].product"),
+                "belongs to another household than the order",
+            );
+        }
+        if !seen.insert(product.id.clone()) {
+            problems.add(format!("items[{i}].product"), "appears more than once");
+        }
+        let quantity = problems.check(product_rules::in_range(
+            &format!("items[{i}].quantity"),
+            item.quantity,
+            1,
+            MAX_STOCK_QUANTITY,
+        ));
+        let price = problems.check(product_rules::in_range(
+            &format!("items[{i}].unit_price_vnd"),
+            item.unit_price_vnd.unwrap_or(product.price_vnd),
+            1,
+            MAX_PRICE_VND,
+        ));
+        let (Some(quantity), Some(price)) = (quantity, price) else {
+            continue;
+        };
+        let line_total = price.checked_mul(quantity);
+        let weight = product.unit_weight_grams.checked_mul(quantity);
+        match (line_total, weight) {
+            (Some(line_total), Some(weight)) => {
+                total_vnd = total_vnd.saturating_add(line_total);
+                total_weight = total_weight.saturating_add(weight);
+                items.push(OrderItem {
+                    order_id: order_id.clone(),
+                    line_no: i as i32 + 1,
+                    product_id: product.id.clone(),
+                    product_name: product.name.clone(),
+                    product_category: product.category.clone(),
+                    quantity,
+                    unit_price_vnd: price,
+                    unit_weight_grams: product.unit_weight_grams,
+                    line_total_vnd: line_total,
+                });
+            }
+            _ => problems.add(format!("items[{i}]"), "the line's total is too large"),
+        }
+    }
+    if total_vnd > MAX_PRICE_VND {
+        problems.add("items", "the order's total is larger than 10^15 đồng");
+    }
+    let shipping = o.shipping.clone();
+    let text = |value: Option<String>| value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+    let (recipient_name, phone, address, province_code) = match shipping {
+        Some(s) => (
+            text(s.recipient_name),
+            text(s.phone),
+            text(s.address),
+            text(s.province_code),
+        ),
+        None => (None, None, None, None),
+    };
+    if let Some(code) = &province_code
+        && !provinces.contains(code)
+    {
+        problems.add("shipping.province_code", "unknown province code");
+    }
+    let note = problems
+        .check(validate::optional_text("note", o.note.as_deref(), 1000))
+        .flatten();
+    if !problems.is_empty() {
+        return Err(describe(problems.0));
+    }
+    let placed_at = placed_at.expect("checked above");
+    let reached = |s: &str| {
+        let order = [PLACED, CONFIRMED, SHIPPED, DELIVERED];
+        let rank = |x: &str| order.iter().position(|o| *o == x);
+        status != CANCELLED && rank(status) >= rank(s)
+    };
+    let order = Order {
+        id: order_id,
+        buyer_id,
+        household_id: household.id,
+        status: status.to_owned(),
+        total_vnd,
+        total_weight_grams: total_weight,
+        recipient_name: recipient_name.unwrap_or_else(|| "(imported)".to_owned()),
+        phone: phone.unwrap_or_default(),
+        address: address.unwrap_or_default(),
+        province_code,
+        country_code,
+        payment_method: payment_method.to_owned(),
+        payment_status: if status == DELIVERED && payment_method == COD {
+            PAID
+        } else {
+            UNPAID
+        }
+        .to_owned(),
+        tracking_code: None,
+        note,
+        placed_at,
+        confirmed_at: reached(CONFIRMED).then_some(placed_at),
+        shipped_at: reached(SHIPPED).then_some(placed_at),
+        delivered_at: reached(DELIVERED).then_some(placed_at),
+        cancelled_at: (status == CANCELLED).then_some(placed_at),
+        cancel_reason: None,
+    };
+    Ok((order, items))
+}
+
+fn views_row(
+    v: &ViewsRecord,
+    product_of: &dyn Fn(&str) -> Option<ProductTarget>,
+) -> Result<(String, NaiveDate, i64), String> {
+    let mut problems = Problems::new();
+    let product = product_of(&v.product);
+    if product.is_none() {
+        problems.add(
+            "product",
+            "names no product of this file (ref) or of the platform (id)",
+        );
+    }
+    let day = parse_date(&v.date);
+    if day.is_none() {
+        problems.add("date", "must be a date YYYY-MM-DD");
+    }
+    if !(0..=MAX_VIEWS_PER_RECORD).contains(&v.count) {
+        problems.add("count", "must be between 0 and 10^12");
+    }
+    match (product, day) {
+        (Some(product), Some(day)) if problems.is_empty() => Ok((product.id, day, v.count)),
+        _ => Err(describe(problems.0)),
+    }
+}
+
+/// Writes an accepted plan in one transaction, with its rollups; `progress` hears of each batch.
+pub fn write(
+    conn: &mut DbConnection,
+    plan: ImportPlan,
+    timezone: chrono_tz::Tz,
+    progress: &dyn Fn(u64),
+) -> Result<ImportSummary, AppError> {
+    use crate::db::schema::{order_items, orders};
+    let summary = ImportSummary {
+        households: plan.households.len() as u64,
+        products: plan.products.len() as u64,
+        orders: plan.orders.len() as u64,
+        views: plan.view_records,
+    };
+    write_transaction(conn, |conn| {
+        let mut rollups = RollupBatch::new(timezone);
+        let mut done = 0u64;
+        for chunk in plan.households.chunks(1000) {
+            insert_batch!(conn, households::table, chunk)?;
+            chunk.iter().for_each(|h| rollups.household_joined(h));
+            done += chunk.len() as u64;
+            progress(done);
+        }
+        for chunk in plan.products.chunks(1000) {
+            insert_batch!(conn, products::table, chunk)?;
+            chunk.iter().for_each(|p| rollups.product_listed(p));
+            done += chunk.len() as u64;
+            progress(done);
+        }
+        for chunk in plan.orders.chunks(1000) {
+            let headers: Vec<&Order> = chunk.iter().map(|(o, _)| o).collect();
+            let lines: Vec<&OrderItem> = chunk.iter().flat_map(|(_, items)| items).collect();
+            insert_batch!(conn, orders::table, headers)?;
+            for lines in lines.chunks(3000) {
+                insert_batch!(conn, order_items::table, lines.to_vec())?;
+            }
+            chunk
+                .iter()
+                .for_each(|(o, items)| rollups.order(o, items, 1));
+            done += chunk.len() as u64;
+            progress(done);
+        }
+        for ((product_id, day), count) in &plan.views {
+            crate::products::repo::add_views(conn, product_id, *day, *count)?;
+            rollups.views(*day, *count);
+        }
+        progress(done + plan.view_records);
+        rollups.write(conn)?;
+        Ok::<_, AppError>(())
+    })?;
+    Ok(summary)
+}
