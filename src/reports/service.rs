@@ -97,10 +97,9 @@ fn unit_of(index: usize) -> Unit {
     }
 }
 
-/// The metrics object: every metric, this period against the compared one.
-#[derive(Debug, Clone, Serialize)]
-#[serde(transparent)]
-pub struct Metrics(pub BTreeMap<&'static str, Metric>);
+/// The metrics object: every metric, this period against the compared one, in API order.
+#[derive(Debug, Clone)]
+pub struct Metrics(pub Vec<(&'static str, Metric)>);
 
 impl Metrics {
     pub fn new(current: Raw, previous: Option<Raw>) -> Metrics {
@@ -116,6 +115,26 @@ impl Metrics {
                 })
                 .collect(),
         )
+    }
+
+    pub fn get(&self, name: &str) -> &Metric {
+        &self
+            .0
+            .iter()
+            .find(|(n, _)| *n == name)
+            .expect("every metric is present")
+            .1
+    }
+}
+
+impl Serialize for Metrics {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (name, metric) in &self.0 {
+            map.serialize_entry(name, metric)?;
+        }
+        map.end()
     }
 }
 
@@ -387,13 +406,14 @@ pub async fn breakdown(
             if grouping == Grouping::Household {
                 // The busiest households first.
                 let value =
-                    |row: &BreakdownRow| row.metrics.0["transaction_value_vnd"].current.as_f64();
+                    |row: &BreakdownRow| row.metrics.get("transaction_value_vnd").current.as_f64();
                 rows.sort_by(|a, b| {
                     value(b)
                         .total_cmp(&value(a))
                         .then_with(|| a.key.cmp(&b.key))
                 });
             }
+            rows.truncate(limit as usize);
             Ok(rows)
         })
         .await?;
