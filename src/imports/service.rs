@@ -832,8 +832,13 @@ pub fn write(
             done += chunk.len() as u64;
             progress(done);
         }
-        for ((product_id, day), count) in &plan.views {
-            crate::products::repo::add_views(conn, product_id, *day, *count)?;
+        let views: Vec<(String, NaiveDate, i64)> = plan
+            .views
+            .iter()
+            .map(|((p, d), c)| (p.clone(), *d, *c))
+            .collect();
+        crate::products::repo::add_views(conn, &views)?;
+        for (_, day, count) in &views {
             rollups.views(*day, *count);
         }
         progress(done + plan.view_records);

@@ -4,7 +4,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use crate::api::Paging;
-use crate::db::schema::{households, product_view_days, products};
+use crate::db::schema::{households, products};
 use crate::db::{DbConnection, MultiBackend};
 use crate::search::like_pattern;
 
@@ -176,42 +176,58 @@ pub fn list(
     Ok((rows, total))
 }
 
-/// Adds `count` views of a product on `day`: to its running total and to the day's count.
-pub fn add_views(
-    conn: &mut DbConnection,
-    product_id: &str,
-    day: NaiveDate,
-    count: i64,
-) -> QueryResult<()> {
-    use diesel::upsert::excluded;
-    let updated = diesel::update(products::table.find(product_id))
-        .set(products::views.eq(products::views + count))
-        .execute(conn)?;
-    if updated == 0 {
-        return Ok(()); // the product is gone (never happens: products are archived, not deleted)
-    }
-    let row = (
-        product_view_days::product_id.eq(product_id),
-        product_view_days::day.eq(day),
-        product_view_days::views.eq(count),
-    );
-    // ON CONFLICT is not available through the multi-backend connection; both arms are the same SQL.
-    macro_rules! upsert {
-        ($conn:expr) => {
-            diesel::insert_into(product_view_days::table)
-                .values(row)
-                .on_conflict((product_view_days::product_id, product_view_days::day))
-                .do_update()
-                .set(
-                    product_view_days::views
-                        .eq(product_view_days::views + excluded(product_view_days::views)),
-                )
-                .execute($conn)
-        };
-    }
-    match conn {
-        DbConnection::Postgres(pg) => upsert!(pg)?,
-        DbConnection::Sqlite(lite) => upsert!(lite)?,
+/// Rows per statement when adding views: well under both databases' parameter limits.
+const VIEW_ROWS_PER_STATEMENT: usize = 500;
+
+/// Adds views of products on days: to each day's count and to each product's running total.
+/// Multi-row statements with the same SQL on both databases (`$n` numbered by first use).
+pub fn add_views(conn: &mut DbConnection, entries: &[(String, NaiveDate, i64)]) -> QueryResult<()> {
+    use diesel::sql_types::{BigInt, Date, Text};
+    let placeholders = |rows: usize, per_row: usize| -> String {
+        (0..rows)
+            .map(|r| {
+                let cells: Vec<String> = (1..=per_row)
+                    .map(|c| format!("${}", r * per_row + c))
+                    .collect();
+                format!("({})", cells.join(", "))
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
     };
+    for chunk in entries.chunks(VIEW_ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO product_view_days (product_id, day, views) VALUES {} \
+             ON CONFLICT (product_id, day) DO UPDATE SET views = product_view_days.views + excluded.views",
+            placeholders(chunk.len(), 3)
+        );
+        let mut query = diesel::sql_query(sql).into_boxed::<MultiBackend>();
+        for (product_id, day, count) in chunk {
+            query = query
+                .bind::<Text, _>(product_id.clone())
+                .bind::<Date, _>(*day)
+                .bind::<BigInt, _>(*count);
+        }
+        query.execute(conn)?;
+    }
+    let mut totals: std::collections::BTreeMap<&str, i64> = std::collections::BTreeMap::new();
+    for (product_id, _, count) in entries {
+        *totals.entry(product_id.as_str()).or_default() += count;
+    }
+    let totals: Vec<(&str, i64)> = totals.into_iter().collect();
+    for chunk in totals.chunks(VIEW_ROWS_PER_STATEMENT) {
+        // VALUES columns are column1, column2 on both databases.
+        let sql = format!(
+            "UPDATE products SET views = products.views + v.column2 FROM (VALUES {}) AS v \
+             WHERE products.id = v.column1",
+            placeholders(chunk.len(), 2)
+        );
+        let mut query = diesel::sql_query(sql).into_boxed::<MultiBackend>();
+        for (product_id, count) in chunk {
+            query = query
+                .bind::<Text, _>((*product_id).to_owned())
+                .bind::<BigInt, _>(*count);
+        }
+        query.execute(conn)?;
+    }
     Ok(())
 }

@@ -50,12 +50,16 @@ impl ViewCounter {
         }
         let written = database.get().and_then(|mut conn| {
             write_transaction(&mut conn, |conn| {
-                let mut entries: Vec<_> = batch.iter().collect();
-                // A fixed order keeps two servers' flushes from deadlocking on PostgreSQL.
-                entries.sort();
+                // Sorted (BTreeMap order): two servers' flushes lock rows in the same order.
+                let entries: Vec<(String, NaiveDate, i64)> = batch
+                    .iter()
+                    .collect::<std::collections::BTreeMap<_, _>>()
+                    .into_iter()
+                    .map(|((product_id, day), count)| (product_id.clone(), *day, *count))
+                    .collect();
+                crate::products::repo::add_views(conn, &entries)?;
                 let mut rollups = crate::reports::rollups::RollupBatch::new(timezone);
-                for ((product_id, day), count) in entries {
-                    crate::products::repo::add_views(conn, product_id, *day, *count)?;
+                for (_, day, count) in &entries {
                     rollups.views(*day, *count);
                 }
                 rollups.write(conn)?;

@@ -264,13 +264,26 @@ impl RollupBatch {
         );
     }
 
-    /// Adds the deltas to the rollup tables (one upsert per row, in key order so that two
-    /// writers on PostgreSQL take row locks in the same order).
+    /// Adds the deltas to the rollup tables: multi-row upserts per table, in key order so that two
+    /// writers on PostgreSQL take row locks in the same order.
     pub fn write(self, conn: &mut DbConnection) -> QueryResult<()> {
-        for (key, counts) in self.deltas {
-            if !counts.is_zero() {
-                upsert(conn, &key, &counts)?;
+        let mut rows: Vec<(RollupKey, Counts)> = self
+            .deltas
+            .into_iter()
+            .filter(|(_, c)| !c.is_zero())
+            .collect();
+        // Group by table (the key's variant); BTreeMap order already sorts variants together.
+        while !rows.is_empty() {
+            let table = table_of(&rows[0].0).0;
+            let split = rows
+                .iter()
+                .position(|(k, _)| table_of(k).0 != table)
+                .unwrap_or(rows.len());
+            let rest = rows.split_off(split);
+            for chunk in rows.chunks(UPSERT_ROWS_PER_STATEMENT) {
+                upsert(conn, chunk)?;
             }
+            rows = rest;
         }
         Ok(())
     }
@@ -394,38 +407,61 @@ fn table_of(
     }
 }
 
-/// `INSERT … ON CONFLICT (keys) DO UPDATE SET c = t.c + excluded.c`: the same SQL on both
-/// databases. (SQLite reads `$n` as named parameters numbered by first use, which matches.)
-fn upsert(conn: &mut DbConnection, key: &RollupKey, counts: &Counts) -> QueryResult<usize> {
-    let (table, keys, columns) = table_of(key);
-    let export_table = matches!(key, RollupKey::Export { .. });
-    let names: Vec<&str> = keys
+/// Rows per upsert statement: well under both databases' limits on bound parameters.
+const UPSERT_ROWS_PER_STATEMENT: usize = 400;
+
+/// `INSERT … VALUES (…), (…) ON CONFLICT (keys) DO UPDATE SET c = t.c + excluded.c` for rows of
+/// one table: the same SQL on both databases. (SQLite reads `$n` as named parameters numbered by
+/// first use, which matches PostgreSQL's positions.) Keys are unique within a batch.
+fn upsert(conn: &mut DbConnection, rows: &[(RollupKey, Counts)]) -> QueryResult<usize> {
+    let Some((first, _)) = rows.first() else {
+        return Ok(0);
+    };
+    let (table, keys, columns) = table_of(first);
+    let export_table = matches!(first, RollupKey::Export { .. });
+    let key_names: Vec<&str> = keys.iter().map(|(name, _)| *name).collect();
+    let names: Vec<&str> = key_names
         .iter()
-        .map(|(name, _)| *name)
+        .copied()
         .chain(columns.iter().copied())
         .collect();
-    let placeholders: Vec<String> = (1..=names.len()).map(|i| format!("${i}")).collect();
-    let key_names: Vec<&str> = keys.iter().map(|(name, _)| *name).collect();
+    let mut next = 0;
+    let tuples: Vec<String> = rows
+        .iter()
+        .map(|_| {
+            let placeholders: Vec<String> = names
+                .iter()
+                .map(|_| {
+                    next += 1;
+                    format!("${next}")
+                })
+                .collect();
+            format!("({})", placeholders.join(", "))
+        })
+        .collect();
     let updates: Vec<String> = columns
         .iter()
         .map(|c| format!("{c} = {table}.{c} + excluded.{c}"))
         .collect();
     let sql = format!(
-        "INSERT INTO {table} ({}) VALUES ({}) ON CONFLICT ({}) DO UPDATE SET {}",
+        "INSERT INTO {table} ({}) VALUES {} ON CONFLICT ({}) DO UPDATE SET {}",
         names.join(", "),
-        placeholders.join(", "),
+        tuples.join(", "),
         key_names.join(", "),
         updates.join(", ")
     );
     let mut query = diesel::sql_query(sql).into_boxed::<MultiBackend>();
-    for (_, value) in keys {
-        query = match value {
-            KeyValue::Text(text) => query.bind::<Text, _>(text.to_owned()),
-            KeyValue::Date(day) => query.bind::<Date, _>(day),
-        };
-    }
-    for column in columns {
-        query = query.bind::<BigInt, _>(value_of(counts, column, export_table));
+    for (key, counts) in rows {
+        let (_, keys, _) = table_of(key);
+        for (_, value) in keys {
+            query = match value {
+                KeyValue::Text(text) => query.bind::<Text, _>(text.to_owned()),
+                KeyValue::Date(day) => query.bind::<Date, _>(day),
+            };
+        }
+        for column in columns {
+            query = query.bind::<BigInt, _>(value_of(counts, column, export_table));
+        }
     }
     query.execute(conn)
 }
