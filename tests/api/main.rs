@@ -12,3 +12,4 @@ mod households;
 mod operations;
 mod orders;
 mod products;
+mod reports;
