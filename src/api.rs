@@ -212,7 +212,7 @@ impl Paging {
 }
 
 /// One page of a list: `{"items": [...], "page": 1, "per_page": 20, "total": 123}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub page: i64,

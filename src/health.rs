@@ -4,18 +4,28 @@ use actix_web::{HttpResponse, web};
 use diesel::connection::SimpleConnection;
 
 use crate::error::AppResult;
+use crate::openapi::{Problem, api_resource};
 use crate::startup::AppState;
 
 pub fn config(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/healthz").route(web::get().to(healthz)))
-        .service(web::resource("/readyz").route(web::get().to(readyz)));
+    api_resource!(cfg, healthz);
+    api_resource!(cfg, readyz);
 }
 
-async fn healthz() -> HttpResponse {
+/// Liveness: 200 while the process runs.
+#[utoipa::path(get, path = "/healthz", tag = "operations",
+    responses((status = 200, description = "Running", body = serde_json::Value, example = json!({"status": "ok"}))))]
+pub(crate) async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
 }
 
-async fn readyz(state: web::Data<AppState>) -> AppResult<HttpResponse> {
+/// Readiness: 200 when the database answers, 503 `unavailable` when it does not.
+#[utoipa::path(get, path = "/readyz", tag = "operations",
+    responses(
+        (status = 200, description = "Ready", body = serde_json::Value, example = json!({"status": "ready"})),
+        (status = 503, description = "`unavailable`: the database does not answer", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn readyz(state: web::Data<AppState>) -> AppResult<HttpResponse> {
     state
         .db
         .run(|conn| Ok(conn.batch_execute("SELECT 1")?))

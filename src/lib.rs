@@ -12,6 +12,7 @@ pub mod households;
 pub mod ids;
 pub mod imports;
 pub mod metrics;
+pub mod openapi;
 pub mod orders;
 pub mod products;
 pub mod provinces;

@@ -9,7 +9,7 @@ use crate::db::schema::provinces;
 use crate::error::AppResult;
 use crate::startup::AppState;
 
-#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = provinces)]
 pub struct Province {
     pub code: String,
@@ -33,10 +33,14 @@ pub fn looks_like_code(code: &str) -> bool {
 }
 
 pub fn config(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/provinces").route(web::get().to(list_provinces)));
+    crate::openapi::api_resource!(cfg, list_provinces);
 }
 
-async fn list_provinces(state: web::Data<AppState>) -> AppResult<HttpResponse> {
+/// The 63 provinces and centrally-run cities with their two-digit codes.
+#[utoipa::path(get, path = "/api/v1/provinces", tag = "households",
+    responses((status = 200, description = "Sorted by code", body = Vec<Province>,
+        example = json!([{"code": "01", "name": "Hà Nội"}, {"code": "24", "name": "Bắc Giang"}]))))]
+pub(crate) async fn list_provinces(state: web::Data<AppState>) -> AppResult<HttpResponse> {
     let provinces = state.db.run(|conn| Ok(all(conn)?)).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("cache-control", "public, max-age=86400"))

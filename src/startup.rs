@@ -116,6 +116,7 @@ impl Application {
                 .wrap(metrics.clone())
                 .wrap(TracingLogger::default())
                 .configure(crate::health::config)
+                .configure(crate::openapi::config)
                 .service(
                     web::scope("/api/v1")
                         .configure(crate::auth::routes::config)

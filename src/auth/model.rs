@@ -33,7 +33,7 @@ impl Role {
 }
 
 /// `{id, email, full_name, role, phone, created_at}`
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct UserView {
     pub id: String,
     pub email: String,
@@ -58,9 +58,10 @@ impl From<User> for UserView {
 }
 
 /// The answer to a successful login.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct LoginView {
     pub token: String,
+    #[schema(value_type = String, example = "Bearer")]
     pub token_type: &'static str,
     #[serde(with = "crate::time::rfc3339")]
     pub expires_at: NaiveDateTime,

@@ -3,19 +3,28 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::extract::{CurrentUser, client_address};
+use super::model::{LoginView, UserView};
 use super::service::{self, LoginRequest, RegisterRequest};
 use crate::api::{ApiJson, OptionalJson};
 use crate::error::AppResult;
+use crate::openapi::{Problem, api_resource};
 use crate::startup::AppState;
 
 pub fn config(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/auth/register").route(web::post().to(register)))
-        .service(web::resource("/auth/login").route(web::post().to(login)))
-        .service(web::resource("/auth/logout").route(web::post().to(logout)))
-        .service(web::resource("/me").route(web::get().to(me)));
+    api_resource!(cfg, register);
+    api_resource!(cfg, login);
+    api_resource!(cfg, logout);
+    api_resource!(cfg, me);
 }
 
-async fn register(
+/// Register a farmer or buyer account.
+#[utoipa::path(post, path = "/api/v1/auth/register", tag = "accounts", request_body = RegisterRequest,
+    responses(
+        (status = 201, description = "The new account", body = UserView),
+        (status = 409, description = "`email_taken` (emails are unique whatever their case)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: role admin or unknown, password not 8..=128 characters, …", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn register(
     state: web::Data<AppState>,
     body: ApiJson<RegisterRequest>,
 ) -> AppResult<HttpResponse> {
@@ -23,7 +32,15 @@ async fn register(
     Ok(HttpResponse::Created().json(user))
 }
 
-async fn login(
+/// Exchange email and password for a bearer token.
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "accounts", request_body = LoginRequest,
+    responses(
+        (status = 200, description = "A token valid for `auth.token_ttl` (30 days by default)", body = LoginView),
+        (status = 401, description = "`invalid_credentials`: the same answer for a wrong password and an unknown email", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`rate_limited`: too many failures for this email or address; see Retry-After", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    ))]
+pub(crate) async fn login(
     state: web::Data<AppState>,
     req: HttpRequest,
     body: ApiJson<LoginRequest>,
@@ -33,7 +50,13 @@ async fn login(
     Ok(HttpResponse::Ok().json(session))
 }
 
-async fn logout(
+/// End this token at once (other tokens of the account stay valid). The body may be empty.
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "accounts", security(("bearer" = [])),
+    responses(
+        (status = 204, description = "The token no longer works"),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn logout(
     state: web::Data<AppState>,
     caller: CurrentUser,
     _body: OptionalJson<serde_json::Value>,
@@ -42,6 +65,12 @@ async fn logout(
     Ok(HttpResponse::NoContent().finish())
 }
 
-async fn me(caller: CurrentUser) -> AppResult<HttpResponse> {
+/// The signed-in account.
+#[utoipa::path(get, path = "/api/v1/me", tag = "accounts", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller", body = UserView),
+        (status = 401, description = "`unauthenticated`: no token, or an unknown, expired or revoked one", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn me(caller: CurrentUser) -> AppResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(caller.user))
 }

@@ -20,17 +20,19 @@ use crate::validate::{self, NAME_MAX_CHARS, Problems};
 pub const PASSWORD_MIN_CHARS: usize = 8;
 pub const PASSWORD_MAX_CHARS: usize = 128;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"email": "lan@example.vn", "password": "mật-khẩu-8", "full_name": "Nguyễn Thị Lan", "role": "farmer", "phone": "0912 345 678"}))]
 pub struct RegisterRequest {
     pub email: String,
     pub password: String,
     pub full_name: String,
+    /// `farmer` or `buyer` (admins are made with `nongsan admin create`).
     pub role: String,
     pub phone: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     pub email: String,

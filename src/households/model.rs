@@ -9,7 +9,7 @@ pub const STATUS_ACTIVE: &str = "active";
 pub const STATUS_SUSPENDED: &str = "suspended";
 
 /// `{id, owner_id, name, province_code, district, address, phone, description, status, joined_at, created_at}`
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct HouseholdView {
     pub id: String,
     pub owner_id: Option<String>,

@@ -2,26 +2,29 @@
 
 use actix_web::{HttpResponse, web};
 
+use super::model::HouseholdView;
 use super::service::{self, CreateHouseholdRequest, ListHouseholdsQuery, UpdateHouseholdRequest};
-use crate::api::{ApiJson, ApiQuery};
+use crate::api::{ApiJson, ApiQuery, Page};
 use crate::auth::{CurrentUser, MaybeUser};
 use crate::error::AppResult;
+use crate::openapi::{Problem, api_resource};
 use crate::startup::AppState;
 
 pub fn config(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/households")
-            .route(web::get().to(list_households))
-            .route(web::post().to(create_household)),
-    )
-    .service(
-        web::resource("/households/{id}")
-            .route(web::get().to(get_household))
-            .route(web::patch().to(update_household)),
-    );
+    api_resource!(cfg, list_households, create_household);
+    api_resource!(cfg, get_household, update_household);
 }
 
-async fn create_household(
+/// Register a farm household (farmers only); the caller owns it and it joins now.
+#[utoipa::path(post, path = "/api/v1/households", tag = "households", request_body = CreateHouseholdRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "The household", body = HouseholdView),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: only farmers register households", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`, e.g. an unknown `province_code`", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn create_household(
     state: web::Data<AppState>,
     caller: CurrentUser,
     body: ApiJson<CreateHouseholdRequest>,
@@ -30,7 +33,16 @@ async fn create_household(
     Ok(HttpResponse::Created().json(household))
 }
 
-async fn list_households(
+/// List households, newest first. `q` matches name and description whatever the case and
+/// diacritics. Suspended households are listed for admins only (`status` filters them).
+#[utoipa::path(get, path = "/api/v1/households", tag = "households", params(ListHouseholdsQuery),
+    responses(
+        (status = 200, description = "One page", body = Page<HouseholdView>),
+        (status = 400, description = "`malformed_request`: a parameter of the wrong type", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: `status=suspended` by a non-admin", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: paging out of range, bad province code", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn list_households(
     state: web::Data<AppState>,
     caller: MaybeUser,
     query: ApiQuery<ListHouseholdsQuery>,
@@ -39,7 +51,14 @@ async fn list_households(
     Ok(HttpResponse::Ok().json(page))
 }
 
-async fn get_household(
+/// One household; a suspended one is 404 except for its owner and admins.
+#[utoipa::path(get, path = "/api/v1/households/{id}", tag = "households",
+    params(("id" = String, Path, description = "Household id; anything that is not an id is 404")),
+    responses(
+        (status = 200, description = "The household", body = HouseholdView),
+        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn get_household(
     state: web::Data<AppState>,
     caller: MaybeUser,
     id: web::Path<String>,
@@ -48,7 +67,17 @@ async fn get_household(
     Ok(HttpResponse::Ok().json(household))
 }
 
-async fn update_household(
+/// Change a household (owner or admin); only admins change `status`.
+#[utoipa::path(patch, path = "/api/v1/households/{id}", tag = "households", request_body = UpdateHouseholdRequest,
+    params(("id" = String, Path, description = "Household id")), security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The changed household", body = HouseholdView),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: not the owner, or `status` by a non-admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn update_household(
     state: web::Data<AppState>,
     caller: CurrentUser,
     id: web::Path<String>,

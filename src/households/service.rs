@@ -18,8 +18,9 @@ use crate::validate::{self, DESCRIPTION_MAX_CHARS, NAME_MAX_CHARS, Problems};
 
 pub const ADDRESS_MAX_CHARS: usize = 500;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Hộ ông Nguyễn Văn Hùng", "province_code": "24", "district": "Lục Ngạn"}))]
 pub struct CreateHouseholdRequest {
     pub name: String,
     pub province_code: String,
@@ -29,7 +30,8 @@ pub struct CreateHouseholdRequest {
     pub description: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+/// Any of the create fields (null clears an optional one); `status` (`active`/`suspended`) is for admins.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateHouseholdRequest {
     pub name: Option<String>,
@@ -45,7 +47,8 @@ pub struct UpdateHouseholdRequest {
     pub status: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListHouseholdsQuery {
     pub province_code: Option<String>,
     pub q: Option<String>,

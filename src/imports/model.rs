@@ -100,7 +100,8 @@ pub struct ViewsRecord {
 }
 
 /// What a successful import wrote.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({"households": 1, "products": 1, "orders": 1, "views": 1}))]
 pub struct ImportSummary {
     pub households: u64,
     pub products: u64,

@@ -5,13 +5,15 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use futures_util::StreamExt;
 
+use super::model::ImportSummary;
 use super::service::{self, NdjsonParser};
 use crate::auth::CurrentUser;
 use crate::error::{AppError, AppResult};
+use crate::openapi::{Problem, api_resource};
 use crate::startup::AppState;
 
 pub fn config(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/admin/imports").route(web::post().to(import_history)));
+    api_resource!(cfg, import_history);
 }
 
 fn is_ndjson(req: &HttpRequest) -> bool {
@@ -27,7 +29,20 @@ fn is_ndjson(req: &HttpRequest) -> bool {
         })
 }
 
-async fn import_history(
+/// Import history from another platform (admins): NDJSON, one record per line (`household`,
+/// `product`, `order`, `views`), up to 64 MiB. The whole file is checked first; any bad line
+/// rejects it all and nothing is written. Imported orders take no stock.
+#[utoipa::path(post, path = "/api/v1/admin/imports", tag = "imports", security(("bearer" = [])),
+    request_body(content = String, content_type = "application/x-ndjson", description = "One JSON record per line"),
+    responses(
+        (status = 200, description = "What was written", body = ImportSummary),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: admins only", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "`payload_too_large`", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "`unsupported_media_type`: not application/x-ndjson", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`import_rejected` with `errors: [{line, message}]`", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn import_history(
     state: web::Data<AppState>,
     caller: CurrentUser,
     req: HttpRequest,

@@ -20,7 +20,7 @@ pub const PAID: &str = "paid";
 /// Vietnam: orders shipped anywhere else are export orders.
 pub const HOME_COUNTRY: &str = "VN";
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct OrderItemView {
     pub product_id: String,
     pub product_name: String,
@@ -30,7 +30,7 @@ pub struct OrderItemView {
     pub line_total_vnd: i64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ShippingView {
     pub recipient_name: String,
     pub phone: String,
@@ -39,7 +39,7 @@ pub struct ShippingView {
     pub country_code: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct OrderView {
     pub id: String,
     pub buyer_id: Option<String>,

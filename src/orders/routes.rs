@@ -2,25 +2,23 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
+use super::model::OrderView;
 use super::service::{
     self, CancelRequest, ListOrdersQuery, Move, PlaceOrderRequest, Placed, ShipRequest,
 };
-use crate::api::{ApiJson, ApiQuery, OptionalJson};
+use crate::api::{ApiJson, ApiQuery, OptionalJson, Page};
 use crate::auth::CurrentUser;
 use crate::error::{AppError, AppResult};
+use crate::openapi::{Problem, api_resource};
 use crate::startup::AppState;
 
 pub fn config(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/orders")
-            .route(web::get().to(list_orders))
-            .route(web::post().to(place_order)),
-    )
-    .service(web::resource("/orders/{id}").route(web::get().to(get_order)))
-    .service(web::resource("/orders/{id}/confirm").route(web::post().to(confirm_order)))
-    .service(web::resource("/orders/{id}/ship").route(web::post().to(ship_order)))
-    .service(web::resource("/orders/{id}/deliver").route(web::post().to(deliver_order)))
-    .service(web::resource("/orders/{id}/cancel").route(web::post().to(cancel_order)));
+    api_resource!(cfg, list_orders, place_order);
+    api_resource!(cfg, get_order);
+    api_resource!(cfg, confirm_order);
+    api_resource!(cfg, ship_order);
+    api_resource!(cfg, deliver_order);
+    api_resource!(cfg, cancel_order);
 }
 
 fn idempotency_key(req: &HttpRequest) -> AppResult<Option<String>> {
@@ -32,7 +30,22 @@ fn idempotency_key(req: &HttpRequest) -> AppResult<Option<String>> {
     }
 }
 
-async fn place_order(
+/// Place an order (buyers): every item's stock is taken or none is. With `Idempotency-Key`, the
+/// same buyer sending the same key and body again within 24 hours gets the same order back (200,
+/// `Idempotent-Replayed: true`); a failed attempt is not remembered.
+#[utoipa::path(post, path = "/api/v1/orders", tag = "orders", request_body = PlaceOrderRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "1..=255 characters, per buyer")),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "The order, status `placed`", body = OrderView),
+        (status = 200, description = "A replay of the order this key already placed", body = OrderView,
+            headers(("Idempotent-Replayed" = String, description = "`true`"))),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: only buyers order", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`insufficient_stock` naming every short item, or `product_unavailable`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`, `mixed_households` or `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn place_order(
     state: web::Data<AppState>,
     req: HttpRequest,
     caller: CurrentUser,
@@ -49,7 +62,15 @@ async fn place_order(
     }
 }
 
-async fn list_orders(
+/// Orders the caller may see, newest first: a buyer their own, a farmer their households', an
+/// admin all. `from`/`to` are Vietnam calendar days on `placed_at`.
+#[utoipa::path(get, path = "/api/v1/orders", tag = "orders", params(ListOrdersQuery), security(("bearer" = [])),
+    responses(
+        (status = 200, description = "One page", body = Page<OrderView>),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn list_orders(
     state: web::Data<AppState>,
     caller: CurrentUser,
     query: ApiQuery<ListOrdersQuery>,
@@ -57,7 +78,15 @@ async fn list_orders(
     Ok(HttpResponse::Ok().json(service::list(&state, caller, query.0).await?))
 }
 
-async fn get_order(
+/// One order the caller may see (others: 404).
+#[utoipa::path(get, path = "/api/v1/orders/{id}", tag = "orders",
+    params(("id" = String, Path, description = "Order id")), security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The order", body = OrderView),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn get_order(
     state: web::Data<AppState>,
     caller: CurrentUser,
     id: web::Path<String>,
@@ -65,7 +94,16 @@ async fn get_order(
     Ok(HttpResponse::Ok().json(service::get(&state, caller, &id).await?))
 }
 
-async fn confirm_order(
+/// placed → confirmed, by the household's owner. The body may be empty.
+#[utoipa::path(post, path = "/api/v1/orders/{id}/confirm", tag = "orders",
+    params(("id" = String, Path, description = "Order id")), security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The confirmed order", body = OrderView),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`invalid_transition`", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn confirm_order(
     state: web::Data<AppState>,
     caller: CurrentUser,
     id: web::Path<String>,
@@ -74,18 +112,37 @@ async fn confirm_order(
     Ok(HttpResponse::Ok().json(service::make_move(&state, caller, &id, Move::Confirm).await?))
 }
 
-async fn ship_order(
+/// confirmed → shipped, by the household's owner, with an optional tracking code.
+#[utoipa::path(post, path = "/api/v1/orders/{id}/ship", tag = "orders", request_body(content = Option<ShipRequest>),
+    params(("id" = String, Path, description = "Order id")), security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The shipped order", body = OrderView),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`invalid_transition`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: tracking code over 100 characters", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn ship_order(
     state: web::Data<AppState>,
     caller: CurrentUser,
     id: web::Path<String>,
     body: OptionalJson<ShipRequest>,
 ) -> AppResult<HttpResponse> {
     let tracking_code = body.0.unwrap_or_default().tracking_code;
-    Ok(HttpResponse::Ok()
-        .json(service::make_move(&state, caller, &id, Move::Ship { tracking_code }).await?))
+    let order = service::make_move(&state, caller, &id, Move::Ship { tracking_code }).await?;
+    Ok(HttpResponse::Ok().json(order))
 }
 
-async fn deliver_order(
+/// shipped → delivered, by the owner, the buyer or an admin; cash on delivery becomes paid.
+#[utoipa::path(post, path = "/api/v1/orders/{id}/deliver", tag = "orders",
+    params(("id" = String, Path, description = "Order id")), security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The delivered order", body = OrderView),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`invalid_transition`", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn deliver_order(
     state: web::Data<AppState>,
     caller: CurrentUser,
     id: web::Path<String>,
@@ -94,7 +151,18 @@ async fn deliver_order(
     Ok(HttpResponse::Ok().json(service::make_move(&state, caller, &id, Move::Deliver).await?))
 }
 
-async fn cancel_order(
+/// Cancel: the buyer from placed; the owner from placed or confirmed; an admin from anything but
+/// delivered. The stock goes back in the same transaction, exactly once.
+#[utoipa::path(post, path = "/api/v1/orders/{id}/cancel", tag = "orders", request_body(content = Option<CancelRequest>),
+    params(("id" = String, Path, description = "Order id")), security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The cancelled order", body = OrderView),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`invalid_transition`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: reason over 500 characters", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn cancel_order(
     state: web::Data<AppState>,
     caller: CurrentUser,
     id: web::Path<String>,

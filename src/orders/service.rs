@@ -38,14 +38,15 @@ pub fn idempotency_window() -> Duration {
     Duration::hours(24)
 }
 
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrderItemRequest {
     pub product_id: String,
     pub quantity: i64,
 }
 
-#[derive(Debug, Deserialize, Serialize)]
+/// `country_code` is ISO 3166-1 alpha-2 (default `VN`); another country makes an export order.
+#[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ShippingRequest {
     pub recipient_name: String,
@@ -55,8 +56,10 @@ pub struct ShippingRequest {
     pub country_code: Option<String>,
 }
 
-#[derive(Debug, Deserialize, Serialize)]
+/// Items of one household (at most 100, each product once); `payment_method` `cod` (default) or `bank_transfer`.
+#[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"items": [{"product_id": "01a2225c-e6cb-712d-9779-57fdd85fbb67", "quantity": 3}], "shipping": {"recipient_name": "Trần Thị Hoa", "phone": "0987 654 321", "address": "12 Lê Lợi, Quận 1", "province_code": "79", "country_code": "VN"}}))]
 pub struct PlaceOrderRequest {
     pub items: Vec<OrderItemRequest>,
     pub shipping: ShippingRequest,
@@ -64,19 +67,20 @@ pub struct PlaceOrderRequest {
     pub note: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ShipRequest {
     pub tracking_code: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CancelRequest {
     pub reason: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListOrdersQuery {
     pub status: Option<String>,
     pub household_id: Option<String>,

@@ -53,7 +53,7 @@ pub fn decode_certifications(stored: &str) -> Vec<String> {
         .collect()
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ProductView {
     pub id: String,
     pub household_id: String,

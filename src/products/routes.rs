@@ -2,27 +2,31 @@
 
 use actix_web::{HttpResponse, web};
 
+use super::model::ProductView;
 use super::service::{self, CreateProductRequest, ListProductsQuery, UpdateProductRequest};
-use crate::api::{ApiJson, ApiQuery};
+use crate::api::{ApiJson, ApiQuery, Page};
 use crate::auth::{CurrentUser, MaybeUser};
 use crate::error::AppResult;
+use crate::openapi::{Problem, api_resource};
 use crate::startup::AppState;
 
 pub fn config(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/products")
-            .route(web::get().to(list_products))
-            .route(web::post().to(create_product)),
-    )
-    .service(
-        web::resource("/products/{id}")
-            .route(web::get().to(get_product))
-            .route(web::patch().to(update_product))
-            .route(web::delete().to(archive_product)),
-    );
+    api_resource!(cfg, list_products, create_product);
+    api_resource!(cfg, get_product, update_product, archive_product);
 }
 
-async fn create_product(
+/// List a product in an active household the caller owns (admins: any household).
+/// `origin_province_code` defaults to the household's province; `status` may be `active` or `paused`.
+#[utoipa::path(post, path = "/api/v1/products", tag = "products", request_body = CreateProductRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "The product", body = ProductView),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: buyers, or not the household's owner", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: no such household", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed` naming each field (a suspended household is `household_id`)", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn create_product(
     state: web::Data<AppState>,
     caller: CurrentUser,
     body: ApiJson<CreateProductRequest>,
@@ -31,7 +35,18 @@ async fn create_product(
     Ok(HttpResponse::Created().json(product))
 }
 
-async fn list_products(
+/// Search and list active products of active households. `q`: every word must occur in the name
+/// or description, whatever the case, Unicode form or diacritics (`đ` = `d`). With `status`, owners
+/// (together with their `household_id`) and admins list paused or archived products too.
+#[utoipa::path(get, path = "/api/v1/products", tag = "products", params(ListProductsQuery),
+    responses(
+        (status = 200, description = "One page", body = Page<ProductView>),
+        (status = 400, description = "`malformed_request`: a parameter of the wrong type", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthenticated`: `status` without signing in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: `status` by someone else than an admin or the owner", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: unknown sort, category, certification; bad price range or paging", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn list_products(
     state: web::Data<AppState>,
     caller: MaybeUser,
     query: ApiQuery<ListProductsQuery>,
@@ -40,7 +55,15 @@ async fn list_products(
     Ok(HttpResponse::Ok().json(page))
 }
 
-async fn get_product(
+/// One product; counts one view. Archived, paused or hidden ones are 404 except for owner and admins.
+/// `views` includes views this server has counted but not written yet.
+#[utoipa::path(get, path = "/api/v1/products/{id}", tag = "products",
+    params(("id" = String, Path, description = "Product id")),
+    responses(
+        (status = 200, description = "The product", body = ProductView),
+        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn get_product(
     state: web::Data<AppState>,
     caller: MaybeUser,
     id: web::Path<String>,
@@ -49,7 +72,17 @@ async fn get_product(
     Ok(HttpResponse::Ok().json(product))
 }
 
-async fn update_product(
+/// Change a product (owner or admin). `status` `archived` archives it, `active` restores it.
+#[utoipa::path(patch, path = "/api/v1/products/{id}", tag = "products", request_body = UpdateProductRequest,
+    params(("id" = String, Path, description = "Product id")), security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The changed product", body = ProductView),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn update_product(
     state: web::Data<AppState>,
     caller: CurrentUser,
     id: web::Path<String>,
@@ -59,7 +92,16 @@ async fn update_product(
     Ok(HttpResponse::Ok().json(product))
 }
 
-async fn archive_product(
+/// Archive a product (idempotent): no longer listed or orderable; old orders keep it.
+#[utoipa::path(delete, path = "/api/v1/products/{id}", tag = "products",
+    params(("id" = String, Path, description = "Product id")), security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Archived"),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn archive_product(
     state: web::Data<AppState>,
     caller: CurrentUser,
     id: web::Path<String>,

@@ -22,8 +22,9 @@ use crate::startup::AppState;
 use crate::time::now_utc;
 use crate::validate::{self, DESCRIPTION_MAX_CHARS, NAME_MAX_CHARS, Problems};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"household_id": "01a2225c-e6cb-712d-9779-57fdd85fbb67", "name": "Vải thiều Lục Ngạn", "category": "fruit", "unit": "kg", "unit_weight_grams": 1000, "price_vnd": 30000, "stock_quantity": 500, "certifications": ["VietGAP"]}))]
 pub struct CreateProductRequest {
     pub household_id: String,
     pub name: String,
@@ -45,7 +46,8 @@ pub struct CreateProductRequest {
     pub status: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+/// Any mutable field (null clears an optional one); `stock_quantity` sets the count.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateProductRequest {
     pub name: Option<String>,
@@ -67,7 +69,8 @@ pub struct UpdateProductRequest {
     pub status: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListProductsQuery {
     pub q: Option<String>,
     pub category: Option<String>,

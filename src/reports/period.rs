@@ -6,7 +6,7 @@ use serde::Serialize;
 /// The longest period a report covers, to keep month lists and scans bounded.
 pub const MAX_PERIOD_DAYS: i64 = 3660;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Period {
     pub from: NaiveDate,
     pub to: NaiveDate,

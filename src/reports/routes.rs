@@ -4,17 +4,19 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::service::{self, ReportQuery};
+use super::service::{BreakdownReport, ProductReport, UptakeReport};
 use super::{chart, csv_out};
 use crate::api::ApiQuery;
 use crate::auth::CurrentUser;
 use crate::error::{AppError, AppResult};
+use crate::openapi::{Problem, api_resource};
 use crate::startup::AppState;
 
 pub fn config(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/reports/uptake").route(web::get().to(uptake_report)))
-        .service(web::resource("/reports/uptake/breakdown").route(web::get().to(uptake_breakdown)))
-        .service(web::resource("/reports/uptake/chart.svg").route(web::get().to(uptake_chart)))
-        .service(web::resource("/reports/products").route(web::get().to(products_report)));
+    api_resource!(cfg, uptake_report);
+    api_resource!(cfg, uptake_breakdown);
+    api_resource!(cfg, uptake_chart);
+    api_resource!(cfg, products_report);
 }
 
 /// Whether the client asked for CSV; an unknown `format` is a 422.
@@ -42,7 +44,18 @@ fn csv_response(name: &str, body: Result<Vec<u8>, String>) -> AppResult<HttpResp
         .body(body))
 }
 
-async fn uptake_report(
+/// Uptake metrics of a period (inclusive Vietnam calendar days) against the same days a year
+/// earlier (`compare=previous_year`, 29 February → 28 February), the equally long period before
+/// (`previous_period`) or nothing (`none`). CSV with `format=csv` or `Accept: text/csv`.
+#[utoipa::path(get, path = "/api/v1/reports/uptake", tag = "reports", params(ReportQuery), security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The metrics (or CSV: metric,current,previous,change,growth_pct)", body = UptakeReport),
+        (status = 400, description = "`malformed_request`: a parameter of the wrong type", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: admins only", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: bad dates, `from` after `to`, unknown enum values", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn uptake_report(
     state: web::Data<AppState>,
     caller: CurrentUser,
     req: HttpRequest,
@@ -57,7 +70,19 @@ async fn uptake_report(
     }
 }
 
-async fn uptake_breakdown(
+/// The uptake metrics per province (of the household), category, month (`YYYY-MM`, compared with
+/// the same part of the compared period) or household (busiest first, `limit` default 100).
+/// By category, a household counts in each category it lists products in and an order in each
+/// category it has lines in.
+#[utoipa::path(get, path = "/api/v1/reports/uptake/breakdown", tag = "reports", params(ReportQuery), security(("bearer" = [])),
+    responses(
+        (status = 200, description = "One row per group", body = BreakdownReport),
+        (status = 400, description = "`malformed_request`: a parameter of the wrong type", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: admins only", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: bad dates, `from` after `to`, unknown enum values", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn uptake_breakdown(
     state: web::Data<AppState>,
     caller: CurrentUser,
     req: HttpRequest,
@@ -75,7 +100,18 @@ async fn uptake_breakdown(
     }
 }
 
-async fn products_report(
+/// Products by value, volume or views (top `limit`, 1..=500, default 20) with totals over every
+/// product matching `q`, `category` and `province_code` (origin); counts the product's own order
+/// lines, cancelled orders excepted.
+#[utoipa::path(get, path = "/api/v1/reports/products", tag = "reports", params(ReportQuery), security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Top rows and totals", body = ProductReport),
+        (status = 400, description = "`malformed_request`: a parameter of the wrong type", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: admins only", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: bad dates, `from` after `to`, unknown enum values", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn products_report(
     state: web::Data<AppState>,
     caller: CurrentUser,
     req: HttpRequest,
@@ -90,7 +126,17 @@ async fn products_report(
     }
 }
 
-async fn uptake_chart(
+/// One metric month by month (`metric`, default `transaction_value_vnd`), this period's bars
+/// beside the compared period's, as SVG.
+#[utoipa::path(get, path = "/api/v1/reports/uptake/chart.svg", tag = "reports", params(ReportQuery), security(("bearer" = [])),
+    responses(
+        (status = 200, description = "An SVG chart", content_type = "image/svg+xml", body = String),
+        (status = 400, description = "`malformed_request`: a parameter of the wrong type", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: admins only", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: bad dates, `from` after `to`, unknown enum values", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn uptake_chart(
     state: web::Data<AppState>,
     caller: CurrentUser,
     query: ApiQuery<ReportQuery>,

@@ -17,7 +17,8 @@ use crate::time::parse_date;
 use crate::validate::Problems;
 
 /// Every query parameter any report takes; each report reads the ones it needs.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ReportQuery {
     pub from: Option<String>,
     pub to: Option<String>,
@@ -138,22 +139,24 @@ impl Serialize for Metrics {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct UptakeReport {
     pub timezone: String,
     pub period: Period,
     pub compared_to: Option<Period>,
+    #[schema(value_type = crate::openapi::MetricsDoc)]
     pub metrics: Metrics,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct BreakdownRow {
     pub key: String,
     pub label: String,
+    #[schema(value_type = crate::openapi::MetricsDoc)]
     pub metrics: Metrics,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct BreakdownReport {
     pub by: String,
     pub timezone: String,
@@ -162,13 +165,15 @@ pub struct BreakdownReport {
     pub rows: Vec<BreakdownRow>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ProductGrowth {
+    #[schema(value_type = crate::openapi::MetricDoc)]
     pub value_vnd: Metric,
+    #[schema(value_type = crate::openapi::MetricDoc)]
     pub volume_kg: Metric,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ProductRow {
     pub product_id: String,
     pub name: String,
@@ -182,7 +187,7 @@ pub struct ProductRow {
     pub growth: ProductGrowth,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 pub struct ProductTotals {
     pub products: i64,
     pub orders: i64,
@@ -193,7 +198,7 @@ pub struct ProductTotals {
     pub export_by_country: BTreeMap<String, f64>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ProductReport {
     pub timezone: String,
     pub period: Period,

@@ -76,3 +76,48 @@ async fn readiness_is_503_when_the_database_is_gone() {
     );
     assert_eq!(app.get("/healthz", None).await.status, 200);
 }
+
+on_both_backends!(every_route_is_in_the_openapi_document_and_the_docs_are_served);
+
+async fn every_route_is_in_the_openapi_document_and_the_docs_are_served(app: TestApp) {
+    let document = app.get("/api/v1/openapi.json", None).await;
+    assert_eq!(document.status, 200);
+    let document = document.json();
+    assert!(document["openapi"].as_str().unwrap().starts_with("3."));
+    let mut documented = std::collections::BTreeSet::new();
+    for (path, operations) in document["paths"].as_object().unwrap() {
+        for method in operations.as_object().unwrap().keys() {
+            documented.insert((method.clone(), path.clone()));
+        }
+    }
+    // /metrics is served by middleware, not by a registered handler.
+    let served_by_middleware = ("get".to_owned(), "/metrics".to_owned());
+    assert!(documented.remove(&served_by_middleware));
+    let registered = nongsan::openapi::registered_routes();
+    assert!(!registered.is_empty());
+    let undocumented: Vec<_> = registered.difference(&documented).collect();
+    assert!(
+        undocumented.is_empty(),
+        "routes missing from the OpenAPI document: {undocumented:?}"
+    );
+    let unserved: Vec<_> = documented.difference(&registered).collect();
+    assert!(
+        unserved.is_empty(),
+        "documented but not served: {unserved:?}"
+    );
+    assert!(document["components"]["securitySchemes"]["bearer"].is_object());
+    assert!(document["components"]["schemas"]["Problem"].is_object());
+
+    let docs = app.get("/docs/", None).await;
+    assert_eq!(docs.status, 200);
+    assert!(docs.content_type().starts_with("text/html"));
+    assert!(
+        !docs.text.contains("http://") && !docs.text.contains("https://"),
+        "no other host: {}",
+        docs.text
+    );
+    let bundle = app.get("/docs/swagger-ui-bundle.js", None).await;
+    assert_eq!(bundle.status, 200);
+    let initializer = app.get("/docs/swagger-initializer.js", None).await;
+    assert!(initializer.text.contains("/api/v1/openapi.json"));
+}
