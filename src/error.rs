@@ -242,11 +242,9 @@ impl From<diesel::result::Error> for AppError {
                 DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
                 info,
             ) => AppError::Unavailable(info.message().to_owned()),
-            // SQLite after busy_timeout: the writer lock was held too long. Retryable, not a bug.
-            Error::DatabaseError(_, ref info)
-                if info.message().contains("database is locked")
-                    || info.message().contains("database is busy") =>
-            {
+            // The database went away mid-request, or SQLite's writer lock was held past
+            // busy_timeout: retryable, not a bug.
+            Error::DatabaseError(_, ref info) if is_outage(info.message()) => {
                 AppError::Unavailable(info.message().to_owned())
             }
             Error::BrokenTransactionManager => {
@@ -255,6 +253,23 @@ impl From<diesel::result::Error> for AppError {
             other => AppError::Internal(anyhow::Error::new(other).context("database query failed")),
         }
     }
+}
+
+/// Messages of errors that mean "the database is not there right now" rather than a bug.
+fn is_outage(message: &str) -> bool {
+    const OUTAGE: [&str; 10] = [
+        "database is locked",
+        "database is busy",
+        "terminating connection",
+        "server closed the connection",
+        "connection to server",
+        "no connection to the server",
+        "could not connect",
+        "the database system is",
+        "does not allow connections",
+        "canceling statement due to",
+    ];
+    OUTAGE.iter().any(|needle| message.contains(needle))
 }
 
 impl From<r2d2::Error> for AppError {

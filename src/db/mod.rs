@@ -167,7 +167,9 @@ impl Database {
             .max_size(options.max_size)
             .min_idle(Some(0))
             .connection_timeout(options.connect_timeout)
-            .test_on_check_out(false)
+            // A connection the server dropped (restart, failover) is only noticed on use: check
+            // each one before lending it, so an outage heals by itself once the database is back.
+            .test_on_check_out(true)
             .build_unchecked(manager);
         Ok(Self {
             pool,

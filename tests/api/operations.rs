@@ -121,3 +121,41 @@ async fn every_route_is_in_the_openapi_document_and_the_docs_are_served(app: Tes
     let initializer = app.get("/docs/swagger-initializer.js", None).await;
     assert!(initializer.text.contains("/api/v1/openapi.json"));
 }
+
+/// A PostgreSQL outage (connections cut, new ones refused) answers 503 `unavailable`, and the
+/// server recovers by itself once the database is back: no restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_rides_out_a_database_outage() {
+    use diesel::{Connection, RunQueryDsl};
+    let Some(app) = spawn_app_with(Backend::Postgres, |s| {
+        s.database.connect_timeout = Duration::from_secs(1);
+    })
+    .await
+    else {
+        return;
+    };
+    let token = app.signed_in("buyer").await;
+    let name = app.database.url.rsplit('/').next().unwrap().to_owned();
+    let mut admin = diesel::PgConnection::establish(&crate::helpers::pg_admin_url()).unwrap();
+    let mut admin_sql = |sql: String| {
+        diesel::sql_query(sql).execute(&mut admin).unwrap();
+    };
+    admin_sql(format!("ALTER DATABASE {name} ALLOW_CONNECTIONS false"));
+    admin_sql(format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+    ));
+    for _ in 0..3 {
+        app.get("/readyz", None).await.assert_problem(503, "unavailable");
+        let me = app.get("/me", Some(&token)).await;
+        me.assert_problem(503, "unavailable");
+        assert!(me.headers.contains_key("retry-after"));
+        app.get("/products", None).await.assert_problem(503, "unavailable");
+    }
+    assert_eq!(app.get("/healthz", None).await.status, 200, "alive while the database is away");
+    admin_sql(format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true"));
+    crate::helpers::eventually("the server serves again", || async {
+        app.get("/readyz", None).await.status == 200
+    })
+    .await;
+    assert_eq!(app.get("/me", Some(&token)).await.status, 200, "the token still works");
+}
