@@ -114,6 +114,7 @@ impl Application {
                 }))
                 .wrap(ErrorHandlers::new().default_handler(render_plain_errors))
                 .wrap(metrics.clone())
+                .wrap(from_fn(crate::telemetry::log_request))
                 .wrap(TracingLogger::default())
                 .configure(crate::health::config)
                 .configure(crate::openapi::config)

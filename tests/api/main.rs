@@ -7,6 +7,7 @@
 mod helpers;
 
 mod auth;
+mod crash;
 mod errors;
 mod households;
 mod operations;

@@ -145,17 +145,29 @@ async fn the_server_rides_out_a_database_outage() {
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' AND pid <> pg_backend_pid()"
     ));
     for _ in 0..3 {
-        app.get("/readyz", None).await.assert_problem(503, "unavailable");
+        app.get("/readyz", None)
+            .await
+            .assert_problem(503, "unavailable");
         let me = app.get("/me", Some(&token)).await;
         me.assert_problem(503, "unavailable");
         assert!(me.headers.contains_key("retry-after"));
-        app.get("/products", None).await.assert_problem(503, "unavailable");
+        app.get("/products", None)
+            .await
+            .assert_problem(503, "unavailable");
     }
-    assert_eq!(app.get("/healthz", None).await.status, 200, "alive while the database is away");
+    assert_eq!(
+        app.get("/healthz", None).await.status,
+        200,
+        "alive while the database is away"
+    );
     admin_sql(format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true"));
     crate::helpers::eventually("the server serves again", || async {
         app.get("/readyz", None).await.status == 200
     })
     .await;
-    assert_eq!(app.get("/me", Some(&token)).await.status, 200, "the token still works");
+    assert_eq!(
+        app.get("/me", Some(&token)).await.status,
+        200,
+        "the token still works"
+    );
 }

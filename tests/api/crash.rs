@@ -1,0 +1,233 @@
+//! Failure: a server killed with SIGKILL under load loses no answered order and leaves stock and
+//! rollups consistent; logs never carry secrets.
+
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::helpers::{PASSWORD, ServerProcess, TestApp, binary, buyers, shipping};
+use crate::on_both_backends;
+
+on_both_backends!(
+    a_killed_server_loses_no_answered_order,
+    logs_never_carry_passwords_or_tokens
+);
+
+/// Places orders in a loop until told to stop; returns the orders answered 201 (id, quantity).
+async fn keep_ordering(
+    client: reqwest::Client,
+    address: String,
+    token: String,
+    product: String,
+    stop: Arc<AtomicBool>,
+) -> Vec<(String, i64)> {
+    let mut placed = Vec::new();
+    let mut quantity = 1;
+    while !stop.load(Ordering::Relaxed) {
+        let body = json!({"items": [{"product_id": product, "quantity": quantity}], "shipping": shipping("VN")});
+        let sent = client
+            .post(format!("{address}/api/v1/orders"))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+            .await;
+        let Ok(response) = sent else {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            continue;
+        };
+        let status = response.status().as_u16();
+        let Ok(text) = response.text().await else {
+            continue;
+        };
+        assert_ne!(status, 500, "{text}");
+        if status == 201 {
+            let order: Value = serde_json::from_str(&text).unwrap();
+            placed.push((order["id"].as_str().unwrap().to_owned(), quantity));
+        }
+        quantity = quantity % 3 + 1;
+    }
+    placed
+}
+
+async fn stored_orders(app: &TestApp, address: &str, token: &str) -> Vec<Value> {
+    let mut all = Vec::new();
+    for page in 1.. {
+        let url = format!("{address}/api/v1/orders?per_page=100&page={page}");
+        let body: Value = app
+            .client
+            .get(url)
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let items = body["items"].as_array().unwrap().clone();
+        if items.is_empty() {
+            break;
+        }
+        all.extend(items);
+    }
+    all
+}
+
+async fn a_killed_server_loses_no_answered_order(app: TestApp) {
+    const START: i64 = 100_000;
+    let (owner, _, product) = app.seller_with_product(START, json!({})).await;
+    let tokens = buyers(&app, 8).await;
+    app.server.stop().await;
+    let mut answered: Vec<(String, i64)> = Vec::new();
+    for kill in 0..3 {
+        let mut server = ServerProcess::start(&app.database.url);
+        let stop = Arc::new(AtomicBool::new(false));
+        let workers: Vec<_> = tokens
+            .iter()
+            .map(|token| {
+                tokio::spawn(keep_ordering(
+                    app.client.clone(),
+                    server.address.clone(),
+                    token.clone(),
+                    product.clone(),
+                    stop.clone(),
+                ))
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(600 + 200 * kill)).await;
+        server.child.kill().expect("SIGKILL"); // kill() sends SIGKILL
+        server.child.wait().unwrap();
+        stop.store(true, Ordering::Relaxed);
+        for worker in workers {
+            answered.extend(worker.await.unwrap());
+        }
+    }
+    assert!(
+        answered.len() > 10,
+        "the load placed orders before the kills: {}",
+        answered.len()
+    );
+
+    let server = ServerProcess::start(&app.database.url);
+    let stored = stored_orders(&app, &server.address, &owner).await;
+    let stored_ids: std::collections::HashSet<&str> =
+        stored.iter().map(|o| o["id"].as_str().unwrap()).collect();
+    for (id, _) in &answered {
+        assert!(
+            stored_ids.contains(id.as_str()),
+            "order {id} was answered 201 but is gone"
+        );
+    }
+    let sold: i64 = stored
+        .iter()
+        .map(|o| o["items"][0]["quantity"].as_i64().unwrap())
+        .sum();
+    let product_now: Value = app
+        .client
+        .get(format!("{}/api/v1/products/{product}", server.address))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let left = product_now["stock_quantity"].as_i64().unwrap();
+    assert_eq!(
+        left + sold,
+        START,
+        "stock left + units sold = stock at start"
+    );
+    let check = Command::new(binary())
+        .args([
+            "rebuild-rollups",
+            "--check",
+            "--database-url",
+            &app.database.url,
+        ])
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "rollups disagree after the kills: {}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+}
+
+async fn logs_never_carry_passwords_or_tokens(app: TestApp) {
+    app.server.stop().await;
+    let mut server = ServerProcess::start(&app.database.url);
+    let client = &app.client;
+    let base = format!("{}/api/v1", server.address);
+    let secret_password = "Bí-mật-tuyệt-đối-123";
+    let registered = client.post(format!("{base}/auth/register"))
+        .json(&json!({"email": "kin@example.vn", "password": secret_password, "full_name": "Kín", "role": "buyer"}))
+        .send().await.unwrap();
+    assert_eq!(registered.status(), 201);
+    let wrong = client
+        .post(format!("{base}/auth/login"))
+        .json(&json!({"email": "kin@example.vn", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    let login: Value = client
+        .post(format!("{base}/auth/login"))
+        .json(&json!({"email": "kin@example.vn", "password": secret_password}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["token"].as_str().unwrap().to_owned();
+    let token_hash = hex::encode(Sha256::digest(token.as_bytes()));
+    assert_eq!(
+        client
+            .get(format!("{base}/me"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        client
+            .get(format!("{base}/me?token={}", "x"))
+            .bearer_auth("nst_garbage")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    assert_eq!(
+        client
+            .post(format!("{base}/auth/logout"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
+    server.terminate();
+    let log = server.log.lock().unwrap().join("\n");
+    assert!(
+        log.contains("/api/v1/auth/login"),
+        "requests are logged: {log}"
+    );
+    for secret in [
+        secret_password,
+        PASSWORD,
+        token.as_str(),
+        token_hash.as_str(),
+        &token[4..],
+    ] {
+        assert!(!log.contains(secret), "a secret reached the log");
+    }
+}
