@@ -97,3 +97,33 @@ mod tests {
         assert_eq!(like_pattern("50%_x\\"), "%50\\%\\_x\\\\%");
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+    use unicode_normalization::UnicodeNormalization;
+    use unicode_normalization::char::is_combining_mark;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn folding_is_idempotent_and_blind_to_normal_form(text in "\\PC{0,40}") {
+            let folded = fold(&text);
+            prop_assert_eq!(fold(&folded), folded.clone());
+            let nfd: String = text.nfd().collect();
+            let nfc: String = text.nfc().collect();
+            prop_assert_eq!(fold(&nfd), fold(&nfc));
+            prop_assert!(!folded.chars().any(is_combining_mark));
+            prop_assert!(!folded.chars().any(|c| c == 'đ' || c == 'Đ'));
+        }
+
+        #[test]
+        fn a_folded_text_contains_each_of_its_query_words(text in "[a-zA-ZàáảãạăằắẳẵặâầấẩẫậđèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵĐ ]{0,40}") {
+            let folded = fold(&text);
+            for word in query_words(&text.to_uppercase()) {
+                prop_assert!(folded.contains(&word), "{} in {}", word, folded);
+            }
+        }
+    }
+}

@@ -810,3 +810,46 @@ pub fn placed_status(placed: &Placed) -> StatusCode {
         Placed::Replayed(_) => StatusCode::OK,
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn item(price: i64, grams: i64, quantity: i64) -> OrderItem {
+        OrderItem {
+            order_id: String::new(),
+            line_no: 1,
+            product_id: String::new(),
+            product_name: String::new(),
+            product_category: String::new(),
+            quantity,
+            unit_price_vnd: price,
+            unit_weight_grams: grams,
+            line_total_vnd: price.saturating_mul(quantity),
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn totals_are_exact_or_refused_never_wrapped(
+            lines in prop::collection::vec((1i64..=1_000_000_000_000_000, 1i64..=1_000_000_000, 1i64..=1_000_000_000), 1..8)
+        ) {
+            let items: Vec<OrderItem> = lines.iter().map(|(p, g, q)| item(*p, *g, *q)).collect();
+            let exact_vnd: i128 = lines.iter().map(|(p, _, q)| i128::from(*p) * i128::from(*q)).sum();
+            let exact_grams: i128 = lines.iter().map(|(_, g, q)| i128::from(*g) * i128::from(*q)).sum();
+            match totals(&items) {
+                Ok((vnd, grams)) => {
+                    prop_assert_eq!(i128::from(vnd), exact_vnd);
+                    prop_assert_eq!(i128::from(grams), exact_grams);
+                    prop_assert!(vnd <= MAX_PRICE_VND);
+                }
+                Err(error) => {
+                    prop_assert_eq!(error.code(), "validation_failed");
+                    prop_assert!(exact_vnd > i128::from(MAX_PRICE_VND) || exact_grams > i128::from(i64::MAX));
+                }
+            }
+        }
+    }
+}

@@ -111,3 +111,28 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn growth_is_the_exact_percentage_rounded_to_a_tenth(current in 0i64..1_000_000_000_000_000, previous in 1i64..1_000_000_000_000_000) {
+            let growth = growth_pct(current, previous).unwrap();
+            let exact = (current as f64 - previous as f64) / previous as f64 * 100.0;
+            prop_assert!((growth - exact).abs() <= 0.05 + exact.abs() * 1e-12, "{} vs {}", growth, exact);
+            prop_assert_eq!(growth > 0.0, exact >= 0.05);
+            prop_assert_eq!(growth_pct(previous, previous), Some(0.0));
+        }
+
+        #[test]
+        fn growth_is_symmetric_around_zero(change in 0i64..1_000_000, previous in 1i64..1_000_000) {
+            let up = growth_pct(previous + change, previous).unwrap();
+            let down = growth_pct(previous - change, previous).unwrap();
+            prop_assert_eq!(up, -down);
+        }
+    }
+}

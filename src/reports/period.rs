@@ -162,3 +162,41 @@ mod tests {
         assert_eq!(period("2020-12-01", "2021-01-31").months().len(), 2);
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn a_day() -> impl Strategy<Value = NaiveDate> {
+        (0i64..20_000).prop_map(|n| NaiveDate::from_ymd_opt(1990, 1, 1).unwrap() + chrono::Duration::days(n))
+    }
+
+    proptest! {
+        #[test]
+        fn compared_periods_are_as_long_or_a_year_back(from in a_day(), length in 0i64..800) {
+            let period = Period { from, to: from + chrono::Duration::days(length) };
+            let before = period.compared(Compare::PreviousPeriod).unwrap();
+            prop_assert_eq!(before.days(), period.days());
+            prop_assert_eq!(before.to.succ_opt().unwrap(), period.from);
+            let year = period.compared(Compare::PreviousYear).unwrap();
+            prop_assert_eq!(year.from.year(), period.from.year() - 1);
+            prop_assert!((period.from - year.from).num_days() >= 365 && (period.from - year.from).num_days() <= 366);
+            prop_assert!(year.from <= year.to);
+        }
+
+        #[test]
+        fn months_cover_the_period_without_gaps(from in a_day(), length in 0i64..800) {
+            let period = Period { from, to: from + chrono::Duration::days(length) };
+            let months = period.months();
+            prop_assert_eq!(months.first().unwrap().1.from, period.from);
+            prop_assert_eq!(months.last().unwrap().1.to, period.to);
+            for pair in months.windows(2) {
+                prop_assert_eq!(pair[0].1.to.succ_opt().unwrap(), pair[1].1.from);
+            }
+            let days: i64 = months.iter().map(|(_, p)| p.days()).sum();
+            prop_assert_eq!(days, period.days());
+        }
+    }
+}
