@@ -40,7 +40,13 @@ enum Command {
         database: DatabaseArgs,
     },
     /// Load the demo history into an empty database.
-    Demo(DatabaseArgs),
+    Demo {
+        /// Multiply every count and amount (benchmarks use 10).
+        #[arg(long, default_value_t = 1)]
+        scale: u32,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
     /// Recompute the statistics rollups from the raw tables.
     RebuildRollups {
         /// Only compare the stored rollups with a recomputation; exit 1 if they differ.
@@ -128,10 +134,10 @@ fn execute(command: Command) -> anyhow::Result<()> {
             let settings = load_settings(None, &database)?;
             import_file(&settings, &file)
         }
-        Command::Demo(database) => {
+        Command::Demo { scale, database } => {
             let settings = load_settings(None, &database)?;
             let db = open_database(&settings)?;
-            load_demo(&db, &settings)
+            load_demo(&db, &settings, scale)
         }
         Command::RebuildRollups { check, database } => {
             let settings = load_settings(None, &database)?;
@@ -155,7 +161,7 @@ fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
     actix_web::rt::System::new().block_on(async move {
         let database = open_database(&settings)?;
         if demo {
-            load_demo(&database, &settings)?;
+            load_demo(&database, &settings, 1)?;
         }
         let app = Application::build_with_database(settings, database)?;
         app.run_until_stopped().await?;
@@ -226,7 +232,7 @@ fn progress_bar(total: u64, what: &str) -> indicatif::ProgressBar {
 }
 
 /// Loads the demo history when the database has no households yet.
-fn load_demo(database: &Database, settings: &Settings) -> anyhow::Result<()> {
+fn load_demo(database: &Database, settings: &Settings, scale: u32) -> anyhow::Result<()> {
     let mut conn = database.get().map_err(describe)?;
     if !crate::demo::is_empty(&mut conn)? {
         tracing::info!("the database already has households; the demo data is not loaded again");
@@ -235,7 +241,7 @@ fn load_demo(database: &Database, settings: &Settings) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     eprintln!("generating the demo history…");
     let bar = progress_bar(0, "loading demo");
-    let summary = crate::demo::load(&mut conn, settings.timezone()?, &|done, total| {
+    let summary = crate::demo::load(&mut conn, settings.timezone()?, scale, &|done, total| {
         bar.set_length(total);
         bar.set_position(done);
     })

@@ -240,21 +240,22 @@ struct DemoProduct {
     price: i64,
 }
 
+/// A demo account: email, full name, role.
+pub type DemoAccount = (String, String, &'static str);
+
 /// Generates the records (deterministically) and the accounts they name.
-pub fn generate(
-    tz: chrono_tz::Tz,
-) -> (
-    Vec<(u64, ImportRecord)>,
-    Vec<(String, String, &'static str)>,
-) {
+pub fn generate(tz: chrono_tz::Tz, scale: u32) -> (Vec<(u64, ImportRecord)>, Vec<DemoAccount>) {
     let mut rng = ChaCha8Rng::seed_from_u64(2021);
+    // Scale 1 is the seed's platform; larger scales multiply every count and amount (benchmarks).
+    let k = i64::from(scale.max(1));
+    let n = |count: usize| count * k as usize;
     let mut records: Vec<ImportRecord> = Vec::new();
-    let mut accounts: Vec<(String, String, &'static str)> = Vec::new();
+    let mut accounts: Vec<DemoAccount> = Vec::new();
 
     // Households, each run by a farmer account.
     let mut homes: Vec<DemoHousehold> = Vec::new();
     for half in &HALF_YEARS {
-        for _ in 0..half.households {
+        for _ in 0..n(half.households) {
             let i = homes.len();
             let (name, male) = person(&mut rng);
             let email = format!("nongdan{i}@demo.nongsan.vn");
@@ -296,11 +297,11 @@ pub fn generate(
     for (h, half) in HALF_YEARS.iter().enumerate() {
         let (from, to) = (day(half.from), day(half.to));
         let lychee = match h {
-            1 => LYCHEE_PRODUCTS_2020,
-            3 => LYCHEE_PRODUCTS_2021,
+            1 => n(LYCHEE_PRODUCTS_2020),
+            3 => n(LYCHEE_PRODUCTS_2021),
             _ => 0,
         };
-        for n in 0..half.products {
+        for n in 0..n(half.products) {
             let i = listings.len();
             let created_at = moment(&mut rng, tz, from, to.min(from + Duration::days(150)));
             let is_lychee = n < lychee;
@@ -373,7 +374,7 @@ pub fn generate(
         }
     }
 
-    let buyers: Vec<String> = (0..BUYERS)
+    let buyers: Vec<String> = (0..n(BUYERS))
         .map(|i| {
             let (name, _) = person(&mut rng);
             let email = format!("khachhang{i}@demo.nongsan.vn");
@@ -483,8 +484,8 @@ pub fn generate(
         &mut rng,
         &lychee_2021,
         2021,
-        LYCHEE_GRAMS_2021,
-        LYCHEE_EXPORT_GRAMS_2021,
+        k * LYCHEE_GRAMS_2021,
+        k * LYCHEE_EXPORT_GRAMS_2021,
         &mut records,
         &mut order,
     );
@@ -509,7 +510,7 @@ pub fn generate(
     };
     for (h, half) in HALF_YEARS.iter().enumerate() {
         let (from, to) = (day(half.from), day(half.to));
-        let mut left = half.value_vnd - lychee_value[h];
+        let mut left = k * half.value_vnd - lychee_value[h];
         let sellable: Vec<usize> = (0..listings.len())
             .filter(|p| {
                 !lychee_2020.contains(p)
@@ -560,7 +561,7 @@ pub fn generate(
         .map(|d| day("2021-05-01") + Duration::days(d))
         .collect();
     let slots = lychee_2021.len() * season.len();
-    let mut views_left = LYCHEE_VIEWS_2021;
+    let mut views_left = k * LYCHEE_VIEWS_2021;
     let mut slot = 0;
     for product in &lychee_2021 {
         for date in &season {
@@ -568,7 +569,7 @@ pub fn generate(
             let share = if slot == slots {
                 views_left
             } else {
-                LYCHEE_VIEWS_2021 / slots as i64 + rng.gen_range(-200..=200)
+                k * LYCHEE_VIEWS_2021 / slots as i64 + rng.gen_range(-200..=200)
             };
             views_left -= share;
             records.push(ImportRecord::Views(ViewsRecord {
@@ -608,9 +609,10 @@ pub fn is_empty(conn: &mut DbConnection) -> QueryResult<bool> {
 pub fn load(
     conn: &mut DbConnection,
     tz: chrono_tz::Tz,
+    scale: u32,
     progress: &dyn Fn(u64, u64),
 ) -> Result<ImportSummary, AppError> {
-    let (records, accounts) = generate(tz);
+    let (records, accounts) = generate(tz, scale);
     let password_hash = crate::auth::password::hash(DEMO_PASSWORD)?;
     let now = now_utc();
     let rows: Vec<User> = accounts

@@ -170,7 +170,8 @@ mod properties {
     use super::*;
 
     fn a_day() -> impl Strategy<Value = NaiveDate> {
-        (0i64..20_000).prop_map(|n| NaiveDate::from_ymd_opt(1990, 1, 1).unwrap() + chrono::Duration::days(n))
+        (0i64..20_000)
+            .prop_map(|n| NaiveDate::from_ymd_opt(1990, 1, 1).unwrap() + chrono::Duration::days(n))
     }
 
     proptest! {
