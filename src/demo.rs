@@ -110,7 +110,8 @@ const ALL_PROVINCES: [&str; 63] = [
 ];
 
 /// (name, category, unit, grams per unit, price range per unit in đồng)
-const CATALOGUE: [(&str, &str, &str, i64, (i64, i64)); 24] = [
+type CatalogueEntry = (&'static str, &'static str, &'static str, i64, (i64, i64));
+const CATALOGUE: [CatalogueEntry; 24] = [
     ("Nhãn lồng", "fruit", "kg", 1000, (25_000, 45_000)),
     ("Xoài cát Hòa Lộc", "fruit", "kg", 1000, (40_000, 70_000)),
     ("Thanh long ruột đỏ", "fruit", "kg", 1000, (15_000, 35_000)),
@@ -240,6 +241,10 @@ struct DemoProduct {
     price: i64,
 }
 
+/// Builds one order record: (rng, product index, quantity, placed at, country, status).
+type MakeOrder<'a> =
+    dyn FnMut(&mut ChaCha8Rng, usize, i64, NaiveDateTime, &str, &str) -> ImportRecord + 'a;
+
 /// A demo account: email, full name, role.
 pub type DemoAccount = (String, String, &'static str);
 
@@ -261,7 +266,7 @@ pub fn generate(tz: chrono_tz::Tz, scale: u32) -> (Vec<(u64, ImportRecord)>, Vec
             let email = format!("nongdan{i}@demo.nongsan.vn");
             accounts.push((email.clone(), name.clone(), "farmer"));
             // The first Bắc Giang households of 2020 grow lychee in Lục Ngạn.
-            let province = if i % 97 == 0 {
+            let province = if i.is_multiple_of(97) {
                 "24"
             } else {
                 province(&mut rng)
@@ -420,14 +425,7 @@ pub fn generate(tz: chrono_tz::Tz, scale: u32) -> (Vec<(u64, ImportRecord)>, Vec
                          grams: i64,
                          export_grams: i64,
                          records: &mut Vec<ImportRecord>,
-                         order: &mut dyn FnMut(
-        &mut ChaCha8Rng,
-        usize,
-        i64,
-        NaiveDateTime,
-        &str,
-        &str,
-    ) -> ImportRecord| {
+                         order: &mut MakeOrder| {
         let (from, to) = (
             NaiveDate::from_ymd_opt(year, 5, 20).expect("date"),
             NaiveDate::from_ymd_opt(year, 6, 30).expect("date"),

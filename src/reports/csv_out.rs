@@ -48,7 +48,7 @@ pub fn breakdown(report: &BreakdownReport) -> Result<Vec<u8>, String> {
     let mut header = vec!["key".to_owned(), "label".to_owned()];
     for name in METRIC_NAMES {
         header.extend([
-            format!("{name}"),
+            name.to_owned(),
             format!("{name}_previous"),
             format!("{name}_growth_pct"),
         ]);
