@@ -101,21 +101,50 @@ impl ConnectionManager {
     }
 }
 
+/// A pooled connection, marked broken when a query on it found the database gone, so that the
+/// pool drops it instead of lending it again (cheaper than testing every connection on loan).
+pub struct ManagedConnection {
+    conn: DbConnection,
+    broken: bool,
+}
+
+impl std::ops::Deref for ManagedConnection {
+    type Target = DbConnection;
+    fn deref(&self) -> &DbConnection {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for ManagedConnection {
+    fn deref_mut(&mut self) -> &mut DbConnection {
+        &mut self.conn
+    }
+}
+
+impl ManagedConnection {
+    pub fn mark_broken(&mut self) {
+        self.broken = true;
+    }
+}
+
 impl r2d2::ManageConnection for ConnectionManager {
-    type Connection = DbConnection;
+    type Connection = ManagedConnection;
     type Error = ConnectionError;
 
-    fn connect(&self) -> Result<DbConnection, ConnectionError> {
-        ConnectionManager::connect(self)
+    fn connect(&self) -> Result<ManagedConnection, ConnectionError> {
+        ConnectionManager::connect(self).map(|conn| ManagedConnection { conn, broken: false })
     }
 
-    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), ConnectionError> {
+    fn is_valid(&self, conn: &mut ManagedConnection) -> Result<(), ConnectionError> {
         conn.batch_execute("SELECT 1")
             .map_err(ConnectionError::CouldntSetupConfiguration)
     }
 
-    fn has_broken(&self, conn: &mut DbConnection) -> bool {
-        match conn {
+    fn has_broken(&self, managed: &mut ManagedConnection) -> bool {
+        if managed.broken {
+            return true;
+        }
+        match &mut managed.conn {
             DbConnection::Postgres(c) => {
                 // A connection dropped by the server is only noticed on use; a failed
                 // transaction left open would poison the next borrower.
@@ -167,9 +196,9 @@ impl Database {
             .max_size(options.max_size)
             .min_idle(Some(0))
             .connection_timeout(options.connect_timeout)
-            // A connection the server dropped (restart, failover) is only noticed on use: check
-            // each one before lending it, so an outage heals by itself once the database is back.
-            .test_on_check_out(true)
+            // A connection the server dropped (restart, failover) is noticed on use and then
+            // discarded (see `Database::run`), so an outage heals by itself once the database is back.
+            .test_on_check_out(false)
             .build_unchecked(manager);
         Ok(Self {
             pool,
@@ -206,7 +235,11 @@ impl Database {
         let database = self.clone();
         actix_web::web::block(move || {
             let mut conn = database.get()?;
-            work(&mut conn)
+            let outcome = work(&mut conn);
+            if matches!(outcome, Err(AppError::Unavailable(_))) {
+                conn.mark_broken();
+            }
+            outcome
         })
         .await?
     }
