@@ -291,7 +291,11 @@ pub fn generate(tz: chrono_tz::Tz, scale: u32) -> (Vec<(u64, ImportRecord)>, Vec
             });
         }
     }
-    let bac_giang: Vec<usize> = (0..homes.len())
+    let mut all_by_joining: Vec<usize> = (0..homes.len()).collect();
+    all_by_joining.sort_by_key(|i| homes[*i].joined_at);
+    let bac_giang_by_joining: Vec<usize> = all_by_joining
+        .iter()
+        .copied()
         .filter(|i| homes[*i].province == "24")
         .collect();
 
@@ -310,16 +314,16 @@ pub fn generate(tz: chrono_tz::Tz, scale: u32) -> (Vec<(u64, ImportRecord)>, Vec
             let i = listings.len();
             let created_at = moment(&mut rng, tz, from, to.min(from + Duration::days(150)));
             let is_lychee = n < lychee;
-            let candidates: Vec<usize> = if is_lychee {
-                bac_giang.clone()
+            // A household that had joined by then: a random one of the first joiners.
+            let by_joining = if is_lychee {
+                &bac_giang_by_joining
             } else {
-                (0..homes.len()).collect()
+                &all_by_joining
             };
-            let eligible: Vec<usize> = candidates
-                .into_iter()
-                .filter(|k| homes[*k].joined_at < created_at)
-                .collect();
-            let household = *eligible.choose(&mut rng).unwrap_or(&0);
+            let joined_before = by_joining
+                .partition_point(|k| homes[*k].joined_at < created_at)
+                .max(1);
+            let household = by_joining[rng.gen_range(0..joined_before)];
             let (name, category, unit, grams, price, description) = if is_lychee {
                 let place = ["Lục Ngạn", "Tân Yên", "Lục Nam"][n % 3];
                 let grade = 1 + n % 2;
@@ -379,6 +383,10 @@ pub fn generate(tz: chrono_tz::Tz, scale: u32) -> (Vec<(u64, ImportRecord)>, Vec
         }
     }
 
+    let mut is_lychee = vec![false; listings.len()];
+    for i in lychee_2020.iter().chain(&lychee_2021) {
+        is_lychee[*i] = true;
+    }
     let buyers: Vec<String> = (0..n(BUYERS))
         .map(|i| {
             let (name, _) = person(&mut rng);
@@ -510,12 +518,9 @@ pub fn generate(tz: chrono_tz::Tz, scale: u32) -> (Vec<(u64, ImportRecord)>, Vec
         let (from, to) = (day(half.from), day(half.to));
         let mut left = k * half.value_vnd - lychee_value[h];
         let sellable: Vec<usize> = (0..listings.len())
-            .filter(|p| {
-                !lychee_2020.contains(p)
-                    && !lychee_2021.contains(p)
-                    && listings[*p].created_at.date() < to
-            })
+            .filter(|p| !is_lychee[*p] && listings[*p].created_at.date() < to)
             .collect();
+        let cheapest = sellable.iter().copied().min_by_key(|q| listings[*q].price);
         while left > 0 {
             let product = *sellable.choose(&mut rng).expect("products to sell");
             let p = &listings[product];
@@ -525,11 +530,7 @@ pub fn generate(tz: chrono_tz::Tz, scale: u32) -> (Vec<(u64, ImportRecord)>, Vec
             let quantity = (wanted_value / p.price).max(1);
             if quantity * p.price > left {
                 // The remainder is smaller than one unit of this product: close with the cheapest way.
-                let cheapest = sellable
-                    .iter()
-                    .copied()
-                    .min_by_key(|q| listings[*q].price)
-                    .expect("products");
+                let cheapest = cheapest.expect("products");
                 let q = left / listings[cheapest].price;
                 if q == 0 {
                     break;
@@ -578,7 +579,7 @@ pub fn generate(tz: chrono_tz::Tz, scale: u32) -> (Vec<(u64, ImportRecord)>, Vec
         }
     }
     for (i, p) in listings.iter().enumerate() {
-        if lychee_2021.contains(&i) || i % 2 == 1 {
+        if is_lychee[i] || i % 2 == 1 {
             continue;
         }
         let date =
@@ -610,7 +611,13 @@ pub fn load(
     scale: u32,
     progress: &dyn Fn(u64, u64),
 ) -> Result<ImportSummary, AppError> {
+    let started = std::time::Instant::now();
     let (records, accounts) = generate(tz, scale);
+    tracing::info!(
+        records = records.len(),
+        seconds = started.elapsed().as_secs_f64(),
+        "demo history generated"
+    );
     let password_hash = crate::auth::password::hash(DEMO_PASSWORD)?;
     let now = now_utc();
     let rows: Vec<User> = accounts
@@ -633,6 +640,10 @@ pub fn load(
         Ok::<_, AppError>(())
     })?;
     let plan = plan(conn, records, Vec::new())?;
+    tracing::info!(
+        seconds = started.elapsed().as_secs_f64(),
+        "demo history checked"
+    );
     let total = plan.records();
     write(conn, plan, tz, &|done| progress(done, total))
 }

@@ -132,7 +132,10 @@ impl r2d2::ManageConnection for ConnectionManager {
     type Error = ConnectionError;
 
     fn connect(&self) -> Result<ManagedConnection, ConnectionError> {
-        ConnectionManager::connect(self).map(|conn| ManagedConnection { conn, broken: false })
+        ConnectionManager::connect(self).map(|conn| ManagedConnection {
+            conn,
+            broken: false,
+        })
     }
 
     fn is_valid(&self, conn: &mut ManagedConnection) -> Result<(), ConnectionError> {

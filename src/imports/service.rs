@@ -804,6 +804,14 @@ pub fn write(
         orders: plan.orders.len() as u64,
         views: plan.view_records,
     };
+    let started = std::time::Instant::now();
+    let phase = |name: &str| {
+        tracing::debug!(
+            phase = name,
+            seconds = started.elapsed().as_secs_f64(),
+            "import"
+        )
+    };
     write_transaction(conn, |conn| {
         let mut rollups = RollupBatch::new(timezone);
         let mut done = 0u64;
@@ -813,12 +821,14 @@ pub fn write(
             done += chunk.len() as u64;
             progress(done);
         }
+        phase("households written");
         for chunk in plan.products.chunks(1000) {
             insert_batch!(conn, products::table, chunk)?;
             chunk.iter().for_each(|p| rollups.product_listed(p));
             done += chunk.len() as u64;
             progress(done);
         }
+        phase("products written");
         for chunk in plan.orders.chunks(1000) {
             let headers: Vec<&Order> = chunk.iter().map(|(o, _)| o).collect();
             let lines: Vec<&OrderItem> = chunk.iter().flat_map(|(_, items)| items).collect();
@@ -832,6 +842,7 @@ pub fn write(
             done += chunk.len() as u64;
             progress(done);
         }
+        phase("orders written");
         let views: Vec<(String, NaiveDate, i64)> = plan
             .views
             .iter()
@@ -842,8 +853,11 @@ pub fn write(
             rollups.views(*day, *count);
         }
         progress(done + plan.view_records);
+        phase("views written");
         rollups.write(conn)?;
+        phase("rollups written");
         Ok::<_, AppError>(())
     })?;
+    phase("committed");
     Ok(summary)
 }

@@ -194,20 +194,47 @@ pub fn add_views(conn: &mut DbConnection, entries: &[(String, NaiveDate, i64)]) 
             .collect::<Vec<_>>()
             .join(", ")
     };
+    // Bound through the backend's own connection (see `reports::rollups::upsert`).
+    macro_rules! run {
+        ($conn:expr, $backend:ty, $sql:expr, $bind:expr) => {{
+            let query = diesel::sql_query($sql).into_boxed::<$backend>();
+            $bind(query).execute($conn)
+        }};
+    }
     for chunk in entries.chunks(VIEW_ROWS_PER_STATEMENT) {
         let sql = format!(
             "INSERT INTO product_view_days (product_id, day, views) VALUES {} \
              ON CONFLICT (product_id, day) DO UPDATE SET views = product_view_days.views + excluded.views",
             placeholders(chunk.len(), 3)
         );
-        let mut query = diesel::sql_query(sql).into_boxed::<MultiBackend>();
-        for (product_id, day, count) in chunk {
-            query = query
-                .bind::<Text, _>(product_id.clone())
-                .bind::<Date, _>(*day)
-                .bind::<BigInt, _>(*count);
+        macro_rules! bind_days {
+            ($backend:ty) => {
+                |mut query: diesel::query_builder::BoxedSqlQuery<
+                    'static,
+                    $backend,
+                    diesel::query_builder::SqlQuery,
+                >| {
+                    for (product_id, day, count) in chunk {
+                        query = query
+                            .bind::<Text, _>(product_id.clone())
+                            .bind::<Date, _>(*day)
+                            .bind::<BigInt, _>(*count);
+                    }
+                    query
+                }
+            };
         }
-        query.execute(conn)?;
+        match conn {
+            DbConnection::Postgres(pg) => {
+                run!(pg, diesel::pg::Pg, sql, bind_days!(diesel::pg::Pg))?
+            }
+            DbConnection::Sqlite(lite) => run!(
+                lite,
+                diesel::sqlite::Sqlite,
+                sql,
+                bind_days!(diesel::sqlite::Sqlite)
+            )?,
+        };
     }
     let mut totals: std::collections::BTreeMap<&str, i64> = std::collections::BTreeMap::new();
     for (product_id, _, count) in entries {
@@ -221,13 +248,33 @@ pub fn add_views(conn: &mut DbConnection, entries: &[(String, NaiveDate, i64)]) 
              WHERE products.id = v.column1",
             placeholders(chunk.len(), 2)
         );
-        let mut query = diesel::sql_query(sql).into_boxed::<MultiBackend>();
-        for (product_id, count) in chunk {
-            query = query
-                .bind::<Text, _>((*product_id).to_owned())
-                .bind::<BigInt, _>(*count);
+        macro_rules! bind_totals {
+            ($backend:ty) => {
+                |mut query: diesel::query_builder::BoxedSqlQuery<
+                    'static,
+                    $backend,
+                    diesel::query_builder::SqlQuery,
+                >| {
+                    for (product_id, count) in chunk {
+                        query = query
+                            .bind::<Text, _>((*product_id).to_owned())
+                            .bind::<BigInt, _>(*count);
+                    }
+                    query
+                }
+            };
         }
-        query.execute(conn)?;
+        match conn {
+            DbConnection::Postgres(pg) => {
+                run!(pg, diesel::pg::Pg, sql, bind_totals!(diesel::pg::Pg))?
+            }
+            DbConnection::Sqlite(lite) => run!(
+                lite,
+                diesel::sqlite::Sqlite,
+                sql,
+                bind_totals!(diesel::sqlite::Sqlite)
+            )?,
+        };
     }
     Ok(())
 }

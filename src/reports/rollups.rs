@@ -9,7 +9,7 @@ use chrono::NaiveDate;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Date, Text};
 
-use crate::db::{DbConnection, MultiBackend};
+use crate::db::DbConnection;
 use crate::households::model::STATUS_ACTIVE as HOUSEHOLD_ACTIVE;
 use crate::households::repo::Household;
 use crate::orders::model::{CANCELLED, HOME_COUNTRY};
@@ -280,7 +280,7 @@ impl RollupBatch {
                 .position(|(k, _)| table_of(k).0 != table)
                 .unwrap_or(rows.len());
             let rest = rows.split_off(split);
-            for chunk in rows.chunks(UPSERT_ROWS_PER_STATEMENT) {
+            for chunk in rows.chunks(upsert_rows_per_statement(conn)) {
                 upsert(conn, chunk)?;
             }
             rows = rest;
@@ -407,8 +407,14 @@ fn table_of(
     }
 }
 
-/// Rows per upsert statement: well under both databases' limits on bound parameters.
-const UPSERT_ROWS_PER_STATEMENT: usize = 400;
+/// Rows per upsert statement. PostgreSQL gains from fewer round trips; SQLite (in-process) slows
+/// down on large multi-row upserts, so it gets small ones (measured with `nongsan demo`).
+fn upsert_rows_per_statement(conn: &DbConnection) -> usize {
+    match conn {
+        DbConnection::Postgres(_) => 500,
+        DbConnection::Sqlite(_) => 20,
+    }
+}
 
 /// `INSERT … VALUES (…), (…) ON CONFLICT (keys) DO UPDATE SET c = t.c + excluded.c` for rows of
 /// one table: the same SQL on both databases. (SQLite reads `$n` as named parameters numbered by
@@ -450,20 +456,30 @@ fn upsert(conn: &mut DbConnection, rows: &[(RollupKey, Counts)]) -> QueryResult<
         key_names.join(", "),
         updates.join(", ")
     );
-    let mut query = diesel::sql_query(sql).into_boxed::<MultiBackend>();
-    for (key, counts) in rows {
-        let (_, keys, _) = table_of(key);
-        for (_, value) in keys {
-            query = match value {
-                KeyValue::Text(text) => query.bind::<Text, _>(text.to_owned()),
-                KeyValue::Date(day) => query.bind::<Date, _>(day),
-            };
-        }
-        for column in columns {
-            query = query.bind::<BigInt, _>(value_of(counts, column, export_table));
-        }
+    // Bound through the backend's own connection: the multi-backend bind collector grows
+    // quadratically with the number of parameters, which multi-row statements have many of.
+    macro_rules! bind_all {
+        ($backend:ty, $conn:expr) => {{
+            let mut query = diesel::sql_query(&sql).into_boxed::<$backend>();
+            for (key, counts) in rows {
+                let (_, keys, _) = table_of(key);
+                for (_, value) in keys {
+                    query = match value {
+                        KeyValue::Text(text) => query.bind::<Text, _>(text.to_owned()),
+                        KeyValue::Date(day) => query.bind::<Date, _>(day),
+                    };
+                }
+                for column in columns {
+                    query = query.bind::<BigInt, _>(value_of(counts, column, export_table));
+                }
+            }
+            query.execute($conn)
+        }};
     }
-    query.execute(conn)
+    match conn {
+        DbConnection::Postgres(pg) => bind_all!(diesel::pg::Pg, pg),
+        DbConnection::Sqlite(lite) => bind_all!(diesel::sqlite::Sqlite, lite),
+    }
 }
 
 /// Recomputes every rollup from the raw tables into a batch (nothing is written).
