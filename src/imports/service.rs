@@ -859,5 +859,22 @@ pub fn write(
         Ok::<_, AppError>(())
     })?;
     phase("committed");
+    refresh_statistics(conn)?;
+    phase("planner statistics refreshed");
     Ok(summary)
+}
+
+/// After a bulk import the query planners' statistics are stale (PostgreSQL's autovacuum catches
+/// up later; SQLite never does by itself): refresh them so searches and reports get good plans.
+fn refresh_statistics(conn: &mut DbConnection) -> Result<(), AppError> {
+    use diesel::connection::SimpleConnection;
+    let sql = match conn {
+        DbConnection::Postgres(_) => {
+            "ANALYZE households, products, orders, order_items, product_view_days, stats_days, \
+             stats_household_days, stats_product_days, stats_product_export_days, stats_category_days"
+        }
+        DbConnection::Sqlite(_) => "ANALYZE",
+    };
+    conn.batch_execute(sql)?;
+    Ok(())
 }

@@ -113,7 +113,9 @@ type FilteredProducts = diesel::dsl::IntoBoxed<
     MultiBackend,
 >;
 
-fn filtered(filter: &ProductFilter) -> FilteredProducts {
+/// `full_text`: on SQLite, words of 3+ characters go through the FTS5 trigram index
+/// (`products_fts`); elsewhere, and for shorter words, `LIKE` (PostgreSQL: pg_trgm indexes).
+fn filtered(filter: &ProductFilter, full_text: bool) -> FilteredProducts {
     let mut query = products::table.inner_join(households::table).into_boxed();
     match &filter.status {
         None => {
@@ -123,8 +125,23 @@ fn filtered(filter: &ProductFilter) -> FilteredProducts {
         }
         Some(status) => query = query.filter(products::status.eq(status.clone())),
     }
+    let mut phrases = Vec::new();
     for word in &filter.words {
-        query = query.filter(products::search_text.like(like_pattern(word)).escape('\\'));
+        if full_text && word.chars().count() >= 3 {
+            // Words are letters and digits only (see `search::query_words`); quoting is still right.
+            phrases.push(format!("\"{}\"", word.replace('"', "\"\"")));
+        } else {
+            query = query.filter(products::search_text.like(like_pattern(word)).escape('\\'));
+        }
+    }
+    if !phrases.is_empty() {
+        query = query.filter(
+            diesel::dsl::sql::<diesel::sql_types::Bool>(
+                "products.rowid IN (SELECT rowid FROM products_fts WHERE products_fts MATCH ",
+            )
+            .bind::<diesel::sql_types::Text, _>(phrases.join(" AND "))
+            .sql(")"),
+        );
     }
     if let Some(category) = &filter.category {
         query = query.filter(products::category.eq(category.clone()));
@@ -157,11 +174,12 @@ pub fn list(
     sort: ProductSort,
     paging: Paging,
 ) -> QueryResult<(Vec<Product>, i64)> {
-    let total = filtered(filter).count().get_result(conn)?;
+    let full_text = matches!(conn, DbConnection::Sqlite(_));
+    let total = filtered(filter, full_text).count().get_result(conn)?;
     if total == 0 {
         return Ok((Vec::new(), 0));
     }
-    let query = filtered(filter);
+    let query = filtered(filter, full_text);
     let query = match sort {
         ProductSort::Newest => query.order((products::created_at.desc(), products::id.desc())),
         ProductSort::PriceAsc => query.order((products::price_vnd.asc(), products::id.desc())),

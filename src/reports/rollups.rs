@@ -79,13 +79,20 @@ pub enum RollupKey {
 /// Deltas collected for one transaction (or one rebuild), merged per row.
 pub struct RollupBatch {
     timezone: chrono_tz::Tz,
+    /// Which shard of the platform-wide daily rows this batch adds to.
+    shard: i32,
     deltas: BTreeMap<RollupKey, Counts>,
 }
 
+/// Shards of `stats_days`: concurrent writers pick different rows (see the migration).
+pub const DAY_SHARDS: i32 = 16;
+
 impl RollupBatch {
     pub fn new(timezone: chrono_tz::Tz) -> Self {
+        use rand::Rng;
         Self {
             timezone,
+            shard: rand::thread_rng().gen_range(0..DAY_SHARDS),
             deltas: BTreeMap::new(),
         }
     }
@@ -272,16 +279,17 @@ impl RollupBatch {
             .into_iter()
             .filter(|(_, c)| !c.is_zero())
             .collect();
+        let shard = self.shard;
         // Group by table (the key's variant); BTreeMap order already sorts variants together.
         while !rows.is_empty() {
-            let table = table_of(&rows[0].0).0;
+            let table = table_of(&rows[0].0, 0).0;
             let split = rows
                 .iter()
-                .position(|(k, _)| table_of(k).0 != table)
+                .position(|(k, _)| table_of(k, 0).0 != table)
                 .unwrap_or(rows.len());
             let rest = rows.split_off(split);
             for chunk in rows.chunks(upsert_rows_per_statement(conn)) {
-                upsert(conn, chunk)?;
+                upsert(conn, chunk, shard)?;
             }
             rows = rest;
         }
@@ -300,6 +308,7 @@ impl RollupBatch {
 enum KeyValue<'a> {
     Text(&'a str),
     Date(NaiveDate),
+    Int(i32),
 }
 
 const DAY_COLUMNS: [&str; 9] = [
@@ -351,6 +360,7 @@ fn value_of(counts: &Counts, column: &str, export_table: bool) -> i64 {
 
 fn table_of(
     key: &RollupKey,
+    shard: i32,
 ) -> (
     &'static str,
     Vec<(&'static str, KeyValue<'_>)>,
@@ -359,7 +369,10 @@ fn table_of(
     match key {
         RollupKey::Day(day) => (
             "stats_days",
-            vec![("day", KeyValue::Date(*day))],
+            vec![
+                ("day", KeyValue::Date(*day)),
+                ("shard", KeyValue::Int(shard)),
+            ],
             &DAY_COLUMNS,
         ),
         RollupKey::Household { household_id, day } => (
@@ -419,11 +432,11 @@ fn upsert_rows_per_statement(conn: &DbConnection) -> usize {
 /// `INSERT … VALUES (…), (…) ON CONFLICT (keys) DO UPDATE SET c = t.c + excluded.c` for rows of
 /// one table: the same SQL on both databases. (SQLite reads `$n` as named parameters numbered by
 /// first use, which matches PostgreSQL's positions.) Keys are unique within a batch.
-fn upsert(conn: &mut DbConnection, rows: &[(RollupKey, Counts)]) -> QueryResult<usize> {
+fn upsert(conn: &mut DbConnection, rows: &[(RollupKey, Counts)], shard: i32) -> QueryResult<usize> {
     let Some((first, _)) = rows.first() else {
         return Ok(0);
     };
-    let (table, keys, columns) = table_of(first);
+    let (table, keys, columns) = table_of(first, shard);
     let export_table = matches!(first, RollupKey::Export { .. });
     let key_names: Vec<&str> = keys.iter().map(|(name, _)| *name).collect();
     let names: Vec<&str> = key_names
@@ -462,11 +475,12 @@ fn upsert(conn: &mut DbConnection, rows: &[(RollupKey, Counts)]) -> QueryResult<
         ($backend:ty, $conn:expr) => {{
             let mut query = diesel::sql_query(&sql).into_boxed::<$backend>();
             for (key, counts) in rows {
-                let (_, keys, _) = table_of(key);
+                let (_, keys, _) = table_of(key, shard);
                 for (_, value) in keys {
                     query = match value {
                         KeyValue::Text(text) => query.bind::<Text, _>(text.to_owned()),
                         KeyValue::Date(day) => query.bind::<Date, _>(day),
+                        KeyValue::Int(n) => query.bind::<diesel::sql_types::Integer, _>(n),
                     };
                 }
                 for column in columns {

@@ -5,8 +5,11 @@
 -- sum up to a day is the number on the platform that day.
 
 -- The whole platform per day: the uptake report reads only this (bounded by days, not by data).
+-- Every order writes today's row, so it is spread over shards: concurrent writers do not queue
+-- on one row lock, and readers sum the shards.
 CREATE TABLE stats_days (
-    day                 DATE PRIMARY KEY,
+    day                 DATE NOT NULL,
+    shard               INTEGER NOT NULL,
     households_joined   BIGINT NOT NULL DEFAULT 0,
     households_active   BIGINT NOT NULL DEFAULT 0,
     products_listed     BIGINT NOT NULL DEFAULT 0,
@@ -15,7 +18,8 @@ CREATE TABLE stats_days (
     value_vnd           BIGINT NOT NULL DEFAULT 0,
     weight_grams        BIGINT NOT NULL DEFAULT 0,
     export_weight_grams BIGINT NOT NULL DEFAULT 0,
-    views               BIGINT NOT NULL DEFAULT 0
+    views               BIGINT NOT NULL DEFAULT 0,
+    PRIMARY KEY (day, shard)
 );
 
 -- Per household and day: province and household breakdowns join households for province and name.

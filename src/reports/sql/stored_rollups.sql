@@ -1,8 +1,13 @@
--- Every rollup row in one shape: kind, up to two text keys, the day and nine counters.
+-- Every rollup row in one shape: kind, up to two text keys, the day and nine counters
+-- (the platform's daily shards summed).
 SELECT 'day' AS kind, '' AS key1, '' AS key2, day,
-       households_joined AS c1, households_active AS c2, products_listed AS c3, products_active AS c4,
-       orders AS c5, value_vnd AS c6, weight_grams AS c7, export_weight_grams AS c8, views AS c9
+       CAST(SUM(households_joined) AS BIGINT) AS c1, CAST(SUM(households_active) AS BIGINT) AS c2,
+       CAST(SUM(products_listed) AS BIGINT) AS c3, CAST(SUM(products_active) AS BIGINT) AS c4,
+       CAST(SUM(orders) AS BIGINT) AS c5, CAST(SUM(value_vnd) AS BIGINT) AS c6,
+       CAST(SUM(weight_grams) AS BIGINT) AS c7, CAST(SUM(export_weight_grams) AS BIGINT) AS c8,
+       CAST(SUM(views) AS BIGINT) AS c9
 FROM stats_days
+GROUP BY day
 UNION ALL
 SELECT 'household', household_id, '', day, households_joined, households_active, 0, 0,
        orders, value_vnd, weight_grams, export_weight_grams, 0
