@@ -18,6 +18,7 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub reporting: ReportingSettings,
     pub views: ViewSettings,
+    pub catalogue: CatalogueSettings,
     pub log: LogSettings,
 }
 
@@ -26,6 +27,14 @@ pub struct Settings {
 pub struct ViewSettings {
     #[serde(with = "humantime_serde")]
     pub flush_interval: Duration,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CatalogueSettings {
+    #[serde(with = "humantime_serde")]
+    pub cache_ttl: Duration,
+    pub cache_entries: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -23,6 +23,7 @@ pub struct AppState {
     pub throttle: LoginThrottle,
     pub timezone: chrono_tz::Tz,
     pub views: ViewCounter,
+    pub listing_cache: crate::products::cache::ListingCache,
 }
 
 impl AppState {
@@ -95,6 +96,10 @@ impl Application {
             settings: Arc::new(settings.clone()),
             timezone,
             views: ViewCounter::default(),
+            listing_cache: crate::products::cache::ListingCache::new(
+                settings.catalogue.cache_ttl,
+                settings.catalogue.cache_entries,
+            ),
         });
         let flusher = tokio::spawn(flush_views_periodically(
             state.clone().into_inner(),

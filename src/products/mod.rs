@@ -1,5 +1,6 @@
 //! Product listings: create, search and filter, read (counting views), change, archive.
 
+pub mod cache;
 pub mod model;
 pub mod repo;
 pub mod routes;

@@ -1,12 +1,12 @@
 //! `/products` and `/products/{id}`.
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::model::ProductView;
 use super::service::{self, CreateProductRequest, ListProductsQuery, UpdateProductRequest};
 use crate::api::{ApiJson, ApiQuery, Page};
 use crate::auth::{CurrentUser, MaybeUser};
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::openapi::{Problem, api_resource};
 use crate::startup::AppState;
 
@@ -35,7 +35,8 @@ pub(crate) async fn create_product(
     Ok(HttpResponse::Created().json(product))
 }
 
-/// Search and list active products of active households. `q`: every word must occur in the name
+/// Search and list active products of active households. Anonymous answers may be up to
+/// `catalogue.cache_ttl` (1 s) old. `q`: every word must occur in the name
 /// or description, whatever the case, Unicode form or diacritics (`đ` = `d`). With `status`, owners
 /// (together with their `household_id`) and admins list paused or archived products too.
 #[utoipa::path(get, path = "/api/v1/products", tag = "products", params(ListProductsQuery),
@@ -48,11 +49,27 @@ pub(crate) async fn create_product(
     ))]
 pub(crate) async fn list_products(
     state: web::Data<AppState>,
+    req: HttpRequest,
     caller: MaybeUser,
     query: ApiQuery<ListProductsQuery>,
 ) -> AppResult<HttpResponse> {
+    // Anonymous catalogue answers are the same for everyone: serve them from the short cache.
+    let cacheable = caller.0.is_none() && query.0.status.is_none();
+    let key = req.query_string().to_owned();
+    if cacheable && let Some(body) = state.listing_cache.get(&key) {
+        return Ok(HttpResponse::Ok()
+            .content_type("application/json")
+            .body(body));
+    }
     let page = service::list(&state, caller.0, query.0).await?;
-    Ok(HttpResponse::Ok().json(page))
+    let body =
+        web::Bytes::from(serde_json::to_vec(&page).map_err(|e| AppError::Internal(e.into()))?);
+    if cacheable {
+        state.listing_cache.put(key, body.clone());
+    }
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .body(body))
 }
 
 /// One product; counts one view. Archived, paused or hidden ones are 404 except for owner and admins.

@@ -104,6 +104,37 @@ pub fn day_totals(
         .collect())
 }
 
+#[derive(QueryableByName)]
+struct TotalsRow {
+    #[diesel(sql_type = BigInt)]
+    c1: i64,
+    #[diesel(sql_type = BigInt)]
+    c2: i64,
+    #[diesel(sql_type = BigInt)]
+    c3: i64,
+    #[diesel(sql_type = BigInt)]
+    c4: i64,
+    #[diesel(sql_type = BigInt)]
+    c5: i64,
+    #[diesel(sql_type = BigInt)]
+    c6: i64,
+    #[diesel(sql_type = BigInt)]
+    c7: i64,
+    #[diesel(sql_type = BigInt)]
+    c8: i64,
+    #[diesel(sql_type = BigInt)]
+    c9: i64,
+}
+
+/// The platform's counters of one period, summed by the database (one row back).
+pub fn period_totals(conn: &mut DbConnection, period: Period) -> QueryResult<Counts> {
+    let r: TotalsRow = diesel::sql_query(include_str!("sql/period_totals.sql"))
+        .bind::<Date, _>(period.from)
+        .bind::<Date, _>(period.to)
+        .get_result(conn)?;
+    Ok(counts(r.c1, r.c2, r.c3, r.c4, r.c5, r.c6, r.c7, r.c8, r.c9))
+}
+
 /// What a breakdown groups by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Grouping {

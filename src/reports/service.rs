@@ -281,17 +281,24 @@ pub async fn uptake(
     require_admin(caller)?;
     let (period, compare) = checked(query, Problems::new())?;
     let compared_to = period.compared(compare);
-    let rows = state
+    let (current, previous) = state
         .db
-        .run(move |conn| Ok(repo::day_totals(conn, period.to)?))
+        .run(move |conn| {
+            let current = repo::period_totals(conn, period)?;
+            let previous = match compared_to {
+                Some(c) => Some(repo::period_totals(conn, c)?),
+                None => None,
+            };
+            Ok((current, previous))
+        })
         .await?;
     Ok(UptakeReport {
         timezone: state.settings.reporting.timezone.clone(),
         period,
         compared_to,
         metrics: Metrics::new(
-            Raw::from_days(&rows, period),
-            compared_to.map(|c| Raw::from_days(&rows, c)),
+            Raw::from_counts(&current),
+            previous.as_ref().map(Raw::from_counts),
         ),
     })
 }

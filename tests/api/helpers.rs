@@ -143,6 +143,8 @@ pub fn test_settings(database_url: &str) -> Settings {
     settings.server.workers = 2;
     settings.database.url = database_url.to_owned();
     settings.database.pool_size = 4;
+    // Tests read their own writes at once; the catalogue cache has a test of its own.
+    settings.catalogue.cache_ttl = Duration::ZERO;
     settings
 }
 

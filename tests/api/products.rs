@@ -588,3 +588,45 @@ async fn product_page_views_are_counted(app: TestApp) {
         [product]
     );
 }
+
+/// Anonymous listings may be served from memory for `catalogue.cache_ttl`; signed-in callers and
+/// status listings never are.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn anonymous_listings_are_cached_briefly() {
+    let app = crate::helpers::spawn_app_with(crate::helpers::Backend::Sqlite, |s| {
+        s.catalogue.cache_ttl = std::time::Duration::from_millis(800);
+    })
+    .await
+    .unwrap();
+    let farmer = app.signed_in("farmer").await;
+    let household = id(&app.household(&farmer, "Hộ ông Hùng", "24").await);
+    let first = id(&app
+        .product(&farmer, &household, json!({"name": "Cam sành"}))
+        .await);
+    assert_eq!(
+        app.listed_ids("/products?q=cam", None).await,
+        [first.clone()]
+    );
+    let second = id(&app
+        .product(&farmer, &household, json!({"name": "Cam canh"}))
+        .await);
+    assert_eq!(
+        app.listed_ids("/products?q=cam", None).await,
+        [first.clone()],
+        "served from the cache"
+    );
+    assert_eq!(
+        app.listed_ids("/products?q=cam", Some(&farmer)).await.len(),
+        2,
+        "signed in: never cached"
+    );
+    eventually("the cached answer expires", || async {
+        app.listed_ids("/products?q=cam", None).await.len() == 2
+    })
+    .await;
+    assert!(
+        app.listed_ids("/products?q=cam", None)
+            .await
+            .contains(&second)
+    );
+}
