@@ -245,7 +245,10 @@ fn load_demo(database: &Database, settings: &Settings, scale: u32) -> anyhow::Re
         bar.set_length(total);
         bar.set_position(done);
     })
-    .map_err(describe)?;
+    .map_err(|error| {
+        print_line_errors(&error);
+        describe(error)
+    })?;
     bar.finish();
     eprintln!(
         "demo loaded in {:.1}s: {} households, {} products, {} orders, {} view records; \
@@ -285,13 +288,9 @@ fn import_file(settings: &Settings, file: &std::path::Path) -> anyhow::Result<()
     let mut conn = database.get().map_err(describe)?;
     let plan = match crate::imports::service::plan(&mut conn, records, errors) {
         Ok(plan) => plan,
-        Err(crate::error::AppError::Client { detail, errors, .. }) => {
-            for error in errors {
-                if let crate::error::ProblemItem::Line(line) = error {
-                    eprintln!("line {}: {}", line.line, line.message);
-                }
-            }
-            anyhow::bail!(detail);
+        Err(error @ crate::error::AppError::Client { .. }) => {
+            print_line_errors(&error);
+            return Err(describe(error));
         }
         Err(other) => return Err(describe(other)),
     };
@@ -303,6 +302,17 @@ fn import_file(settings: &Settings, file: &std::path::Path) -> anyhow::Result<()
     bar.finish();
     println!("{}", serde_json::to_string(&summary)?);
     Ok(())
+}
+
+/// Lists the bad lines of a rejected import on standard error.
+fn print_line_errors(error: &crate::error::AppError) {
+    if let crate::error::AppError::Client { errors, .. } = error {
+        for item in errors {
+            if let crate::error::ProblemItem::Line(line) = item {
+                eprintln!("line {}: {}", line.line, line.message);
+            }
+        }
+    }
 }
 
 fn rebuild_rollups(settings: &Settings, check: bool) -> anyhow::Result<()> {

@@ -559,17 +559,23 @@ pub fn generate(tz: chrono_tz::Tz, scale: u32) -> (Vec<(u64, ImportRecord)>, Vec
     let season: Vec<NaiveDate> = (0..61)
         .map(|d| day("2021-05-01") + Duration::days(d))
         .collect();
-    let slots = lychee_2021.len() * season.len();
-    let mut views_left = k * LYCHEE_VIEWS_2021;
+    // Each (product, day) gets a random share by weight; the last takes the rounding remainder,
+    // so the total is exact and no share is negative.
+    let total_views = k * LYCHEE_VIEWS_2021;
+    let weights: Vec<i64> = (0..lychee_2021.len() * season.len())
+        .map(|_| rng.gen_range(800..=1200))
+        .collect();
+    let weight_sum: i64 = weights.iter().sum();
+    let mut views_left = total_views;
     let mut slot = 0;
     for product in &lychee_2021 {
         for date in &season {
-            slot += 1;
-            let share = if slot == slots {
+            let share = if slot + 1 == weights.len() {
                 views_left
             } else {
-                k * LYCHEE_VIEWS_2021 / slots as i64 + rng.gen_range(-200..=200)
+                total_views * weights[slot] / weight_sum
             };
+            slot += 1;
             views_left -= share;
             records.push(ImportRecord::Views(ViewsRecord {
                 product: listings[*product].reference.clone(),

@@ -1,6 +1,10 @@
 //! A short-lived cache of anonymous catalogue answers (product listings and searches), keyed by
 //! query string. In a harvest season many buyers run the same few searches; answering them from
 //! memory for a second spares the database the same counting work over and over.
+//!
+//! When an answer goes stale, the first request to notice recomputes it while the others keep
+//! getting the stale one (no stampede of identical queries): an answer is at most `ttl` plus one
+//! computation old, and never older than `STALE_LIMIT` times `ttl`.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -8,10 +12,19 @@ use std::time::{Duration, Instant};
 
 use actix_web::web::Bytes;
 
+/// How many `ttl`s a stale answer may still be served while its refresh is under way.
+const STALE_LIMIT: u32 = 10;
+
+struct Entry {
+    stored: Instant,
+    body: Bytes,
+    refreshing: bool,
+}
+
 pub struct ListingCache {
     ttl: Duration,
     capacity: usize,
-    entries: Mutex<HashMap<String, (Instant, Bytes)>>,
+    entries: Mutex<HashMap<String, Entry>>,
 }
 
 impl ListingCache {
@@ -27,16 +40,23 @@ impl ListingCache {
         !self.ttl.is_zero() && self.capacity > 0
     }
 
-    /// A fresh answer for this query string, if there is one.
+    /// The answer to serve for this query string, if any. `None` means: compute it and `put` it
+    /// (a stale entry is then marked as being refreshed, so others keep getting it meanwhile).
     pub fn get(&self, key: &str) -> Option<Bytes> {
         if !self.enabled() {
             return None;
         }
-        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        entries
-            .get(key)
-            .filter(|(stored, _)| stored.elapsed() < self.ttl)
-            .map(|(_, body)| body.clone())
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let entry = entries.get_mut(key)?;
+        let age = entry.stored.elapsed();
+        if age < self.ttl {
+            return Some(entry.body.clone());
+        }
+        if entry.refreshing && age < self.ttl * STALE_LIMIT {
+            return Some(entry.body.clone());
+        }
+        entry.refreshing = true;
+        None
     }
 
     pub fn put(&self, key: String, body: Bytes) {
@@ -46,12 +66,17 @@ impl ListingCache {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         if entries.len() >= self.capacity {
             let ttl = self.ttl;
-            entries.retain(|_, (stored, _)| stored.elapsed() < ttl);
+            entries.retain(|_, entry| entry.stored.elapsed() < ttl);
             if entries.len() >= self.capacity {
                 entries.clear();
             }
         }
-        entries.insert(key, (Instant::now(), body));
+        let entry = Entry {
+            stored: Instant::now(),
+            body,
+            refreshing: false,
+        };
+        entries.insert(key, entry);
     }
 }
 
@@ -66,7 +91,18 @@ mod tests {
         assert_eq!(cache.get("q=vai"), Some(Bytes::from_static(b"1")));
         assert_eq!(cache.get("q=cam"), None);
         std::thread::sleep(Duration::from_millis(60));
-        assert_eq!(cache.get("q=vai"), None);
+        assert_eq!(
+            cache.get("q=vai"),
+            None,
+            "stale: the first to ask recomputes"
+        );
+        assert_eq!(
+            cache.get("q=vai"),
+            Some(Bytes::from_static(b"1")),
+            "the others get the stale answer meanwhile"
+        );
+        cache.put("q=vai".into(), Bytes::from_static(b"2"));
+        assert_eq!(cache.get("q=vai"), Some(Bytes::from_static(b"2")));
         for i in 0..5 {
             cache.put(format!("q={i}"), Bytes::from_static(b"x"));
         }

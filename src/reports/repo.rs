@@ -106,6 +106,8 @@ pub fn day_totals(
 
 #[derive(QueryableByName)]
 struct TotalsRow {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    which: i32,
     #[diesel(sql_type = BigInt)]
     c1: i64,
     #[diesel(sql_type = BigInt)]
@@ -126,13 +128,27 @@ struct TotalsRow {
     c9: i64,
 }
 
-/// The platform's counters of one period, summed by the database (one row back).
-pub fn period_totals(conn: &mut DbConnection, period: Period) -> QueryResult<Counts> {
-    let r: TotalsRow = diesel::sql_query(include_str!("sql/period_totals.sql"))
+/// The platform's counters of a period and of the compared one, summed by the database in one
+/// round trip.
+pub fn period_totals(
+    conn: &mut DbConnection,
+    period: Period,
+    compared: Option<Period>,
+) -> QueryResult<(Counts, Option<Counts>)> {
+    let other = compared.unwrap_or(period);
+    let rows: Vec<TotalsRow> = diesel::sql_query(include_str!("sql/period_totals.sql"))
         .bind::<Date, _>(period.from)
         .bind::<Date, _>(period.to)
-        .get_result(conn)?;
-    Ok(counts(r.c1, r.c2, r.c3, r.c4, r.c5, r.c6, r.c7, r.c8, r.c9))
+        .bind::<Date, _>(other.from)
+        .bind::<Date, _>(other.to)
+        .load(conn)?;
+    let of = |which: i32| {
+        rows.iter()
+            .find(|r| r.which == which)
+            .map(|r| counts(r.c1, r.c2, r.c3, r.c4, r.c5, r.c6, r.c7, r.c8, r.c9))
+            .unwrap_or_default()
+    };
+    Ok((of(0), compared.map(|_| of(1))))
 }
 
 /// What a breakdown groups by.

@@ -283,14 +283,7 @@ pub async fn uptake(
     let compared_to = period.compared(compare);
     let (current, previous) = state
         .db
-        .run(move |conn| {
-            let current = repo::period_totals(conn, period)?;
-            let previous = match compared_to {
-                Some(c) => Some(repo::period_totals(conn, c)?),
-                None => None,
-            };
-            Ok((current, previous))
-        })
+        .run(move |conn| Ok(repo::period_totals(conn, period, compared_to)?))
         .await?;
     Ok(UptakeReport {
         timezone: state.settings.reporting.timezone.clone(),
