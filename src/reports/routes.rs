@@ -33,8 +33,18 @@ fn wants_csv(req: &HttpRequest, query: &ReportQuery) -> AppResult<bool> {
     }
 }
 
-fn csv_response(name: &str, body: Result<Vec<u8>, String>) -> AppResult<HttpResponse> {
-    let body = body.map_err(|e| AppError::Internal(anyhow::anyhow!("writing CSV failed: {e}")))?;
+/// The report as JSON, or as CSV (an attachment named `name.csv`) when the client asked for it.
+fn respond<T: serde::Serialize>(
+    as_csv: bool,
+    name: &str,
+    report: &T,
+    to_csv: fn(&T) -> Result<Vec<u8>, String>,
+) -> AppResult<HttpResponse> {
+    if !as_csv {
+        return Ok(HttpResponse::Ok().json(report));
+    }
+    let body = to_csv(report)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("writing CSV failed: {e}")))?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "text/csv; charset=utf-8"))
         .insert_header((
@@ -63,11 +73,7 @@ pub(crate) async fn uptake_report(
 ) -> AppResult<HttpResponse> {
     let csv = wants_csv(&req, &query.0)?;
     let report = service::uptake(&state, &caller, &query.0).await?;
-    if csv {
-        csv_response("uptake", csv_out::uptake(&report))
-    } else {
-        Ok(HttpResponse::Ok().json(report))
-    }
+    respond(csv, "uptake", &report, csv_out::uptake)
 }
 
 /// The uptake metrics per province (of the household), category, month (`YYYY-MM`, compared with
@@ -90,14 +96,12 @@ pub(crate) async fn uptake_breakdown(
 ) -> AppResult<HttpResponse> {
     let csv = wants_csv(&req, &query.0)?;
     let report = service::breakdown(&state, &caller, &query.0).await?;
-    if csv {
-        csv_response(
-            &format!("uptake-by-{}", report.by),
-            csv_out::breakdown(&report),
-        )
-    } else {
-        Ok(HttpResponse::Ok().json(report))
-    }
+    respond(
+        csv,
+        &format!("uptake-by-{}", report.by),
+        &report,
+        csv_out::breakdown,
+    )
 }
 
 /// Products by value, volume or views (top `limit`, 1..=500, default 20) with totals over every
@@ -119,11 +123,7 @@ pub(crate) async fn products_report(
 ) -> AppResult<HttpResponse> {
     let csv = wants_csv(&req, &query.0)?;
     let report = service::products(&state, &caller, &query.0).await?;
-    if csv {
-        csv_response("products", csv_out::products(&report))
-    } else {
-        Ok(HttpResponse::Ok().json(report))
-    }
+    respond(csv, "products", &report, csv_out::products)
 }
 
 /// One metric month by month (`metric`, default `transaction_value_vnd`), this period's bars

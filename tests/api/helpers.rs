@@ -204,6 +204,23 @@ pub async fn spawn_app_with(
     })
 }
 
+/// Sends a request and keeps what a client sees; no request may produce a 500.
+pub async fn send(request: reqwest::RequestBuilder) -> Answer {
+    let response = request
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("request failed: {e:?}"));
+    let status = response.status();
+    let headers = response.headers().clone();
+    let text = response.text().await.expect("response body");
+    assert_ne!(status.as_u16(), 500, "a request produced a 500: {text}");
+    Answer {
+        status,
+        headers,
+        text,
+    }
+}
+
 /// What a client sees of one response.
 #[derive(Debug)]
 pub struct Answer {
@@ -287,19 +304,7 @@ impl TestApp {
         if let Some(body) = body {
             request = request.json(&body);
         }
-        let response = request
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("request failed: {e:?}"));
-        let status = response.status();
-        let headers = response.headers().clone();
-        let text = response.text().await.expect("response body");
-        assert_ne!(status.as_u16(), 500, "a request produced a 500: {text}");
-        Answer {
-            status,
-            headers,
-            text,
-        }
+        send(request).await
     }
 
     pub async fn get(&self, path: &str, token: Option<&str>) -> Answer {
@@ -325,18 +330,7 @@ impl TestApp {
         if let Some(content_type) = content_type {
             request = request.header("content-type", content_type);
         }
-        let response = request
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("request failed: {e:?}"));
-        let status = response.status();
-        let headers = response.headers().clone();
-        let text = response.text().await.expect("response body");
-        Answer {
-            status,
-            headers,
-            text,
-        }
+        send(request).await
     }
 
     pub async fn register(&self, email: &str, role: &str) -> Answer {
@@ -622,19 +616,7 @@ pub async fn place_order_at(
     if let Some(key) = key {
         request = request.header("Idempotency-Key", key);
     }
-    let response = request
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("request failed: {e:?}"));
-    let status = response.status();
-    let headers = response.headers().clone();
-    let text = response.text().await.expect("response body");
-    assert_ne!(status.as_u16(), 500, "a request produced a 500: {text}");
-    Answer {
-        status,
-        headers,
-        text,
-    }
+    send(request).await
 }
 
 /// Registers `count` buyers at once and returns their tokens.

@@ -411,24 +411,13 @@ fn assert_metrics(context: &str, metrics: &Value, current: [i64; 9], previous: O
 }
 
 async fn import(app: &TestApp, token: &str, body: Vec<u8>) -> Answer {
-    let response = app
+    let request = app
         .client
         .post(app.url("/admin/imports"))
         .bearer_auth(token)
         .header("content-type", "application/x-ndjson")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let text = response.text().await.unwrap();
-    assert_ne!(status.as_u16(), 500, "{text}");
-    Answer {
-        status,
-        headers,
-        text,
-    }
+        .body(body);
+    crate::helpers::send(request).await
 }
 
 async fn imported_history_reports_every_metric_exactly(app: TestApp) {
