@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Date, Text};
 
 use super::period::Period;
-use super::rollups::Counts;
+use super::rollups::{CounterColumns, Counts};
 use crate::db::{DbConnection, MultiBackend};
 use crate::search::like_pattern;
 
@@ -16,73 +16,16 @@ use crate::search::like_pattern;
 struct DayRow {
     #[diesel(sql_type = Date)]
     day: NaiveDate,
-    #[diesel(sql_type = BigInt)]
-    c1: i64,
-    #[diesel(sql_type = BigInt)]
-    c2: i64,
-    #[diesel(sql_type = BigInt)]
-    c3: i64,
-    #[diesel(sql_type = BigInt)]
-    c4: i64,
-    #[diesel(sql_type = BigInt)]
-    c5: i64,
-    #[diesel(sql_type = BigInt)]
-    c6: i64,
-    #[diesel(sql_type = BigInt)]
-    c7: i64,
-    #[diesel(sql_type = BigInt)]
-    c8: i64,
-    #[diesel(sql_type = BigInt)]
-    c9: i64,
+    #[diesel(embed)]
+    counters: CounterColumns,
 }
 
 #[derive(QueryableByName)]
 struct GroupRow {
     #[diesel(sql_type = Text)]
     key: String,
-    #[diesel(sql_type = BigInt)]
-    c1: i64,
-    #[diesel(sql_type = BigInt)]
-    c2: i64,
-    #[diesel(sql_type = BigInt)]
-    c3: i64,
-    #[diesel(sql_type = BigInt)]
-    c4: i64,
-    #[diesel(sql_type = BigInt)]
-    c5: i64,
-    #[diesel(sql_type = BigInt)]
-    c6: i64,
-    #[diesel(sql_type = BigInt)]
-    c7: i64,
-    #[diesel(sql_type = BigInt)]
-    c8: i64,
-    #[diesel(sql_type = BigInt)]
-    c9: i64,
-}
-
-#[allow(clippy::too_many_arguments)]
-fn counts(
-    c1: i64,
-    c2: i64,
-    c3: i64,
-    c4: i64,
-    c5: i64,
-    c6: i64,
-    c7: i64,
-    c8: i64,
-    c9: i64,
-) -> Counts {
-    Counts {
-        households_joined: c1,
-        households_active: c2,
-        products_listed: c3,
-        products_active: c4,
-        orders: c5,
-        value_vnd: c6,
-        weight_grams: c7,
-        export_weight_grams: c8,
-        views: c9,
-    }
+    #[diesel(embed)]
+    counters: CounterColumns,
 }
 
 /// The platform's rollup rows up to `until`, oldest first (at most one per day).
@@ -95,12 +38,7 @@ pub fn day_totals(
         .load(conn)?;
     Ok(rows
         .into_iter()
-        .map(|r| {
-            (
-                r.day,
-                counts(r.c1, r.c2, r.c3, r.c4, r.c5, r.c6, r.c7, r.c8, r.c9),
-            )
-        })
+        .map(|r| (r.day, Counts::from(r.counters)))
         .collect())
 }
 
@@ -108,24 +46,8 @@ pub fn day_totals(
 struct TotalsRow {
     #[diesel(sql_type = diesel::sql_types::Integer)]
     which: i32,
-    #[diesel(sql_type = BigInt)]
-    c1: i64,
-    #[diesel(sql_type = BigInt)]
-    c2: i64,
-    #[diesel(sql_type = BigInt)]
-    c3: i64,
-    #[diesel(sql_type = BigInt)]
-    c4: i64,
-    #[diesel(sql_type = BigInt)]
-    c5: i64,
-    #[diesel(sql_type = BigInt)]
-    c6: i64,
-    #[diesel(sql_type = BigInt)]
-    c7: i64,
-    #[diesel(sql_type = BigInt)]
-    c8: i64,
-    #[diesel(sql_type = BigInt)]
-    c9: i64,
+    #[diesel(embed)]
+    counters: CounterColumns,
 }
 
 /// The platform's counters of a period and of the compared one, summed by the database in one
@@ -145,7 +67,7 @@ pub fn period_totals(
     let of = |which: i32| {
         rows.iter()
             .find(|r| r.which == which)
-            .map(|r| counts(r.c1, r.c2, r.c3, r.c4, r.c5, r.c6, r.c7, r.c8, r.c9))
+            .map(|r| Counts::from(r.counters))
             .unwrap_or_default()
     };
     Ok((of(0), compared.map(|_| of(1))))
@@ -170,8 +92,7 @@ fn run_grouped(
         .bind::<Date, _>(period.to)
         .load(conn)?;
     for r in rows {
-        *into.entry(r.key).or_default() +=
-            counts(r.c1, r.c2, r.c3, r.c4, r.c5, r.c6, r.c7, r.c8, r.c9);
+        *into.entry(r.key).or_default() += Counts::from(r.counters);
     }
     Ok(())
 }

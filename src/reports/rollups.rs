@@ -562,16 +562,10 @@ pub fn rebuild(conn: &mut DbConnection, timezone: chrono_tz::Tz) -> QueryResult<
     batch.write(conn)
 }
 
-#[derive(QueryableByName)]
-struct StoredRow {
-    #[diesel(sql_type = Text)]
-    kind: String,
-    #[diesel(sql_type = Text)]
-    key1: String,
-    #[diesel(sql_type = Text)]
-    key2: String,
-    #[diesel(sql_type = Date)]
-    day: NaiveDate,
+/// The nine counter columns `c1`..`c9` that every rollup query returns, in `Counts` order
+/// (embedded in each query's row type).
+#[derive(Clone, Copy, QueryableByName)]
+pub struct CounterColumns {
     #[diesel(sql_type = BigInt)]
     c1: i64,
     #[diesel(sql_type = BigInt)]
@@ -592,83 +586,65 @@ struct StoredRow {
     c9: i64,
 }
 
+impl From<CounterColumns> for Counts {
+    fn from(c: CounterColumns) -> Counts {
+        Counts {
+            households_joined: c.c1,
+            households_active: c.c2,
+            products_listed: c.c3,
+            products_active: c.c4,
+            orders: c.c5,
+            value_vnd: c.c6,
+            weight_grams: c.c7,
+            export_weight_grams: c.c8,
+            views: c.c9,
+        }
+    }
+}
+
+#[derive(QueryableByName)]
+struct StoredRow {
+    #[diesel(sql_type = Text)]
+    kind: String,
+    #[diesel(sql_type = Text)]
+    key1: String,
+    #[diesel(sql_type = Text)]
+    key2: String,
+    #[diesel(sql_type = Date)]
+    day: NaiveDate,
+    #[diesel(embed)]
+    counters: CounterColumns,
+}
+
 /// Every stored rollup row, keyed as a batch keys them (zero rows left out).
 pub fn stored(conn: &mut DbConnection) -> QueryResult<BTreeMap<RollupKey, Counts>> {
     let rows: Vec<StoredRow> =
         diesel::sql_query(include_str!("sql/stored_rollups.sql")).load(conn)?;
     let mut stored = BTreeMap::new();
     for r in rows {
-        let (key, counts) = match r.kind.as_str() {
-            "day" => (
-                RollupKey::Day(r.day),
-                Counts {
-                    households_joined: r.c1,
-                    households_active: r.c2,
-                    products_listed: r.c3,
-                    products_active: r.c4,
-                    orders: r.c5,
-                    value_vnd: r.c6,
-                    weight_grams: r.c7,
-                    export_weight_grams: r.c8,
-                    views: r.c9,
-                },
-            ),
-            "household" => (
-                RollupKey::Household {
-                    household_id: r.key1,
-                    day: r.day,
-                },
-                Counts {
-                    households_joined: r.c1,
-                    households_active: r.c2,
-                    orders: r.c5,
-                    value_vnd: r.c6,
-                    weight_grams: r.c7,
-                    export_weight_grams: r.c8,
-                    ..Counts::default()
-                },
-            ),
-            "product" => (
-                RollupKey::Product {
-                    product_id: r.key1,
-                    day: r.day,
-                },
-                Counts {
-                    products_listed: r.c3,
-                    products_active: r.c4,
-                    orders: r.c5,
-                    value_vnd: r.c6,
-                    weight_grams: r.c7,
-                    export_weight_grams: r.c8,
-                    ..Counts::default()
-                },
-            ),
-            "export" => (
-                RollupKey::Export {
-                    product_id: r.key1,
-                    day: r.day,
-                    country_code: r.key2,
-                },
-                Counts {
-                    export_weight_grams: r.c8,
-                    ..Counts::default()
-                },
-            ),
-            _ => (
-                RollupKey::Category {
-                    household_id: r.key1,
-                    category: r.key2,
-                    day: r.day,
-                },
-                Counts {
-                    orders: r.c5,
-                    value_vnd: r.c6,
-                    weight_grams: r.c7,
-                    export_weight_grams: r.c8,
-                    ..Counts::default()
-                },
-            ),
+        // The SQL returns zero for the counters a table does not keep.
+        let key = match r.kind.as_str() {
+            "day" => RollupKey::Day(r.day),
+            "household" => RollupKey::Household {
+                household_id: r.key1,
+                day: r.day,
+            },
+            "product" => RollupKey::Product {
+                product_id: r.key1,
+                day: r.day,
+            },
+            "export" => RollupKey::Export {
+                product_id: r.key1,
+                day: r.day,
+                country_code: r.key2,
+            },
+            _ => RollupKey::Category {
+                household_id: r.key1,
+                category: r.key2,
+                day: r.day,
+            },
         };
+        let counts = Counts::from(r.counters);
         if !counts.is_zero() {
             stored.insert(key, counts);
         }
