@@ -350,8 +350,8 @@ fn place_in_transaction(
         }
         problems.finish()?;
 
-        let household_id = check_orderable(conn, draft)?;
-        let items = take_all_stock(conn, draft, &order_id, now)?;
+        let (household_id, names) = check_orderable(conn, draft)?;
+        let items = take_all_stock(conn, draft, &names, &order_id, now)?;
         let (total_vnd, total_weight_grams) = totals(&items)?;
         let order = Order {
             id: order_id,
@@ -385,7 +385,11 @@ fn place_in_transaction(
 }
 
 /// Every product must exist and be active in an active household, all of one household.
-fn check_orderable(conn: &mut DbConnection, draft: &OrderDraft) -> AppResult<String> {
+/// Returns the household and the products' names by id (for messages about short stock).
+fn check_orderable(
+    conn: &mut DbConnection,
+    draft: &OrderDraft,
+) -> AppResult<(String, HashMap<String, String>)> {
     let ids: Vec<String> = draft.lines.iter().map(|(id, _)| id.to_db()).collect();
     let found: HashMap<String, repo::OrderableProduct> = repo::orderable_products(conn, &ids)?
         .into_iter()
@@ -435,13 +439,15 @@ fn check_orderable(conn: &mut DbConnection, draft: &OrderDraft) -> AppResult<Str
         )
         .with_field_errors(strangers));
     }
-    Ok(first_household)
+    let names = found.into_iter().map(|(id, p)| (id, p.name)).collect();
+    Ok((first_household, names))
 }
 
 /// Takes every line's stock, or fails naming every short line (the transaction then rolls back).
 fn take_all_stock(
     conn: &mut DbConnection,
     draft: &OrderDraft,
+    names: &HashMap<String, String>,
     order_id: &str,
     now: chrono::NaiveDateTime,
 ) -> AppResult<Vec<OrderItem>> {
@@ -466,9 +472,9 @@ fn take_all_stock(
         let mut details = Vec::new();
         for (line, product_id) in &short {
             let left = repo::stock_of(conn, product_id)?;
-            let name = repo::orderable_products(conn, std::slice::from_ref(product_id))?
-                .pop()
-                .map(|p| p.name)
+            let name = names
+                .get(product_id)
+                .map(String::as_str)
                 .unwrap_or_default();
             errors.push(FieldError::new(
                 format!("items[{line}].quantity"),
