@@ -4,6 +4,7 @@
 //! (see [`Database::run`]) so that blocking database I/O never stalls the async workers.
 
 pub mod schema;
+pub mod sql;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -175,6 +176,37 @@ pub struct Database {
     url: DatabaseUrl,
     /// Requests waiting for a connection right now (r2d2 does not count them).
     waiting: Arc<AtomicI64>,
+    /// SQLite only: this process's writers take turns here (see [`WriterGate`]).
+    writer_gate: Option<WriterGate>,
+}
+
+/// SQLite has one writer at a time, and a writer that finds the file locked sleeps in SQLite's
+/// busy handler in steps of up to 100 ms, however soon the lock is free again: under load most
+/// of the time went to sleeping writers. Within one process, writers wait on this mutex instead
+/// and the next one starts as soon as the previous one commits. Other processes on the same file
+/// still meet the busy timeout. It reaches `write_transaction` through a thread-local, set by
+/// [`Database::run`] for the work it runs, so that queries keep taking a plain connection.
+#[derive(Clone, Default)]
+struct WriterGate(Arc<std::sync::Mutex<()>>);
+
+thread_local! {
+    static WRITER_GATE: std::cell::RefCell<Option<WriterGate>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Installs a gate for the current thread until dropped.
+struct GateScope;
+
+impl GateScope {
+    fn enter(gate: Option<WriterGate>) -> Self {
+        WRITER_GATE.with(|g| *g.borrow_mut() = gate);
+        GateScope
+    }
+}
+
+impl Drop for GateScope {
+    fn drop(&mut self) {
+        WRITER_GATE.with(|g| *g.borrow_mut() = None);
+    }
 }
 
 impl Database {
@@ -203,10 +235,12 @@ impl Database {
             // discarded (see `Database::run`), so an outage heals by itself once the database is back.
             .test_on_check_out(false)
             .build_unchecked(manager);
+        let writer_gate = (!url.is_postgres()).then(WriterGate::default);
         Ok(Self {
             pool,
             url,
             waiting: Arc::default(),
+            writer_gate,
         })
     }
 
@@ -238,6 +272,7 @@ impl Database {
         let database = self.clone();
         actix_web::web::block(move || {
             let mut conn = database.get()?;
+            let _gate = GateScope::enter(database.writer_gate.clone());
             let outcome = work(&mut conn);
             if matches!(outcome, Err(AppError::Unavailable(_))) {
                 conn.mark_broken();
@@ -295,7 +330,8 @@ pub(crate) use insert_batch;
 
 /// Runs `work` in a write transaction: `BEGIN IMMEDIATE` on SQLite (a plain `BEGIN` that later
 /// writes fails with "database is locked" under load), the default `BEGIN` on PostgreSQL.
-/// Nested calls inside `work` become savepoints.
+/// On SQLite, writers of this process first take their turn at the [`WriterGate`]; `work` must
+/// not start another write transaction.
 pub fn write_transaction<T, E, F>(conn: &mut DbConnection, work: F) -> Result<T, E>
 where
     F: FnOnce(&mut DbConnection) -> Result<T, E>,
@@ -303,25 +339,48 @@ where
 {
     match conn {
         DbConnection::Postgres(_) => conn.transaction(work),
-        DbConnection::Sqlite(lite) => {
-            AnsiTransactionManager::begin_transaction_sql(lite, "BEGIN IMMEDIATE")?;
-            let outcome = work(conn);
-            let DbConnection::Sqlite(lite) = conn else {
-                unreachable!("the connection cannot change backend")
+        DbConnection::Sqlite(_) => {
+            // Taken out of the thread-local while held: a nested call finds no gate and fails on
+            // BEGIN (as SQLite would anyway) instead of deadlocking on the mutex.
+            let gate = WRITER_GATE.with(|g| g.borrow_mut().take());
+            let outcome = {
+                // Poisoning only means another writer panicked; its transaction was rolled back.
+                let _turn = gate.as_ref().map(|g| {
+                    g.0.lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                });
+                sqlite_immediate_transaction(conn, work)
             };
-            match outcome {
-                Ok(value) => {
-                    if let Err(commit_error) = AnsiTransactionManager::commit_transaction(lite) {
-                        let _ = AnsiTransactionManager::rollback_transaction(lite);
-                        return Err(commit_error.into());
-                    }
-                    Ok(value)
-                }
-                Err(error) => {
-                    AnsiTransactionManager::rollback_transaction(lite)?;
-                    Err(error)
-                }
+            WRITER_GATE.with(|g| *g.borrow_mut() = gate);
+            outcome
+        }
+    }
+}
+
+fn sqlite_immediate_transaction<T, E, F>(conn: &mut DbConnection, work: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    let DbConnection::Sqlite(lite) = conn else {
+        unreachable!("called for SQLite connections only")
+    };
+    AnsiTransactionManager::begin_transaction_sql(lite, "BEGIN IMMEDIATE")?;
+    let outcome = work(conn);
+    let DbConnection::Sqlite(lite) = conn else {
+        unreachable!("the connection cannot change backend")
+    };
+    match outcome {
+        Ok(value) => {
+            if let Err(commit_error) = AnsiTransactionManager::commit_transaction(lite) {
+                let _ = AnsiTransactionManager::rollback_transaction(lite);
+                return Err(commit_error.into());
             }
+            Ok(value)
+        }
+        Err(error) => {
+            AnsiTransactionManager::rollback_transaction(lite)?;
+            Err(error)
         }
     }
 }

@@ -871,7 +871,8 @@ fn refresh_statistics(conn: &mut DbConnection) -> Result<(), AppError> {
     let sql = match conn {
         DbConnection::Postgres(_) => {
             "ANALYZE households, products, orders, order_items, product_view_days, stats_days, \
-             stats_household_days, stats_product_days, stats_product_export_days, stats_category_days"
+             stats_household_days, stats_product_days, stats_product_export_days, stats_category_days, \
+             stats_active_months"
         }
         DbConnection::Sqlite(_) => "ANALYZE",
     };

@@ -74,6 +74,7 @@ pub struct OrderMove {
 /// The snapshot of a product taken together with its stock.
 #[derive(Debug, Clone, Queryable)]
 pub struct TakenProduct {
+    pub household_id: String,
     pub name: String,
     pub category: String,
     pub price_vnd: i64,
@@ -154,8 +155,9 @@ pub fn orderable_products(
         .load(conn)
 }
 
-/// Takes `quantity` units of an active product in one conditional statement, and returns the
-/// snapshot of the row it changed; `None` when there is not enough stock (nothing changed).
+/// Takes `quantity` units of an active product of an active household in one conditional
+/// statement, and returns the snapshot of the row it changed; `None` when the product cannot be
+/// ordered or has too little stock (nothing changed).
 /// No read-then-write: concurrent buyers cannot oversell on either database.
 pub fn take_stock(
     conn: &mut DbConnection,
@@ -163,17 +165,24 @@ pub fn take_stock(
     quantity: i64,
     now: NaiveDateTime,
 ) -> QueryResult<Option<TakenProduct>> {
+    let household_active = diesel::dsl::exists(
+        households::table
+            .filter(households::id.eq(products::household_id))
+            .filter(households::status.eq(crate::households::model::STATUS_ACTIVE)),
+    );
     diesel::update(
         products::table
             .filter(products::id.eq(product_id))
             .filter(products::status.eq(crate::products::model::STATUS_ACTIVE))
-            .filter(products::stock_quantity.ge(quantity)),
+            .filter(products::stock_quantity.ge(quantity))
+            .filter(household_active),
     )
     .set((
         products::stock_quantity.eq(products::stock_quantity - quantity),
         products::updated_at.eq(now),
     ))
     .returning((
+        products::household_id,
         products::name,
         products::category,
         products::price_vnd,
@@ -181,13 +190,6 @@ pub fn take_stock(
     ))
     .get_result(conn)
     .optional()
-}
-
-pub fn stock_of(conn: &mut DbConnection, product_id: &str) -> QueryResult<i64> {
-    products::table
-        .find(product_id)
-        .select(products::stock_quantity)
-        .first(conn)
 }
 
 pub fn return_stock(

@@ -350,8 +350,7 @@ fn place_in_transaction(
         }
         problems.finish()?;
 
-        let (household_id, names) = check_orderable(conn, draft)?;
-        let items = take_all_stock(conn, draft, &names, &order_id, now)?;
+        let (household_id, items) = take_all_stock(conn, draft, &order_id, now)?;
         let (total_vnd, total_weight_grams) = totals(&items)?;
         let order = Order {
             id: order_id,
@@ -384,12 +383,87 @@ fn place_in_transaction(
     })
 }
 
-/// Every product must exist and be active in an active household, all of one household.
-/// Returns the household and the products' names by id (for messages about short stock).
-fn check_orderable(
+/// Takes every line's stock with one conditional update per product (in product-id order, so
+/// that two multi-item orders cannot deadlock) and returns the household and the lines. The
+/// update only matches an active product of an active household with enough stock; when a line
+/// is not taken, [`why_not_taken`] finds out why, and the transaction rolls back.
+fn take_all_stock(
     conn: &mut DbConnection,
     draft: &OrderDraft,
-) -> AppResult<(String, HashMap<String, String>)> {
+    order_id: &str,
+    now: chrono::NaiveDateTime,
+) -> AppResult<(String, Vec<OrderItem>)> {
+    let by_product: BTreeMap<String, (usize, i64)> = draft
+        .lines
+        .iter()
+        .enumerate()
+        .map(|(i, (id, quantity))| (id.to_db(), (i, *quantity)))
+        .collect();
+    let mut taken = vec![None; draft.lines.len()];
+    let mut short = Vec::new();
+    for (product_id, (line, quantity)) in &by_product {
+        match repo::take_stock(conn, product_id, *quantity, now)? {
+            Some(snapshot) => taken[*line] = Some(snapshot),
+            None => short.push(*line),
+        }
+    }
+    if !short.is_empty() {
+        return Err(why_not_taken(conn, draft, short)?);
+    }
+    let taken: Vec<repo::TakenProduct> = taken
+        .into_iter()
+        .map(|t| t.expect("every line was taken"))
+        .collect();
+    let household_id = taken[0].household_id.clone();
+    let strangers: Vec<FieldError> = taken
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| t.household_id != household_id)
+        .map(|(i, _)| {
+            FieldError::new(
+                format!("items[{i}].product_id"),
+                "is sold by another household than items[0]",
+            )
+        })
+        .collect();
+    if !strangers.is_empty() {
+        return Err(mixed_households(strangers));
+    }
+    let items = draft
+        .lines
+        .iter()
+        .zip(taken)
+        .enumerate()
+        .map(|(line, ((product_id, quantity), snapshot))| OrderItem {
+            order_id: order_id.to_owned(),
+            line_no: line as i32 + 1,
+            product_id: product_id.to_db(),
+            product_name: snapshot.name,
+            product_category: snapshot.category,
+            quantity: *quantity,
+            unit_price_vnd: snapshot.price_vnd,
+            unit_weight_grams: snapshot.unit_weight_grams,
+            line_total_vnd: snapshot.price_vnd.saturating_mul(*quantity),
+        })
+        .collect();
+    Ok((household_id, items))
+}
+
+fn mixed_households(strangers: Vec<FieldError>) -> AppError {
+    AppError::unprocessable(
+        "mixed_households",
+        "all items of an order must come from one household; place one order per household",
+    )
+    .with_field_errors(strangers)
+}
+
+/// Why some lines could not be taken, in the order a buyer should hear it: products that cannot
+/// be ordered at all, then products of another household, then short stock (every short line).
+fn why_not_taken(
+    conn: &mut DbConnection,
+    draft: &OrderDraft,
+    mut short: Vec<usize>,
+) -> AppResult<AppError> {
     let ids: Vec<String> = draft.lines.iter().map(|(id, _)| id.to_db()).collect();
     let found: HashMap<String, repo::OrderableProduct> = repo::orderable_products(conn, &ids)?
         .into_iter()
@@ -416,15 +490,13 @@ fn check_orderable(
             1 => "a product in this order cannot be ordered".to_owned(),
             n => format!("{n} products in this order cannot be ordered"),
         };
-        return Err(
-            AppError::conflict("product_unavailable", detail).with_field_errors(unavailable)
-        );
+        return Ok(AppError::conflict("product_unavailable", detail).with_field_errors(unavailable));
     }
-    let first_household = found[&ids[0]].household_id.clone();
+    let first_household = &found[&ids[0]].household_id;
     let strangers: Vec<FieldError> = ids
         .iter()
         .enumerate()
-        .filter(|(_, id)| found[*id].household_id != first_household)
+        .filter(|(_, id)| &found[*id].household_id != first_household)
         .map(|(i, _)| {
             FieldError::new(
                 format!("items[{i}].product_id"),
@@ -433,80 +505,23 @@ fn check_orderable(
         })
         .collect();
     if !strangers.is_empty() {
-        return Err(AppError::unprocessable(
-            "mixed_households",
-            "all items of an order must come from one household; place one order per household",
-        )
-        .with_field_errors(strangers));
+        return Ok(mixed_households(strangers));
     }
-    let names = found.into_iter().map(|(id, p)| (id, p.name)).collect();
-    Ok((first_household, names))
-}
-
-/// Takes every line's stock, or fails naming every short line (the transaction then rolls back).
-fn take_all_stock(
-    conn: &mut DbConnection,
-    draft: &OrderDraft,
-    names: &HashMap<String, String>,
-    order_id: &str,
-    now: chrono::NaiveDateTime,
-) -> AppResult<Vec<OrderItem>> {
-    // Rows are locked in product-id order so that two multi-item orders cannot deadlock.
-    let by_product: BTreeMap<String, (usize, i64)> = draft
-        .lines
-        .iter()
-        .enumerate()
-        .map(|(i, (id, quantity))| (id.to_db(), (i, *quantity)))
-        .collect();
-    let mut taken = vec![None; draft.lines.len()];
-    let mut short = Vec::new();
-    for (product_id, (line, quantity)) in &by_product {
-        match repo::take_stock(conn, product_id, *quantity, now)? {
-            Some(snapshot) => taken[*line] = Some(snapshot),
-            None => short.push((*line, product_id.clone())),
-        }
+    short.sort_unstable();
+    let mut errors = Vec::new();
+    let mut details = Vec::new();
+    for line in short {
+        let product = &found[&ids[line]];
+        errors.push(FieldError::new(
+            format!("items[{line}].quantity"),
+            format!("only {} left", product.stock_quantity),
+        ));
+        details.push(format!(
+            "only {} units of '{}' are left",
+            product.stock_quantity, product.name
+        ));
     }
-    if !short.is_empty() {
-        short.sort();
-        let mut errors = Vec::new();
-        let mut details = Vec::new();
-        for (line, product_id) in &short {
-            let left = repo::stock_of(conn, product_id)?;
-            let name = names
-                .get(product_id)
-                .map(String::as_str)
-                .unwrap_or_default();
-            errors.push(FieldError::new(
-                format!("items[{line}].quantity"),
-                format!("only {left} left"),
-            ));
-            details.push(format!("only {left} units of '{name}' are left"));
-        }
-        return Err(
-            AppError::conflict("insufficient_stock", details.join("; ")).with_field_errors(errors)
-        );
-    }
-    let items = draft
-        .lines
-        .iter()
-        .zip(taken)
-        .enumerate()
-        .map(|(line, ((product_id, quantity), snapshot))| {
-            let snapshot = snapshot.expect("every line was taken");
-            OrderItem {
-                order_id: order_id.to_owned(),
-                line_no: line as i32 + 1,
-                product_id: product_id.to_db(),
-                product_name: snapshot.name,
-                product_category: snapshot.category,
-                quantity: *quantity,
-                unit_price_vnd: snapshot.price_vnd,
-                unit_weight_grams: snapshot.unit_weight_grams,
-                line_total_vnd: snapshot.price_vnd.saturating_mul(*quantity),
-            }
-        })
-        .collect();
-    Ok(items)
+    Ok(AppError::conflict("insufficient_stock", details.join("; ")).with_field_errors(errors))
 }
 
 /// The order's total price and weight, with overflow and the money range checked.

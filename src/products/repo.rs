@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use crate::api::Paging;
 use crate::db::schema::{households, products};
+use crate::db::sql::{self, Sql};
 use crate::db::{DbConnection, MultiBackend};
 use crate::search::like_pattern;
 
@@ -198,61 +199,21 @@ pub fn list(
 const VIEW_ROWS_PER_STATEMENT: usize = 500;
 
 /// Adds views of products on days: to each day's count and to each product's running total.
-/// Multi-row statements with the same SQL on both databases (`$n` numbered by first use).
+/// Multi-row statements with the same SQL on both databases.
 pub fn add_views(conn: &mut DbConnection, entries: &[(String, NaiveDate, i64)]) -> QueryResult<()> {
-    use diesel::sql_types::{BigInt, Date, Text};
-    let placeholders = |rows: usize, per_row: usize| -> String {
-        (0..rows)
-            .map(|r| {
-                let cells: Vec<String> = (1..=per_row)
-                    .map(|c| format!("${}", r * per_row + c))
-                    .collect();
-                format!("({})", cells.join(", "))
-            })
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    // Bound through the backend's own connection (see `reports::rollups::upsert`).
-    macro_rules! run {
-        ($conn:expr, $backend:ty, $sql:expr, $bind:expr) => {{
-            let query = diesel::sql_query($sql).into_boxed::<$backend>();
-            $bind(query).execute($conn)
-        }};
-    }
     for chunk in entries.chunks(VIEW_ROWS_PER_STATEMENT) {
-        let sql = format!(
+        let text = format!(
             "INSERT INTO product_view_days (product_id, day, views) VALUES {} \
              ON CONFLICT (product_id, day) DO UPDATE SET views = product_view_days.views + excluded.views",
-            placeholders(chunk.len(), 3)
+            sql::value_rows(1, chunk.len(), 3)
         );
-        macro_rules! bind_days {
-            ($backend:ty) => {
-                |mut query: diesel::query_builder::BoxedSqlQuery<
-                    'static,
-                    $backend,
-                    diesel::query_builder::SqlQuery,
-                >| {
-                    for (product_id, day, count) in chunk {
-                        query = query
-                            .bind::<Text, _>(product_id.clone())
-                            .bind::<Date, _>(*day)
-                            .bind::<BigInt, _>(*count);
-                    }
-                    query
-                }
-            };
+        let mut statement = Sql::new(text).cached_if(chunk.len() <= sql::CACHED_ROWS);
+        for (product_id, day, count) in chunk {
+            statement.push(product_id.as_str());
+            statement.push(*day);
+            statement.push(*count);
         }
-        match conn {
-            DbConnection::Postgres(pg) => {
-                run!(pg, diesel::pg::Pg, sql, bind_days!(diesel::pg::Pg))?
-            }
-            DbConnection::Sqlite(lite) => run!(
-                lite,
-                diesel::sqlite::Sqlite,
-                sql,
-                bind_days!(diesel::sqlite::Sqlite)
-            )?,
-        };
+        statement.execute(conn)?;
     }
     let mut totals: std::collections::BTreeMap<&str, i64> = std::collections::BTreeMap::new();
     for (product_id, _, count) in entries {
@@ -261,38 +222,17 @@ pub fn add_views(conn: &mut DbConnection, entries: &[(String, NaiveDate, i64)]) 
     let totals: Vec<(&str, i64)> = totals.into_iter().collect();
     for chunk in totals.chunks(VIEW_ROWS_PER_STATEMENT) {
         // VALUES columns are column1, column2 on both databases.
-        let sql = format!(
+        let text = format!(
             "UPDATE products SET views = products.views + v.column2 FROM (VALUES {}) AS v \
              WHERE products.id = v.column1",
-            placeholders(chunk.len(), 2)
+            sql::value_rows(1, chunk.len(), 2)
         );
-        macro_rules! bind_totals {
-            ($backend:ty) => {
-                |mut query: diesel::query_builder::BoxedSqlQuery<
-                    'static,
-                    $backend,
-                    diesel::query_builder::SqlQuery,
-                >| {
-                    for (product_id, count) in chunk {
-                        query = query
-                            .bind::<Text, _>((*product_id).to_owned())
-                            .bind::<BigInt, _>(*count);
-                    }
-                    query
-                }
-            };
+        let mut statement = Sql::new(text).cached_if(chunk.len() <= sql::CACHED_ROWS);
+        for (product_id, count) in chunk {
+            statement.push(*product_id);
+            statement.push(*count);
         }
-        match conn {
-            DbConnection::Postgres(pg) => {
-                run!(pg, diesel::pg::Pg, sql, bind_totals!(diesel::pg::Pg))?
-            }
-            DbConnection::Sqlite(lite) => run!(
-                lite,
-                diesel::sqlite::Sqlite,
-                sql,
-                bind_totals!(diesel::sqlite::Sqlite)
-            )?,
-        };
+        statement.execute(conn)?;
     }
     Ok(())
 }

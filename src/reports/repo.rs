@@ -8,8 +8,9 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Date, Text};
 
 use super::period::Period;
-use super::rollups::{CounterColumns, Counts};
-use crate::db::{DbConnection, MultiBackend};
+use super::rollups::{CounterColumns, Counts, first_of_month};
+use crate::db::DbConnection;
+use crate::db::sql::Sql;
 use crate::search::like_pattern;
 
 #[derive(QueryableByName)]
@@ -33,8 +34,8 @@ pub fn day_totals(
     conn: &mut DbConnection,
     until: NaiveDate,
 ) -> QueryResult<Vec<(NaiveDate, Counts)>> {
-    let rows: Vec<DayRow> = diesel::sql_query(include_str!("sql/day_totals.sql"))
-        .bind::<Date, _>(until)
+    let rows: Vec<DayRow> = Sql::new(include_str!("sql/day_totals.sql"))
+        .bind(until)
         .load(conn)?;
     Ok(rows
         .into_iter()
@@ -58,11 +59,13 @@ pub fn period_totals(
     compared: Option<Period>,
 ) -> QueryResult<(Counts, Option<Counts>)> {
     let other = compared.unwrap_or(period);
-    let rows: Vec<TotalsRow> = diesel::sql_query(include_str!("sql/period_totals.sql"))
-        .bind::<Date, _>(period.from)
-        .bind::<Date, _>(period.to)
-        .bind::<Date, _>(other.from)
-        .bind::<Date, _>(other.to)
+    let rows: Vec<TotalsRow> = Sql::new(include_str!("sql/period_totals.sql"))
+        .bind(period.from)
+        .bind(period.to)
+        .bind(first_of_month(period.to))
+        .bind(other.from)
+        .bind(other.to)
+        .bind(first_of_month(other.to))
         .load(conn)?;
     let of = |which: i32| {
         rows.iter()
@@ -87,10 +90,7 @@ fn run_grouped(
     period: Period,
     into: &mut HashMap<String, Counts>,
 ) -> QueryResult<()> {
-    let rows: Vec<GroupRow> = diesel::sql_query(sql)
-        .bind::<Date, _>(period.from)
-        .bind::<Date, _>(period.to)
-        .load(conn)?;
+    let rows: Vec<GroupRow> = Sql::new(sql).bind(period.from).bind(period.to).load(conn)?;
     for r in rows {
         *into.entry(r.key).or_default() += Counts::from(r.counters);
     }
@@ -236,18 +236,13 @@ fn product_filters(filter: &ProductReportFilter) -> (String, Vec<String>) {
     (sql, binds)
 }
 
-fn filtered_query(
-    template: &str,
-    filter: &ProductReportFilter,
-    period: Period,
-) -> diesel::query_builder::BoxedSqlQuery<'static, MultiBackend, diesel::query_builder::SqlQuery> {
+fn filtered_query(template: &str, filter: &ProductReportFilter, period: Period) -> Sql<'static> {
     let (filters, binds) = product_filters(filter);
-    let mut query = diesel::sql_query(template.replace("{filters}", &filters))
-        .into_boxed::<MultiBackend>()
-        .bind::<Date, _>(period.from)
-        .bind::<Date, _>(period.to);
+    let mut query = Sql::new(template.replace("{filters}", &filters))
+        .bind(period.from)
+        .bind(period.to);
     for value in binds {
-        query = query.bind::<Text, _>(value);
+        query.push(value);
     }
     query
 }

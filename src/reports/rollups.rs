@@ -5,11 +5,12 @@
 use std::collections::BTreeMap;
 use std::ops::AddAssign;
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Date, Text};
 
 use crate::db::DbConnection;
+use crate::db::sql::{self, Sql, Value};
 use crate::households::model::STATUS_ACTIVE as HOUSEHOLD_ACTIVE;
 use crate::households::repo::Household;
 use crate::orders::model::{CANCELLED, HOME_COUNTRY};
@@ -74,6 +75,9 @@ pub enum RollupKey {
         category: String,
         day: NaiveDate,
     },
+    /// The platform's `*_active` deltas per month (keyed by its first day), mirroring the
+    /// day rows', so that a total as of a day need not sum every day before it.
+    ActiveMonth(NaiveDate),
 }
 
 /// Deltas collected for one transaction (or one rebuild), merged per row.
@@ -102,6 +106,19 @@ impl RollupBatch {
     }
 
     fn add(&mut self, key: RollupKey, counts: Counts) {
+        if let RollupKey::Day(day) = key {
+            if counts.households_active != 0 || counts.products_active != 0 {
+                let month = Counts {
+                    households_active: counts.households_active,
+                    products_active: counts.products_active,
+                    ..Counts::default()
+                };
+                *self
+                    .deltas
+                    .entry(RollupKey::ActiveMonth(first_of_month(day)))
+                    .or_default() += month;
+            }
+        }
         *self.deltas.entry(key).or_default() += counts;
     }
 
@@ -274,24 +291,24 @@ impl RollupBatch {
     /// Adds the deltas to the rollup tables: multi-row upserts per table, in key order so that two
     /// writers on PostgreSQL take row locks in the same order.
     pub fn write(self, conn: &mut DbConnection) -> QueryResult<()> {
-        let mut rows: Vec<(RollupKey, Counts)> = self
+        let rows: Vec<(RollupKey, Counts)> = self
             .deltas
             .into_iter()
             .filter(|(_, c)| !c.is_zero())
             .collect();
         let shard = self.shard;
         // Group by table (the key's variant); BTreeMap order already sorts variants together.
-        while !rows.is_empty() {
-            let table = table_of(&rows[0].0, 0).0;
-            let split = rows
-                .iter()
-                .position(|(k, _)| table_of(k, 0).0 != table)
-                .unwrap_or(rows.len());
-            let rest = rows.split_off(split);
-            for chunk in rows.chunks(upsert_rows_per_statement(conn)) {
+        let tables: Vec<&[(RollupKey, Counts)]> = rows
+            .chunk_by(|(a, _), (b, _)| table_of(a, 0).0 == table_of(b, 0).0)
+            .collect();
+        let small = tables.iter().all(|t| t.len() <= sql::CACHED_ROWS);
+        if matches!(conn, DbConnection::Postgres(_)) && small && tables.len() > 1 {
+            return upsert_together(conn, &tables, shard);
+        }
+        for table in tables {
+            for chunk in table.chunks(upsert_rows_per_statement(conn)) {
                 upsert(conn, chunk, shard)?;
             }
-            rows = rest;
         }
         Ok(())
     }
@@ -339,6 +356,7 @@ const PRODUCT_COLUMNS: [&str; 6] = [
     "export_weight_grams",
 ];
 const EXPORT_COLUMNS: [&str; 1] = ["weight_grams"];
+const ACTIVE_MONTH_COLUMNS: [&str; 2] = ["households_active", "products_active"];
 const CATEGORY_COLUMNS: [&str; 4] = ["orders", "value_vnd", "weight_grams", "export_weight_grams"];
 
 fn value_of(counts: &Counts, column: &str, export_table: bool) -> i64 {
@@ -417,7 +435,16 @@ fn table_of(
             ],
             &CATEGORY_COLUMNS,
         ),
+        RollupKey::ActiveMonth(month) => (
+            "stats_active_months",
+            vec![("month", KeyValue::Date(*month))],
+            &ACTIVE_MONTH_COLUMNS,
+        ),
     }
+}
+
+pub fn first_of_month(day: NaiveDate) -> NaiveDate {
+    day.with_day(1).expect("every month has a first day")
 }
 
 /// Rows per upsert statement. PostgreSQL gains from fewer round trips; SQLite (in-process) slows
@@ -430,70 +457,79 @@ fn upsert_rows_per_statement(conn: &DbConnection) -> usize {
 }
 
 /// `INSERT … VALUES (…), (…) ON CONFLICT (keys) DO UPDATE SET c = t.c + excluded.c` for rows of
-/// one table: the same SQL on both databases. (SQLite reads `$n` as named parameters numbered by
-/// first use, which matches PostgreSQL's positions.) Keys are unique within a batch.
-fn upsert(conn: &mut DbConnection, rows: &[(RollupKey, Counts)], shard: i32) -> QueryResult<usize> {
-    let Some((first, _)) = rows.first() else {
-        return Ok(0);
-    };
-    let (table, keys, columns) = table_of(first, shard);
-    let export_table = matches!(first, RollupKey::Export { .. });
+/// one table, the same SQL on both databases, its placeholders numbered after the `values` it
+/// pushes them onto. Keys are unique within a batch.
+fn upsert_text<'a>(
+    rows: &'a [(RollupKey, Counts)],
+    shard: i32,
+    values: &mut Vec<Value<'a>>,
+) -> String {
+    let (table, keys, columns) = table_of(&rows[0].0, shard);
+    let export_table = matches!(rows[0].0, RollupKey::Export { .. });
     let key_names: Vec<&str> = keys.iter().map(|(name, _)| *name).collect();
     let names: Vec<&str> = key_names
         .iter()
         .copied()
         .chain(columns.iter().copied())
         .collect();
-    let mut next = 0;
-    let tuples: Vec<String> = rows
-        .iter()
-        .map(|_| {
-            let placeholders: Vec<String> = names
-                .iter()
-                .map(|_| {
-                    next += 1;
-                    format!("${next}")
-                })
-                .collect();
-            format!("({})", placeholders.join(", "))
-        })
-        .collect();
     let updates: Vec<String> = columns
         .iter()
         .map(|c| format!("{c} = {table}.{c} + excluded.{c}"))
         .collect();
-    let sql = format!(
+    let text = format!(
         "INSERT INTO {table} ({}) VALUES {} ON CONFLICT ({}) DO UPDATE SET {}",
         names.join(", "),
-        tuples.join(", "),
+        sql::value_rows(values.len() + 1, rows.len(), names.len()),
         key_names.join(", "),
         updates.join(", ")
     );
-    // Bound through the backend's own connection: the multi-backend bind collector grows
-    // quadratically with the number of parameters, which multi-row statements have many of.
-    macro_rules! bind_all {
-        ($backend:ty, $conn:expr) => {{
-            let mut query = diesel::sql_query(&sql).into_boxed::<$backend>();
-            for (key, counts) in rows {
-                let (_, keys, _) = table_of(key, shard);
-                for (_, value) in keys {
-                    query = match value {
-                        KeyValue::Text(text) => query.bind::<Text, _>(text.to_owned()),
-                        KeyValue::Date(day) => query.bind::<Date, _>(day),
-                        KeyValue::Int(n) => query.bind::<diesel::sql_types::Integer, _>(n),
-                    };
-                }
-                for column in columns {
-                    query = query.bind::<BigInt, _>(value_of(counts, column, export_table));
-                }
-            }
-            query.execute($conn)
-        }};
+    for (key, counts) in rows {
+        let (_, keys, _) = table_of(key, shard);
+        for (_, value) in keys {
+            values.push(match value {
+                KeyValue::Text(text) => text.into(),
+                KeyValue::Date(day) => day.into(),
+                KeyValue::Int(n) => n.into(),
+            });
+        }
+        for column in columns {
+            values.push(value_of(counts, column, export_table).into());
+        }
     }
-    match conn {
-        DbConnection::Postgres(pg) => bind_all!(diesel::pg::Pg, pg),
-        DbConnection::Sqlite(lite) => bind_all!(diesel::sqlite::Sqlite, lite),
+    text
+}
+
+fn upsert(conn: &mut DbConnection, rows: &[(RollupKey, Counts)], shard: i32) -> QueryResult<usize> {
+    if rows.is_empty() {
+        return Ok(0);
     }
+    let mut values = Vec::new();
+    let text = upsert_text(rows, shard, &mut values);
+    Sql::with_values(text, values)
+        .cached_if(rows.len() <= sql::CACHED_ROWS)
+        .execute(conn)
+}
+
+/// The upserts of a few tables (an order's rollups) in one PostgreSQL statement, one round trip:
+/// the first table's upsert is the statement, the others are data-modifying `WITH` clauses,
+/// which PostgreSQL runs after it, in order.
+fn upsert_together(
+    conn: &mut DbConnection,
+    tables: &[&[(RollupKey, Counts)]],
+    shard: i32,
+) -> QueryResult<()> {
+    let mut values = Vec::new();
+    let texts: Vec<String> = tables
+        .iter()
+        .map(|rows| upsert_text(rows, shard, &mut values))
+        .collect();
+    let clauses: Vec<String> = texts[1..]
+        .iter()
+        .enumerate()
+        .map(|(i, text)| format!("u{i} AS ({text})"))
+        .collect();
+    let text = format!("WITH {} {}", clauses.join(", "), texts[0]);
+    Sql::with_values(text, values).execute(conn).map(|_| ())
 }
 
 /// Recomputes every rollup from the raw tables into a batch (nothing is written).
@@ -556,6 +592,7 @@ pub fn rebuild(conn: &mut DbConnection, timezone: chrono_tz::Tz) -> QueryResult<
         "stats_product_days",
         "stats_product_export_days",
         "stats_category_days",
+        "stats_active_months",
     ] {
         diesel::sql_query(format!("DELETE FROM {table}")).execute(conn)?;
     }
@@ -618,8 +655,7 @@ struct StoredRow {
 
 /// Every stored rollup row, keyed as a batch keys them (zero rows left out).
 pub fn stored(conn: &mut DbConnection) -> QueryResult<BTreeMap<RollupKey, Counts>> {
-    let rows: Vec<StoredRow> =
-        diesel::sql_query(include_str!("sql/stored_rollups.sql")).load(conn)?;
+    let rows: Vec<StoredRow> = Sql::new(include_str!("sql/stored_rollups.sql")).load(conn)?;
     let mut stored = BTreeMap::new();
     for r in rows {
         // The SQL returns zero for the counters a table does not keep.
@@ -638,6 +674,7 @@ pub fn stored(conn: &mut DbConnection) -> QueryResult<BTreeMap<RollupKey, Counts
                 day: r.day,
                 country_code: r.key2,
             },
+            "month" => RollupKey::ActiveMonth(r.day),
             _ => RollupKey::Category {
                 household_id: r.key1,
                 category: r.key2,

@@ -23,3 +23,6 @@ UNION ALL
 SELECT 'category', household_id, category, day, 0, 0, 0, 0,
        orders, value_vnd, weight_grams, export_weight_grams, 0
 FROM stats_category_days
+UNION ALL
+SELECT 'month', '', '', month, 0, households_active, 0, products_active, 0, 0, 0, 0, 0
+FROM stats_active_months

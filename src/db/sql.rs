@@ -1,0 +1,304 @@
+//! Hand-written SQL that runs as a *cached* prepared statement on both databases.
+//!
+//! diesel's `sql_query` never caches (it cannot know the text is fixed), so PostgreSQL parsed and
+//! planned every report and rollup statement again on each request. [`Sql`] keeps the text and
+//! its values apart: the text, written once with PostgreSQL's `$n` placeholders, is the cache key;
+//! each `$n` becomes a bound parameter (`$k` on PostgreSQL, `?` on SQLite; a repeated `$n` binds
+//! its value again). Statements whose text varies with the data (multi-row inserts) opt out with
+//! [`Sql::cached_if`] so that the cache stays bounded.
+//!
+//! Values are bound through the backend's own connection: diesel's multi-backend bind collector
+//! grows quadratically with the number of parameters, which multi-row statements have many of.
+
+use std::borrow::Cow;
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::backend::Backend;
+use diesel::pg::Pg;
+use diesel::prelude::*;
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::serialize::ToSql;
+use diesel::sql_types::{BigInt, Date, HasSqlType, Integer, Text, Timestamp, Untyped};
+use diesel::sqlite::Sqlite;
+
+use super::DbConnection;
+
+/// One bound value.
+#[derive(Debug, Clone)]
+pub enum Value<'a> {
+    Text(Cow<'a, str>),
+    BigInt(i64),
+    Integer(i32),
+    Date(NaiveDate),
+    Timestamp(NaiveDateTime),
+}
+
+impl<'a> From<&'a str> for Value<'a> {
+    fn from(text: &'a str) -> Self {
+        Value::Text(Cow::Borrowed(text))
+    }
+}
+
+impl From<String> for Value<'_> {
+    fn from(text: String) -> Self {
+        Value::Text(Cow::Owned(text))
+    }
+}
+
+impl From<i64> for Value<'_> {
+    fn from(n: i64) -> Self {
+        Value::BigInt(n)
+    }
+}
+
+impl From<i32> for Value<'_> {
+    fn from(n: i32) -> Self {
+        Value::Integer(n)
+    }
+}
+
+impl From<NaiveDate> for Value<'_> {
+    fn from(day: NaiveDate) -> Self {
+        Value::Date(day)
+    }
+}
+
+impl From<NaiveDateTime> for Value<'_> {
+    fn from(at: NaiveDateTime) -> Self {
+        Value::Timestamp(at)
+    }
+}
+
+/// Multi-row statements of up to this many rows are cached (a few texts per table); larger
+/// ones are bulk work (imports, demo data), where parsing is not the cost.
+pub const CACHED_ROWS: usize = 4;
+
+/// `($1, $2), ($3, $4)` for `rows` rows of `per_row` values, numbered from `$first`.
+pub fn value_rows(first: usize, rows: usize, per_row: usize) -> String {
+    let mut text = String::with_capacity(rows * per_row * 5);
+    for r in 0..rows {
+        text.push_str(if r == 0 { "(" } else { ", (" });
+        for c in 1..=per_row {
+            if c > 1 {
+                text.push_str(", ");
+            }
+            text.push_str(&format!("${}", first - 1 + r * per_row + c));
+        }
+        text.push(')');
+    }
+    text
+}
+
+/// A piece of the statement's text: literal SQL, or the 0-based index of a value.
+#[derive(Debug, Clone)]
+enum Piece {
+    Literal(std::ops::Range<usize>),
+    Value(usize),
+}
+
+/// A statement and its values; see the module comment.
+#[derive(Debug, Clone)]
+pub struct Sql<'a> {
+    text: Cow<'a, str>,
+    pieces: Vec<Piece>,
+    values: Vec<Value<'a>>,
+    cached: bool,
+}
+
+impl<'a> Sql<'a> {
+    /// `text` with `$1`, `$2`, … placeholders (no `$` may appear otherwise).
+    pub fn new(text: impl Into<Cow<'a, str>>) -> Self {
+        let text = text.into();
+        let pieces = split(&text);
+        Sql {
+            text,
+            pieces,
+            values: Vec::new(),
+            cached: true,
+        }
+    }
+
+    /// `text` and the values of its placeholders, in order.
+    pub fn with_values(text: impl Into<Cow<'a, str>>, values: Vec<Value<'a>>) -> Self {
+        Sql {
+            values,
+            ..Sql::new(text)
+        }
+    }
+
+    /// Binds the value of the next placeholder number.
+    pub fn bind(mut self, value: impl Into<Value<'a>>) -> Self {
+        self.values.push(value.into());
+        self
+    }
+
+    pub fn push(&mut self, value: impl Into<Value<'a>>) {
+        self.values.push(value.into());
+    }
+
+    /// Kept in the statement cache only if `cached` (text that varies with the data, such as
+    /// a multi-row insert of many rows, would fill it).
+    pub fn cached_if(mut self, cached: bool) -> Self {
+        self.cached = cached;
+        self
+    }
+
+    pub fn execute(self, conn: &mut DbConnection) -> QueryResult<usize> {
+        match conn {
+            DbConnection::Postgres(pg) => RunQueryDsl::execute(self, pg),
+            DbConnection::Sqlite(lite) => RunQueryDsl::execute(self, lite),
+        }
+    }
+
+    pub fn load<T>(self, conn: &mut DbConnection) -> QueryResult<Vec<T>>
+    where
+        T: QueryableByName<Pg> + QueryableByName<Sqlite> + 'static,
+    {
+        match conn {
+            DbConnection::Postgres(pg) => RunQueryDsl::load(self, pg),
+            DbConnection::Sqlite(lite) => RunQueryDsl::load(self, lite),
+        }
+    }
+}
+
+/// Splits `text` at `$n` placeholders; `$` in `--` comments and quoted strings is left alone.
+fn split(text: &str) -> Vec<Piece> {
+    let bytes = text.as_bytes();
+    let mut pieces = Vec::new();
+    let (mut start, mut i) = (0, 0);
+    while i < bytes.len() {
+        match bytes[i] {
+            b'-' if bytes.get(i + 1) == Some(&b'-') => {
+                i = text[i..].find('\n').map_or(bytes.len(), |n| i + n);
+            }
+            b'\'' => {
+                i = text[i + 1..]
+                    .find('\'')
+                    .map_or(bytes.len(), |n| i + 1 + n + 1);
+            }
+            b'$' if bytes.get(i + 1).is_some_and(u8::is_ascii_digit) => {
+                let digits_end = (i + 1..bytes.len())
+                    .find(|&j| !bytes[j].is_ascii_digit())
+                    .unwrap_or(bytes.len());
+                let number: usize = text[i + 1..digits_end].parse().unwrap_or(0);
+                assert!(number >= 1, "SQL placeholders are numbered from $1");
+                pieces.push(Piece::Literal(start..i));
+                pieces.push(Piece::Value(number - 1));
+                start = digits_end;
+                i = digits_end;
+            }
+            _ => i += 1,
+        }
+    }
+    pieces.push(Piece::Literal(start..bytes.len()));
+    pieces
+}
+
+impl<DB> QueryFragment<DB> for Sql<'_>
+where
+    DB: Backend
+        + HasSqlType<Text>
+        + HasSqlType<BigInt>
+        + HasSqlType<Integer>
+        + HasSqlType<Date>
+        + HasSqlType<Timestamp>,
+    str: ToSql<Text, DB>,
+    i64: ToSql<BigInt, DB>,
+    i32: ToSql<Integer, DB>,
+    NaiveDate: ToSql<Date, DB>,
+    NaiveDateTime: ToSql<Timestamp, DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        if !self.cached {
+            out.unsafe_to_cache_prepared();
+        }
+        for piece in &self.pieces {
+            match piece {
+                Piece::Literal(range) => out.push_sql(&self.text[range.clone()]),
+                Piece::Value(index) => match self.values.get(*index) {
+                    Some(Value::Text(text)) => out.push_bind_param::<Text, str>(text)?,
+                    Some(Value::BigInt(n)) => out.push_bind_param::<BigInt, i64>(n)?,
+                    Some(Value::Integer(n)) => out.push_bind_param::<Integer, i32>(n)?,
+                    Some(Value::Date(day)) => out.push_bind_param::<Date, NaiveDate>(day)?,
+                    Some(Value::Timestamp(at)) => {
+                        out.push_bind_param::<Timestamp, NaiveDateTime>(at)?
+                    }
+                    None => {
+                        return Err(diesel::result::Error::QueryBuilderError(
+                            format!("no value bound for ${}", index + 1).into(),
+                        ));
+                    }
+                },
+            }
+        }
+        Ok(())
+    }
+}
+
+impl QueryId for Sql<'_> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl Query for Sql<'_> {
+    type SqlType = Untyped;
+}
+
+impl<Conn> RunQueryDsl<Conn> for Sql<'_> {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_split_the_text() {
+        let pieces = split("SELECT $1, $12 FROM t WHERE a = $1");
+        let shape: Vec<String> = pieces
+            .iter()
+            .map(|p| match p {
+                Piece::Literal(r) => format!("L{}", r.len()),
+                Piece::Value(i) => format!("V{i}"),
+            })
+            .collect();
+        assert_eq!(shape, ["L7", "V0", "L2", "V11", "L18", "V0", "L0"]);
+        let commented = split("-- uses $1\nSELECT '$2', $1 -- and $3\n");
+        let values: Vec<usize> = commented
+            .iter()
+            .filter_map(|p| match p {
+                Piece::Value(i) => Some(*i),
+                Piece::Literal(_) => None,
+            })
+            .collect();
+        assert_eq!(values, [0]);
+    }
+
+    #[test]
+    fn values_bind_on_sqlite_and_repeat() {
+        #[derive(QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = BigInt)]
+            a: i64,
+            #[diesel(sql_type = Text)]
+            b: String,
+            #[diesel(sql_type = BigInt)]
+            c: i64,
+        }
+        let mut conn = DbConnection::Sqlite(SqliteConnection::establish(":memory:").unwrap());
+        for n in [1_i64, 2] {
+            let rows: Vec<Row> = Sql::new("SELECT $1 AS a, $2 AS b, $1 + $1 AS c")
+                .bind(n)
+                .bind("đ")
+                .load(&mut conn)
+                .unwrap();
+            assert_eq!((rows[0].a, rows[0].b.as_str(), rows[0].c), (n, "đ", 2 * n));
+        }
+        let missing = Sql::new("SELECT $2 AS a").bind(1_i64).execute(&mut conn);
+        assert!(missing.is_err());
+    }
+
+    #[test]
+    fn value_rows_number_every_cell() {
+        assert_eq!(value_rows(1, 2, 3), "($1, $2, $3), ($4, $5, $6)");
+        assert_eq!(value_rows(5, 1, 2), "($5, $6)");
+    }
+}
