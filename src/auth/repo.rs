@@ -61,19 +61,24 @@ pub fn insert_token(conn: &mut DbConnection, token: &NewAuthToken) -> QueryResul
         .map(|_| ())
 }
 
-/// The owner of an unexpired token.
+/// The owner of an unexpired token. This lookup runs on every signed-in request, so it is kept
+/// to a statement that SQLite can keep prepared: expiry is checked here, and there is no
+/// `LIMIT` (the hash is the key). SQLite re-plans a statement whenever a value bound to its
+/// `LIMIT`, or compared with an indexed column such as `expires_at`, is bound again.
 pub fn find_token_user(
     conn: &mut DbConnection,
     token_hash: &str,
     now: NaiveDateTime,
 ) -> QueryResult<Option<User>> {
-    auth_tokens::table
+    let found: Vec<(User, NaiveDateTime)> = auth_tokens::table
         .inner_join(users::table)
         .filter(auth_tokens::token_hash.eq(token_hash))
-        .filter(auth_tokens::expires_at.gt(now))
-        .select(User::as_select())
-        .first(conn)
-        .optional()
+        .select((User::as_select(), auth_tokens::expires_at))
+        .load(conn)?;
+    Ok(found
+        .into_iter()
+        .find(|(_, expires_at)| *expires_at > now)
+        .map(|(user, _)| user))
 }
 
 pub fn delete_token(conn: &mut DbConnection, token_hash: &str) -> QueryResult<usize> {

@@ -182,12 +182,112 @@ pub struct Database {
 
 /// SQLite has one writer at a time, and a writer that finds the file locked sleeps in SQLite's
 /// busy handler in steps of up to 100 ms, however soon the lock is free again: under load most
-/// of the time went to sleeping writers. Within one process, writers wait on this mutex instead
-/// and the next one starts as soon as the previous one commits. Other processes on the same file
-/// still meet the busy timeout. It reaches `write_transaction` through a thread-local, set by
-/// [`Database::run`] for the work it runs, so that queries keep taking a plain connection.
-#[derive(Clone, Default)]
-struct WriterGate(Arc<std::sync::Mutex<()>>);
+/// of the time went to sleeping writers. Within one process, write transactions therefore queue
+/// on this mutex, and the next one starts as soon as the previous one commits. They all run on
+/// the one connection it guards: a connection's page cache is emptied whenever another connection
+/// has written, so a pool of writers kept re-reading the same pages; the single writer's cache
+/// stays warm. Other processes on the same file still meet the busy timeout.
+/// It reaches `write_transaction` through a thread-local, set by [`Database::run`] for the work
+/// it runs, so that queries keep taking a plain `&mut DbConnection`.
+#[derive(Clone)]
+struct WriterGate(Arc<SqliteWriter>);
+
+struct SqliteWriter {
+    manager: ConnectionManager,
+    /// Opened on first use, and again after a transaction left it broken.
+    conn: std::sync::Mutex<Option<DbConnection>>,
+}
+
+/// How often the write-ahead log is copied back into the SQLite file (see [`checkpoint_loop`]).
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+
+impl WriterGate {
+    fn new(manager: ConnectionManager) -> Self {
+        let gate = WriterGate(Arc::new(SqliteWriter {
+            manager,
+            conn: std::sync::Mutex::new(None),
+        }));
+        let writer = Arc::downgrade(&gate.0);
+        let spawned = std::thread::Builder::new()
+            .name("sqlite-checkpoint".into())
+            .spawn(move || checkpoint_loop(writer));
+        if let Err(error) = spawned {
+            tracing::warn!(%error, "no checkpoint thread: the writer will checkpoint as it commits");
+        }
+        gate
+    }
+
+    fn open_writer(&self) -> Result<DbConnection, diesel::result::Error> {
+        let mut conn = self.0.manager.connect().map_err(|e| {
+            diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::ClosedConnection,
+                Box::new(format!("cannot open the SQLite writer connection: {e}")),
+            )
+        })?;
+        // Checkpoints run on their own thread rather than inside a writer's turn.
+        if thread_checkpoints_running(&self.0) {
+            conn.batch_execute("PRAGMA wal_autocheckpoint = 0")?;
+        }
+        Ok(conn)
+    }
+
+    fn write<T, E, F>(&self, work: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, E>,
+        E: From<diesel::result::Error>,
+    {
+        let mut slot = self.0.conn.lock().unwrap_or_else(|poisoned| {
+            // A writer panicked mid-transaction: start over on a fresh connection.
+            let mut slot = poisoned.into_inner();
+            *slot = None;
+            slot
+        });
+        let conn = match &mut *slot {
+            Some(conn) => conn,
+            empty => empty.insert(self.open_writer()?),
+        };
+        let outcome = sqlite_immediate_transaction(conn, work);
+        let broken = match conn {
+            DbConnection::Sqlite(lite) => {
+                AnsiTransactionManager::is_broken_transaction_manager(lite)
+            }
+            DbConnection::Postgres(_) => true,
+        };
+        if broken {
+            *slot = None;
+        }
+        outcome
+    }
+}
+
+/// Whether the checkpoint thread holds on to this writer (it holds a weak reference).
+fn thread_checkpoints_running(writer: &Arc<SqliteWriter>) -> bool {
+    Arc::weak_count(writer) > 0
+}
+
+/// Copies the write-ahead log back into the database file every [`CHECKPOINT_EVERY`], for as
+/// long as the writer lives. SQLite would otherwise do it inside the commit that fills the log,
+/// holding up every writer queued behind it. PASSIVE never waits for readers or the writer;
+/// what it cannot copy now it copies next time.
+fn checkpoint_loop(writer: std::sync::Weak<SqliteWriter>) {
+    let mut conn: Option<DbConnection> = None;
+    loop {
+        std::thread::sleep(CHECKPOINT_EVERY);
+        let Some(writer) = writer.upgrade() else {
+            return;
+        };
+        if conn.is_none() {
+            conn = writer.manager.connect().ok();
+        }
+        drop(writer);
+        if let Some(open) = conn.as_mut() {
+            if let Err(error) = open.batch_execute("PRAGMA wal_checkpoint(PASSIVE)") {
+                tracing::warn!(%error, "SQLite checkpoint failed; retrying on a new connection");
+                conn = None;
+            }
+        }
+    }
+}
 
 thread_local! {
     static WRITER_GATE: std::cell::RefCell<Option<WriterGate>> = const { std::cell::RefCell::new(None) };
@@ -234,8 +334,8 @@ impl Database {
             // A connection the server dropped (restart, failover) is noticed on use and then
             // discarded (see `Database::run`), so an outage heals by itself once the database is back.
             .test_on_check_out(false)
-            .build_unchecked(manager);
-        let writer_gate = (!url.is_postgres()).then(WriterGate::default);
+            .build_unchecked(manager.clone());
+        let writer_gate = (!url.is_postgres()).then(|| WriterGate::new(manager));
         Ok(Self {
             pool,
             url,
@@ -330,8 +430,9 @@ pub(crate) use insert_batch;
 
 /// Runs `work` in a write transaction: `BEGIN IMMEDIATE` on SQLite (a plain `BEGIN` that later
 /// writes fails with "database is locked" under load), the default `BEGIN` on PostgreSQL.
-/// On SQLite, writers of this process first take their turn at the [`WriterGate`]; `work` must
-/// not start another write transaction.
+/// On SQLite, inside [`Database::run`], `work` runs on this process's single writer connection
+/// once it is its turn (see [`WriterGate`]), not on `conn`; it must not start another write
+/// transaction.
 pub fn write_transaction<T, E, F>(conn: &mut DbConnection, work: F) -> Result<T, E>
 where
     F: FnOnce(&mut DbConnection) -> Result<T, E>,
@@ -343,13 +444,9 @@ where
             // Taken out of the thread-local while held: a nested call finds no gate and fails on
             // BEGIN (as SQLite would anyway) instead of deadlocking on the mutex.
             let gate = WRITER_GATE.with(|g| g.borrow_mut().take());
-            let outcome = {
-                // Poisoning only means another writer panicked; its transaction was rolled back.
-                let _turn = gate.as_ref().map(|g| {
-                    g.0.lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner)
-                });
-                sqlite_immediate_transaction(conn, work)
+            let outcome = match &gate {
+                Some(gate) => gate.write(work),
+                None => sqlite_immediate_transaction(conn, work),
             };
             WRITER_GATE.with(|g| *g.borrow_mut() = gate);
             outcome

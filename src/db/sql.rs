@@ -18,7 +18,7 @@ use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::serialize::ToSql;
-use diesel::sql_types::{BigInt, Date, HasSqlType, Integer, Text, Timestamp, Untyped};
+use diesel::sql_types::{BigInt, Date, HasSqlType, Integer, Nullable, Text, Timestamp, Untyped};
 use diesel::sqlite::Sqlite;
 
 use super::DbConnection;
@@ -31,11 +31,25 @@ pub enum Value<'a> {
     Integer(i32),
     Date(NaiveDate),
     Timestamp(NaiveDateTime),
+    NullableText(Option<Cow<'a, str>>),
+    NullableTimestamp(Option<NaiveDateTime>),
 }
 
 impl<'a> From<&'a str> for Value<'a> {
     fn from(text: &'a str) -> Self {
         Value::Text(Cow::Borrowed(text))
+    }
+}
+
+impl<'a> From<Option<&'a str>> for Value<'a> {
+    fn from(text: Option<&'a str>) -> Self {
+        Value::NullableText(text.map(Cow::Borrowed))
+    }
+}
+
+impl From<Option<NaiveDateTime>> for Value<'_> {
+    fn from(at: Option<NaiveDateTime>) -> Self {
+        Value::NullableTimestamp(at)
     }
 }
 
@@ -194,7 +208,7 @@ fn split(text: &str) -> Vec<Piece> {
     pieces
 }
 
-impl<DB> QueryFragment<DB> for Sql<'_>
+impl<'a, DB> QueryFragment<DB> for Sql<'a>
 where
     DB: Backend
         + HasSqlType<Text>
@@ -203,6 +217,8 @@ where
         + HasSqlType<Date>
         + HasSqlType<Timestamp>,
     str: ToSql<Text, DB>,
+    Option<Cow<'a, str>>: ToSql<Nullable<Text>, DB>,
+    Option<NaiveDateTime>: ToSql<Nullable<Timestamp>, DB>,
     i64: ToSql<BigInt, DB>,
     i32: ToSql<Integer, DB>,
     NaiveDate: ToSql<Date, DB>,
@@ -222,6 +238,12 @@ where
                     Some(Value::Date(day)) => out.push_bind_param::<Date, NaiveDate>(day)?,
                     Some(Value::Timestamp(at)) => {
                         out.push_bind_param::<Timestamp, NaiveDateTime>(at)?
+                    }
+                    Some(Value::NullableText(text)) => {
+                        out.push_bind_param::<Nullable<Text>, Option<Cow<'a, str>>>(text)?
+                    }
+                    Some(Value::NullableTimestamp(at)) => {
+                        out.push_bind_param::<Nullable<Timestamp>, Option<NaiveDateTime>>(at)?
                     }
                     None => {
                         return Err(diesel::result::Error::QueryBuilderError(

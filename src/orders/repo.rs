@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use crate::api::Paging;
 use crate::db::schema::{households, idempotency_keys, order_items, orders, products};
+use crate::db::sql::Sql;
 use crate::db::{DbConnection, MultiBackend};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -72,12 +73,17 @@ pub struct OrderMove {
 }
 
 /// The snapshot of a product taken together with its stock.
-#[derive(Debug, Clone, Queryable)]
+#[derive(Debug, Clone, QueryableByName)]
 pub struct TakenProduct {
+    #[diesel(sql_type = diesel::sql_types::Text)]
     pub household_id: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
     pub name: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
     pub category: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
     pub price_vnd: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
     pub unit_weight_grams: i64,
 }
 
@@ -103,19 +109,58 @@ pub struct OrderFilter {
     pub placed_before: Option<NaiveDateTime>,
 }
 
+/// The order and its lines. Written out as SQL so that the statements are prepared once per
+/// connection: diesel never caches its INSERT (or UPDATE) statements, and this is the hot path.
 pub fn insert_order(
     conn: &mut DbConnection,
     order: &Order,
     items: &[OrderItem],
 ) -> QueryResult<()> {
-    diesel::insert_into(orders::table)
-        .values(order)
-        .execute(conn)?;
-    // Multi-row VALUES is not available through the multi-backend connection; orders are small.
+    Sql::new(
+        "INSERT INTO orders (id, buyer_id, household_id, status, total_vnd, total_weight_grams, \
+         recipient_name, phone, address, province_code, country_code, payment_method, payment_status, \
+         tracking_code, note, placed_at, confirmed_at, shipped_at, delivered_at, cancelled_at, \
+         cancel_reason) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)",
+    )
+    .bind(order.id.as_str())
+    .bind(order.buyer_id.as_deref())
+    .bind(order.household_id.as_str())
+    .bind(order.status.as_str())
+    .bind(order.total_vnd)
+    .bind(order.total_weight_grams)
+    .bind(order.recipient_name.as_str())
+    .bind(order.phone.as_str())
+    .bind(order.address.as_str())
+    .bind(order.province_code.as_deref())
+    .bind(order.country_code.as_str())
+    .bind(order.payment_method.as_str())
+    .bind(order.payment_status.as_str())
+    .bind(order.tracking_code.as_deref())
+    .bind(order.note.as_deref())
+    .bind(order.placed_at)
+    .bind(order.confirmed_at)
+    .bind(order.shipped_at)
+    .bind(order.delivered_at)
+    .bind(order.cancelled_at)
+    .bind(order.cancel_reason.as_deref())
+    .execute(conn)?;
     for item in items {
-        diesel::insert_into(order_items::table)
-            .values(item)
-            .execute(conn)?;
+        Sql::new(
+            "INSERT INTO order_items (order_id, line_no, product_id, product_name, product_category, \
+             quantity, unit_price_vnd, unit_weight_grams, line_total_vnd) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(item.order_id.as_str())
+        .bind(item.line_no)
+        .bind(item.product_id.as_str())
+        .bind(item.product_name.as_str())
+        .bind(item.product_category.as_str())
+        .bind(item.quantity)
+        .bind(item.unit_price_vnd)
+        .bind(item.unit_weight_grams)
+        .bind(item.line_total_vnd)
+        .execute(conn)?;
     }
     Ok(())
 }
@@ -165,31 +210,19 @@ pub fn take_stock(
     quantity: i64,
     now: NaiveDateTime,
 ) -> QueryResult<Option<TakenProduct>> {
-    let household_active = diesel::dsl::exists(
-        households::table
-            .filter(households::id.eq(products::household_id))
-            .filter(households::status.eq(crate::households::model::STATUS_ACTIVE)),
-    );
-    diesel::update(
-        products::table
-            .filter(products::id.eq(product_id))
-            .filter(products::status.eq(crate::products::model::STATUS_ACTIVE))
-            .filter(products::stock_quantity.ge(quantity))
-            .filter(household_active),
+    // Statuses are literals, not values: SQLite re-plans a statement whenever a value compared
+    // with an indexed column changes (its STAT4 statistics), which would undo the caching.
+    let taken = Sql::new(
+        "UPDATE products SET stock_quantity = stock_quantity - $2, updated_at = $3 \
+         WHERE id = $1 AND status = 'active' AND stock_quantity >= $2 \
+         AND EXISTS (SELECT 1 FROM households h WHERE h.id = products.household_id AND h.status = 'active') \
+         RETURNING household_id, name, category, price_vnd, unit_weight_grams",
     )
-    .set((
-        products::stock_quantity.eq(products::stock_quantity - quantity),
-        products::updated_at.eq(now),
-    ))
-    .returning((
-        products::household_id,
-        products::name,
-        products::category,
-        products::price_vnd,
-        products::unit_weight_grams,
-    ))
-    .get_result(conn)
-    .optional()
+    .bind(product_id)
+    .bind(quantity)
+    .bind(now)
+    .load::<TakenProduct>(conn)?;
+    Ok(taken.into_iter().next())
 }
 
 pub fn return_stock(
