@@ -505,4 +505,64 @@ mod tests {
         let url = DatabaseUrl::parse("postgres://app:s3cret@db.example:5432/nongsan");
         assert_eq!(url.redacted(), "postgres://***@db.example:5432/nongsan");
     }
+
+    /// Writers queue at the gate and run on its one connection; none is lost, a nested write
+    /// transaction fails instead of deadlocking, and the gate keeps working after it.
+    #[actix_web::test]
+    async fn sqlite_writers_take_turns_on_one_connection() {
+        let path = std::env::temp_dir().join(format!("nongsan-gate-{}.db", uuid::Uuid::new_v4()));
+        let options = PoolOptions {
+            max_size: 8,
+            connect_timeout: Duration::from_secs(5),
+            sqlite_busy_timeout: Duration::from_secs(5),
+        };
+        let db = Database::connect(DatabaseUrl::Sqlite(path.clone()), &options).unwrap();
+        db.run(|conn| {
+            conn.batch_execute(
+                "CREATE TABLE counter (n INTEGER NOT NULL); INSERT INTO counter VALUES (0);",
+            )?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+        let increment = |db: Database| async move {
+            db.run(|conn| {
+                write_transaction(conn, |conn| {
+                    conn.batch_execute("UPDATE counter SET n = n + 1")?;
+                    Ok::<_, AppError>(())
+                })
+            })
+            .await
+        };
+        let writes = futures_util::future::join_all((0..200).map(|_| increment(db.clone()))).await;
+        assert!(writes.iter().all(Result::is_ok));
+        let nested = db
+            .run(|conn| {
+                write_transaction(conn, |conn| {
+                    write_transaction(conn, |_| Ok::<_, AppError>(()))
+                })
+            })
+            .await;
+        assert!(
+            nested.is_err(),
+            "a write transaction inside another must fail"
+        );
+        increment(db.clone()).await.unwrap();
+        let count: i64 = db
+            .run(|conn| {
+                Ok(
+                    diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+                        "(SELECT n FROM counter)",
+                    ))
+                    .get_result(conn)?,
+                )
+            })
+            .await
+            .unwrap();
+        assert_eq!(count, 201);
+        drop(db);
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+    }
 }
