@@ -4,7 +4,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use crate::api::Paging;
-use crate::db::schema::{households, products};
+use crate::db::schema::products;
 use crate::db::sql::{self, Sql};
 use crate::db::{DbConnection, MultiBackend};
 use crate::search::like_pattern;
@@ -108,27 +108,50 @@ pub fn set_status(
         .execute(conn)
 }
 
-type FilteredProducts = diesel::dsl::IntoBoxed<
-    'static,
-    diesel::dsl::InnerJoin<products::table, households::table>,
-    MultiBackend,
->;
+type FilteredProducts = diesel::dsl::IntoBoxed<'static, products::table, MultiBackend>;
 
-/// `full_text`: on SQLite, words of 3+ characters go through the FTS5 trigram index
-/// (`products_fts`); elsewhere, and for shorter words, `LIKE` (PostgreSQL: pg_trgm indexes).
-fn filtered(filter: &ProductFilter, full_text: bool) -> FilteredProducts {
-    let mut query = products::table.inner_join(households::table).into_boxed();
+/// How a query over the catalogue is put to the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Plan {
+    /// PostgreSQL: words through `LIKE` (pg_trgm indexes); its planner chooses the rest.
+    Postgres,
+    /// SQLite: words of 3+ characters through the FTS5 trigram index (`products_fts`), and the
+    /// matches looked up by rowid: best for counting, and for pages of few matches.
+    SqliteMatchesFirst,
+    /// SQLite: the same conditions, but the index and rowid lookups are disabled (`+`), so that
+    /// SQLite walks the sort order's index and stops once the page is full. For the first pages
+    /// of a common word (thousands of matches) this reads a few hundred rows instead of looking
+    /// up and sorting every match.
+    SqliteInSortOrder,
+}
+
+/// Pages at most this deep into at least this many matches are read in sort order on SQLite.
+const IN_SORT_ORDER_MIN_MATCHES: i64 = 2_000;
+const IN_SORT_ORDER_MAX_DEPTH_SHARE: i64 = 10;
+
+fn filtered(filter: &ProductFilter, plan: Plan) -> FilteredProducts {
+    // `+` keeps SQLite from using an index for the term (it then takes the sort order's index).
+    let unindexed = if plan == Plan::SqliteInSortOrder {
+        "+"
+    } else {
+        ""
+    };
+    let mut query = products::table.into_boxed();
     match &filter.status {
         None => {
             query = query
                 .filter(products::status.eq(crate::products::model::STATUS_ACTIVE))
-                .filter(households::status.eq(crate::households::model::STATUS_ACTIVE));
+                .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(&format!(
+                    "{unindexed}products.household_id IN \
+                     (SELECT households.id FROM households WHERE households.status = '{}')",
+                    crate::households::model::STATUS_ACTIVE
+                )));
         }
         Some(status) => query = query.filter(products::status.eq(status.clone())),
     }
     let mut phrases = Vec::new();
     for word in &filter.words {
-        if full_text && word.chars().count() >= 3 {
+        if plan != Plan::Postgres && word.chars().count() >= 3 {
             // Words are letters and digits only (see `search::query_words`); quoting is still right.
             phrases.push(format!("\"{}\"", word.replace('"', "\"\"")));
         } else {
@@ -137,9 +160,10 @@ fn filtered(filter: &ProductFilter, full_text: bool) -> FilteredProducts {
     }
     if !phrases.is_empty() {
         query = query.filter(
-            diesel::dsl::sql::<diesel::sql_types::Bool>(
-                "products.rowid IN (SELECT rowid FROM products_fts WHERE products_fts MATCH ",
-            )
+            diesel::dsl::sql::<diesel::sql_types::Bool>(&format!(
+                "{unindexed}products.rowid IN \
+                 (SELECT rowid FROM products_fts WHERE products_fts MATCH "
+            ))
             .bind::<diesel::sql_types::Text, _>(phrases.join(" AND "))
             .sql(")"),
         );
@@ -175,24 +199,48 @@ pub fn list(
     sort: ProductSort,
     paging: Paging,
 ) -> QueryResult<(Vec<Product>, i64)> {
-    let full_text = matches!(conn, DbConnection::Sqlite(_));
-    let total = filtered(filter, full_text).count().get_result(conn)?;
+    let sqlite = matches!(conn, DbConnection::Sqlite(_));
+    let counting_plan = if sqlite {
+        Plan::SqliteMatchesFirst
+    } else {
+        Plan::Postgres
+    };
+    let total = filtered(filter, counting_plan).count().get_result(conn)?;
     if total == 0 {
         return Ok((Vec::new(), 0));
     }
-    let query = filtered(filter, full_text);
+    let depth = paging.offset() + paging.per_page;
+    let page_plan = if sqlite
+        && total >= IN_SORT_ORDER_MIN_MATCHES
+        && depth * IN_SORT_ORDER_MAX_DEPTH_SHARE <= total
+    {
+        Plan::SqliteInSortOrder
+    } else {
+        counting_plan
+    };
+    let rows = page(conn, filter, sort, paging, page_plan)?;
+    Ok((rows, total))
+}
+
+fn page(
+    conn: &mut DbConnection,
+    filter: &ProductFilter,
+    sort: ProductSort,
+    paging: Paging,
+    plan: Plan,
+) -> QueryResult<Vec<Product>> {
+    let query = filtered(filter, plan);
     let query = match sort {
         ProductSort::Newest => query.order((products::created_at.desc(), products::id.desc())),
         ProductSort::PriceAsc => query.order((products::price_vnd.asc(), products::id.desc())),
         ProductSort::PriceDesc => query.order((products::price_vnd.desc(), products::id.desc())),
         ProductSort::Popular => query.order((products::views.desc(), products::id.desc())),
     };
-    let rows = query
+    query
         .limit(paging.per_page)
         .offset(paging.offset())
         .select(Product::as_select())
-        .load(conn)?;
-    Ok((rows, total))
+        .load(conn)
 }
 
 /// Rows per statement when adding views: well under both databases' parameter limits.
@@ -235,4 +283,98 @@ pub fn add_views(conn: &mut DbConnection, entries: &[(String, NaiveDate, i64)]) 
         statement.execute(conn)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::{DbConnection, run_migrations};
+    use diesel::connection::SimpleConnection;
+
+    fn product(i: i64, household_id: &str, base: NaiveDateTime) -> Product {
+        let name = if i % 3 == 0 {
+            "Vải thiều"
+        } else {
+            "Cam sành"
+        };
+        Product {
+            id: format!("p{i:05}"),
+            household_id: household_id.to_owned(),
+            name: name.to_owned(),
+            description: None,
+            category: "fruit".to_owned(),
+            unit: "kg".to_owned(),
+            unit_weight_grams: 1000,
+            // Repeated prices, views and times: ties must fall back to the id in both plans.
+            price_vnd: 10_000 + (i * 7919 % 50) * 1000,
+            stock_quantity: 5,
+            origin_province_code: "24".to_owned(),
+            certifications: String::new(),
+            ocop_stars: None,
+            harvest_from: None,
+            harvest_to: None,
+            status: if i % 10 == 0 { "paused" } else { "active" }.to_owned(),
+            views: i % 13,
+            search_text: crate::search::fold(name),
+            created_at: base + chrono::Duration::seconds(i / 2),
+            updated_at: base,
+        }
+    }
+
+    /// Both SQLite plans give the same pages in every sort order, paused products and those of
+    /// suspended households left out.
+    #[test]
+    fn sqlite_plans_agree_on_every_page() {
+        let mut conn = DbConnection::Sqlite(SqliteConnection::establish(":memory:").unwrap());
+        run_migrations(&mut conn).unwrap();
+        conn.batch_execute(
+            "INSERT INTO households (id, name, province_code, status, search_text, joined_at, \
+             created_at, updated_at) VALUES \
+             ('h1', 'Hộ 1', '24', 'active', 'ho 1', '2021-01-01', '2021-01-01', '2021-01-01'), \
+             ('h2', 'Hộ 2', '24', 'suspended', 'ho 2', '2021-01-01', '2021-01-01', '2021-01-01')",
+        )
+        .unwrap();
+        let base = chrono::NaiveDate::from_ymd_opt(2021, 5, 1)
+            .unwrap()
+            .and_hms_opt(0, 0, 0)
+            .unwrap();
+        for i in 0..7_000 {
+            let household = if i % 7 == 0 { "h2" } else { "h1" };
+            insert(&mut conn, &product(i, household, base)).unwrap();
+        }
+        let filter = ProductFilter {
+            words: vec!["cam".to_owned(), "sanh".to_owned()],
+            ..ProductFilter::default()
+        };
+        // Active products (not every tenth) of the active household (not every seventh), of the
+        // two in three that are "Cam sành".
+        let expected = (0..7_000)
+            .filter(|i| i % 3 != 0 && i % 10 != 0 && i % 7 != 0)
+            .count() as i64;
+        for sort in [
+            ProductSort::Newest,
+            ProductSort::PriceAsc,
+            ProductSort::PriceDesc,
+            ProductSort::Popular,
+        ] {
+            for number in [1, 2, 7] {
+                let paging = Paging {
+                    page: number,
+                    per_page: 20,
+                };
+                let (rows, total) = list(&mut conn, &filter, sort, paging).unwrap();
+                assert_eq!(total, expected);
+                let in_order = page(&mut conn, &filter, sort, paging, Plan::SqliteInSortOrder);
+                let matches_first =
+                    page(&mut conn, &filter, sort, paging, Plan::SqliteMatchesFirst);
+                let ids = |rows: &[Product]| rows.iter().map(|p| p.id.clone()).collect::<Vec<_>>();
+                assert_eq!(ids(&in_order.unwrap()), ids(&matches_first.unwrap()));
+                assert_eq!(rows.len(), 20);
+                assert!(
+                    rows.iter()
+                        .all(|p| p.household_id == "h1" && p.status == "active")
+                );
+            }
+        }
+    }
 }
