@@ -250,6 +250,7 @@ fn load_demo(database: &Database, settings: &Settings, scale: u32) -> anyhow::Re
         describe(error)
     })?;
     bar.finish();
+    truncate_wal(&mut conn)?;
     eprintln!(
         "demo loaded in {:.1}s: {} households, {} products, {} orders, {} view records; \
          sign in as {} (or nongdan0@demo.nongsan.vn, khachhang0@demo.nongsan.vn) with password {:?}",
@@ -300,7 +301,18 @@ fn import_file(settings: &Settings, file: &std::path::Path) -> anyhow::Result<()
     })
     .map_err(describe)?;
     bar.finish();
+    truncate_wal(&mut conn)?;
     println!("{}", serde_json::to_string(&summary)?);
+    Ok(())
+}
+
+/// A bulk load leaves an SQLite write-ahead log as large as what it wrote: fold it into the
+/// database and truncate it now rather than leave hundreds of megabytes for the next start.
+fn truncate_wal(conn: &mut crate::db::DbConnection) -> anyhow::Result<()> {
+    use diesel::connection::SimpleConnection;
+    if let crate::db::DbConnection::Sqlite(sqlite) = conn {
+        sqlite.batch_execute("PRAGMA wal_checkpoint(TRUNCATE)")?;
+    }
     Ok(())
 }
 
