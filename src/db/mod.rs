@@ -280,11 +280,11 @@ fn checkpoint_loop(writer: std::sync::Weak<SqliteWriter>) {
             conn = writer.manager.connect().ok();
         }
         drop(writer);
-        if let Some(open) = conn.as_mut() {
-            if let Err(error) = open.batch_execute("PRAGMA wal_checkpoint(PASSIVE)") {
-                tracing::warn!(%error, "SQLite checkpoint failed; retrying on a new connection");
-                conn = None;
-            }
+        if let Some(open) = conn.as_mut()
+            && let Err(error) = open.batch_execute("PRAGMA wal_checkpoint(PASSIVE)")
+        {
+            tracing::warn!(%error, "SQLite checkpoint failed; retrying on a new connection");
+            conn = None;
         }
     }
 }

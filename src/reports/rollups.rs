@@ -106,18 +106,18 @@ impl RollupBatch {
     }
 
     fn add(&mut self, key: RollupKey, counts: Counts) {
-        if let RollupKey::Day(day) = key {
-            if counts.households_active != 0 || counts.products_active != 0 {
-                let month = Counts {
-                    households_active: counts.households_active,
-                    products_active: counts.products_active,
-                    ..Counts::default()
-                };
-                *self
-                    .deltas
-                    .entry(RollupKey::ActiveMonth(first_of_month(day)))
-                    .or_default() += month;
-            }
+        if let RollupKey::Day(day) = key
+            && (counts.households_active != 0 || counts.products_active != 0)
+        {
+            let month = Counts {
+                households_active: counts.households_active,
+                products_active: counts.products_active,
+                ..Counts::default()
+            };
+            *self
+                .deltas
+                .entry(RollupKey::ActiveMonth(first_of_month(day)))
+                .or_default() += month;
         }
         *self.deltas.entry(key).or_default() += counts;
     }
