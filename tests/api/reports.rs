@@ -1050,6 +1050,9 @@ async fn the_demo_reproduces_the_seed_figures() {
         "{}",
         String::from_utf8_lossy(&demo.stderr)
     );
+    // The bulk load folds its write-ahead log into the database instead of leaving it behind.
+    let wal = std::fs::metadata(format!("{}-wal", app.database.url)).map_or(0, |m| m.len());
+    assert!(wal < 1 << 20, "the demo left a {wal}-byte write-ahead log");
     let login = app
         .login(
             nongsan::demo::DEMO_ADMIN_EMAIL,
