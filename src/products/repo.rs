@@ -288,7 +288,7 @@ pub fn add_views(conn: &mut DbConnection, entries: &[(String, NaiveDate, i64)]) 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::db::{DbConnection, run_migrations};
+    use crate::db::run_migrations;
     use diesel::connection::SimpleConnection;
 
     fn product(i: i64, household_id: &str, base: NaiveDateTime) -> Product {
