@@ -14,7 +14,7 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::auth::repo::User;
 use crate::db::schema::{households, users};
-use crate::db::{DbConnection, insert_batch, write_transaction};
+use crate::db::{DbConnection, bulk_insert, write_transaction};
 use crate::error::AppError;
 use crate::ids::UserId;
 use crate::imports::model::{
@@ -641,7 +641,7 @@ pub fn load(
         .collect();
     write_transaction(conn, |conn| {
         for chunk in rows.chunks(1000) {
-            insert_batch!(conn, users::table, chunk)?;
+            bulk_insert!(conn, users::table, chunk)?;
         }
         Ok::<_, AppError>(())
     })?;

@@ -8,6 +8,8 @@ use crate::db::schema::{auth_tokens, users};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = users)]
+// NULL, not DEFAULT, for None: what bulk inserts (PostgreSQL COPY) need; no nullable column has a default.
+#[diesel(treat_none_as_default_value = false)]
 pub struct User {
     pub id: String,
     pub email: String,

@@ -412,13 +412,15 @@ pub fn run_migrations(conn: &mut DbConnection) -> anyhow::Result<Vec<String>> {
     applied.map_err(|e| anyhow::anyhow!("migration failed: {e}"))
 }
 
-/// Multi-row INSERT of a slice or `Vec` of rows. It goes through the backend's own connection:
-/// the multi-backend connection cannot batch.
-macro_rules! insert_batch {
+/// Inserts many rows (a slice or `Vec`) through the backend's own connection, the fastest way
+/// each has: PostgreSQL's binary `COPY FROM STDIN` (no statement to parse, no parameters to bind;
+/// the rows' `Option`s must be written as NULL, `treat_none_as_default_value = false`), and a
+/// multi-row INSERT on SQLite.
+macro_rules! bulk_insert {
     ($conn:expr, $table:expr, $rows:expr) => {
         match $conn {
             $crate::db::DbConnection::Postgres(pg) => {
-                diesel::insert_into($table).values($rows).execute(pg)
+                diesel::copy_from($table).from_insertable($rows).execute(pg)
             }
             $crate::db::DbConnection::Sqlite(lite) => {
                 diesel::insert_into($table).values($rows).execute(lite)
@@ -426,7 +428,7 @@ macro_rules! insert_batch {
         }
     };
 }
-pub(crate) use insert_batch;
+pub(crate) use bulk_insert;
 
 /// Runs `work` in a write transaction: `BEGIN IMMEDIATE` on SQLite (a plain `BEGIN` that later
 /// writes fails with "database is locked" under load), the default `BEGIN` on PostgreSQL.

@@ -18,7 +18,9 @@ use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::serialize::ToSql;
-use diesel::sql_types::{BigInt, Date, HasSqlType, Integer, Nullable, Text, Timestamp, Untyped};
+use diesel::sql_types::{
+    Array, BigInt, Date, HasSqlType, Integer, Nullable, Text, Timestamp, Untyped,
+};
 use diesel::sqlite::Sqlite;
 
 use super::DbConnection;
@@ -268,6 +270,98 @@ impl Query for Sql<'_> {
 
 impl<Conn> RunQueryDsl<Conn> for Sql<'_> {}
 
+/// Rows per column-array statement: bounds a statement's memory (a few MB), not the count of them.
+pub const ARRAY_ROWS_PER_STATEMENT: usize = 20_000;
+
+/// One column of many rows, bound as one PostgreSQL array.
+#[derive(Debug, Clone)]
+pub enum ArrayColumn<'a> {
+    Text(Vec<&'a str>),
+    Date(Vec<NaiveDate>),
+    Integer(Vec<i32>),
+    BigInt(Vec<i64>),
+}
+
+impl ArrayColumn<'_> {
+    fn array_type(&self) -> &'static str {
+        match self {
+            ArrayColumn::Text(_) => "text[]",
+            ArrayColumn::Date(_) => "date[]",
+            ArrayColumn::Integer(_) => "int4[]",
+            ArrayColumn::BigInt(_) => "int8[]",
+        }
+    }
+}
+
+/// `unnest($1::text[], $2::date[], …)`: the rows of `columns`, as a PostgreSQL table expression.
+pub fn unnest(columns: &[ArrayColumn]) -> String {
+    let arrays: Vec<String> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, column)| format!("${}::{}", i + 1, column.array_type()))
+        .collect();
+    format!("unnest({})", arrays.join(", "))
+}
+
+/// PostgreSQL only: a statement over many rows given as whole columns (see [`unnest`]). Bulk
+/// writes (imports, the demo) use it: its text is the same however many rows there are, so it is
+/// prepared once, and PostgreSQL takes each column as one value instead of parsing and binding a
+/// placeholder per cell, as a multi-row `VALUES` makes it do.
+pub struct ArraySql<'a> {
+    text: String,
+    pieces: Vec<Piece>,
+    columns: Vec<ArrayColumn<'a>>,
+}
+
+impl<'a> ArraySql<'a> {
+    /// `text` with `$1`… standing for `columns`, in order.
+    pub fn new(text: String, columns: Vec<ArrayColumn<'a>>) -> Self {
+        let pieces = split(&text);
+        ArraySql {
+            text,
+            pieces,
+            columns,
+        }
+    }
+
+    pub fn execute(self, conn: &mut diesel::PgConnection) -> QueryResult<usize> {
+        RunQueryDsl::execute(self, conn)
+    }
+}
+
+impl QueryFragment<Pg> for ArraySql<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        for piece in &self.pieces {
+            match piece {
+                Piece::Literal(range) => out.push_sql(&self.text[range.clone()]),
+                Piece::Value(index) => match self.columns.get(*index) {
+                    Some(ArrayColumn::Text(v)) => out.push_bind_param::<Array<Text>, _>(v)?,
+                    Some(ArrayColumn::Date(v)) => out.push_bind_param::<Array<Date>, _>(v)?,
+                    Some(ArrayColumn::Integer(v)) => out.push_bind_param::<Array<Integer>, _>(v)?,
+                    Some(ArrayColumn::BigInt(v)) => out.push_bind_param::<Array<BigInt>, _>(v)?,
+                    None => {
+                        return Err(diesel::result::Error::QueryBuilderError(
+                            format!("no column bound for ${}", index + 1).into(),
+                        ));
+                    }
+                },
+            }
+        }
+        Ok(())
+    }
+}
+
+impl QueryId for ArraySql<'_> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl Query for ArraySql<'_> {
+    type SqlType = Untyped;
+}
+
+impl<Conn> RunQueryDsl<Conn> for ArraySql<'_> {}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -322,5 +416,19 @@ mod tests {
     fn value_rows_number_every_cell() {
         assert_eq!(value_rows(1, 2, 3), "($1, $2, $3), ($4, $5, $6)");
         assert_eq!(value_rows(5, 1, 2), "($5, $6)");
+    }
+
+    #[test]
+    fn unnest_casts_each_column() {
+        let columns = [
+            ArrayColumn::Text(vec!["a"]),
+            ArrayColumn::Date(vec![]),
+            ArrayColumn::Integer(vec![1]),
+            ArrayColumn::BigInt(vec![2]),
+        ];
+        assert_eq!(
+            unnest(&columns),
+            "unnest($1::text[], $2::date[], $3::int4[], $4::int8[])"
+        );
     }
 }

@@ -10,6 +10,8 @@ use crate::search::like_pattern;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = households)]
+// NULL, not DEFAULT, for None: what bulk inserts (PostgreSQL COPY) need; no nullable column has a default.
+#[diesel(treat_none_as_default_value = false)]
 pub struct Household {
     pub id: String,
     pub owner_id: Option<String>,

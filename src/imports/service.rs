@@ -10,7 +10,7 @@ use super::model::{
     HouseholdRecord, ImportRecord, ImportSummary, OrderRecord, ProductRecord, ViewsRecord,
 };
 use crate::db::schema::{households, products, users};
-use crate::db::{DbConnection, insert_batch, write_transaction};
+use crate::db::{DbConnection, bulk_insert, write_transaction};
 use crate::error::{AppError, FieldError, LineError, ProblemItem};
 use crate::households::repo::Household;
 use crate::ids::{HouseholdId, OrderId, ProductId};
@@ -793,7 +793,7 @@ fn views_row(
 /// Writes an accepted plan in one transaction, with its rollups; `progress` hears of each batch.
 pub fn write(
     conn: &mut DbConnection,
-    plan: ImportPlan,
+    mut plan: ImportPlan,
     timezone: chrono_tz::Tz,
     progress: &dyn Fn(u64),
 ) -> Result<ImportSummary, AppError> {
@@ -812,18 +812,31 @@ pub fn write(
             "import"
         )
     };
+    // Views of products this file lists go into their rows as they are written; updating 100k
+    // fresh rows afterwards would rewrite each, and every index of the table with it.
+    let mut view_totals: HashMap<&str, i64> = HashMap::new();
+    for ((product_id, _), count) in &plan.views {
+        *view_totals.entry(product_id.as_str()).or_default() += count;
+    }
+    for product in &mut plan.products {
+        if let Some(count) = view_totals.remove(product.id.as_str()) {
+            product.views += count;
+        }
+    }
+    let mut stored_product_views: Vec<(&str, i64)> = view_totals.into_iter().collect();
+    stored_product_views.sort_unstable();
     write_transaction(conn, |conn| {
         let mut rollups = RollupBatch::new(timezone);
         let mut done = 0u64;
         for chunk in plan.households.chunks(1000) {
-            insert_batch!(conn, households::table, chunk)?;
+            bulk_insert!(conn, households::table, chunk)?;
             chunk.iter().for_each(|h| rollups.household_joined(h));
             done += chunk.len() as u64;
             progress(done);
         }
         phase("households written");
         for chunk in plan.products.chunks(1000) {
-            insert_batch!(conn, products::table, chunk)?;
+            bulk_insert!(conn, products::table, chunk)?;
             chunk.iter().for_each(|p| rollups.product_listed(p));
             done += chunk.len() as u64;
             progress(done);
@@ -832,9 +845,9 @@ pub fn write(
         for chunk in plan.orders.chunks(1000) {
             let headers: Vec<&Order> = chunk.iter().map(|(o, _)| o).collect();
             let lines: Vec<&OrderItem> = chunk.iter().flat_map(|(_, items)| items).collect();
-            insert_batch!(conn, orders::table, headers)?;
+            bulk_insert!(conn, orders::table, headers)?;
             for lines in lines.chunks(3000) {
-                insert_batch!(conn, order_items::table, lines.to_vec())?;
+                bulk_insert!(conn, order_items::table, lines.to_vec())?;
             }
             chunk
                 .iter()
@@ -848,7 +861,8 @@ pub fn write(
             .iter()
             .map(|((p, d), c)| (p.clone(), *d, *c))
             .collect();
-        crate::products::repo::add_views(conn, &views)?;
+        crate::products::repo::add_view_days(conn, &views)?;
+        crate::products::repo::add_product_views(conn, &stored_product_views)?;
         for (_, day, count) in &views {
             rollups.views(*day, *count);
         }

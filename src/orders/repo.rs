@@ -10,6 +10,8 @@ use crate::db::{DbConnection, MultiBackend};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = orders)]
+// NULL, not DEFAULT, for None: what bulk inserts (PostgreSQL COPY) need; no nullable column has a default.
+#[diesel(treat_none_as_default_value = false)]
 pub struct Order {
     pub id: String,
     pub buyer_id: Option<String>,
@@ -36,6 +38,7 @@ pub struct Order {
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = order_items)]
+#[diesel(treat_none_as_default_value = false)]
 pub struct OrderItem {
     pub order_id: String,
     pub line_no: i32,

@@ -5,12 +5,14 @@ use diesel::prelude::*;
 
 use crate::api::Paging;
 use crate::db::schema::products;
-use crate::db::sql::{self, Sql};
+use crate::db::sql::{self, ArrayColumn, ArraySql, Sql};
 use crate::db::{DbConnection, MultiBackend};
 use crate::search::like_pattern;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = products)]
+// NULL, not DEFAULT, for None: what bulk inserts (PostgreSQL COPY) need; no nullable column has a default.
+#[diesel(treat_none_as_default_value = false)]
 pub struct Product {
     pub id: String,
     pub household_id: String,
@@ -247,12 +249,44 @@ fn page(
 const VIEW_ROWS_PER_STATEMENT: usize = 500;
 
 /// Adds views of products on days: to each day's count and to each product's running total.
-/// Multi-row statements with the same SQL on both databases.
 pub fn add_views(conn: &mut DbConnection, entries: &[(String, NaiveDate, i64)]) -> QueryResult<()> {
+    add_view_days(conn, entries)?;
+    let mut totals: std::collections::BTreeMap<&str, i64> = std::collections::BTreeMap::new();
+    for (product_id, _, count) in entries {
+        *totals.entry(product_id.as_str()).or_default() += count;
+    }
+    let totals: Vec<(&str, i64)> = totals.into_iter().collect();
+    add_product_views(conn, &totals)
+}
+
+/// Adds views of products on days to `product_view_days` (not to the products' running totals).
+pub fn add_view_days(
+    conn: &mut DbConnection,
+    entries: &[(String, NaiveDate, i64)],
+) -> QueryResult<()> {
+    const UPSERT: &str = "INSERT INTO product_view_days (product_id, day, views)";
+    const ON_CONFLICT: &str = "ON CONFLICT (product_id, day) \
+        DO UPDATE SET views = product_view_days.views + excluded.views";
+    if let DbConnection::Postgres(pg) = conn
+        && entries.len() > sql::CACHED_ROWS
+    {
+        for chunk in entries.chunks(sql::ARRAY_ROWS_PER_STATEMENT) {
+            let columns = vec![
+                ArrayColumn::Text(chunk.iter().map(|(p, _, _)| p.as_str()).collect()),
+                ArrayColumn::Date(chunk.iter().map(|(_, d, _)| *d).collect()),
+                ArrayColumn::BigInt(chunk.iter().map(|(_, _, n)| *n).collect()),
+            ];
+            let text = format!(
+                "{UPSERT} SELECT * FROM {} {ON_CONFLICT}",
+                sql::unnest(&columns)
+            );
+            ArraySql::new(text, columns).execute(pg)?;
+        }
+        return Ok(());
+    }
     for chunk in entries.chunks(VIEW_ROWS_PER_STATEMENT) {
         let text = format!(
-            "INSERT INTO product_view_days (product_id, day, views) VALUES {} \
-             ON CONFLICT (product_id, day) DO UPDATE SET views = product_view_days.views + excluded.views",
+            "{UPSERT} VALUES {} {ON_CONFLICT}",
             sql::value_rows(1, chunk.len(), 3)
         );
         let mut statement = Sql::new(text).cached_if(chunk.len() <= sql::CACHED_ROWS);
@@ -263,11 +297,28 @@ pub fn add_views(conn: &mut DbConnection, entries: &[(String, NaiveDate, i64)]) 
         }
         statement.execute(conn)?;
     }
-    let mut totals: std::collections::BTreeMap<&str, i64> = std::collections::BTreeMap::new();
-    for (product_id, _, count) in entries {
-        *totals.entry(product_id.as_str()).or_default() += count;
+    Ok(())
+}
+
+/// Adds to products' running view totals.
+pub fn add_product_views(conn: &mut DbConnection, totals: &[(&str, i64)]) -> QueryResult<()> {
+    if let DbConnection::Postgres(pg) = conn
+        && totals.len() > sql::CACHED_ROWS
+    {
+        for chunk in totals.chunks(sql::ARRAY_ROWS_PER_STATEMENT) {
+            let columns = vec![
+                ArrayColumn::Text(chunk.iter().map(|(p, _)| *p).collect()),
+                ArrayColumn::BigInt(chunk.iter().map(|(_, n)| *n).collect()),
+            ];
+            let text = format!(
+                "UPDATE products SET views = products.views + v.views FROM {} AS v (id, views) \
+                 WHERE products.id = v.id",
+                sql::unnest(&columns)
+            );
+            ArraySql::new(text, columns).execute(pg)?;
+        }
+        return Ok(());
     }
-    let totals: Vec<(&str, i64)> = totals.into_iter().collect();
     for chunk in totals.chunks(VIEW_ROWS_PER_STATEMENT) {
         // VALUES columns are column1, column2 on both databases.
         let text = format!(

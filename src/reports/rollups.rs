@@ -10,7 +10,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Date, Text};
 
 use crate::db::DbConnection;
-use crate::db::sql::{self, Sql, Value};
+use crate::db::sql::{self, ArrayColumn, ArraySql, Sql, Value};
 use crate::households::model::STATUS_ACTIVE as HOUSEHOLD_ACTIVE;
 use crate::households::repo::Household;
 use crate::orders::model::{CANCELLED, HOME_COUNTRY};
@@ -288,8 +288,10 @@ impl RollupBatch {
         );
     }
 
-    /// Adds the deltas to the rollup tables: multi-row upserts per table, in key order so that two
-    /// writers on PostgreSQL take row locks in the same order.
+    /// Adds the deltas to the rollup tables, in key order so that two writers on PostgreSQL take
+    /// row locks in the same order: a few rows as cached multi-row upserts (an order's in one
+    /// PostgreSQL statement), many (imports) as column arrays on PostgreSQL and small multi-row
+    /// upserts on SQLite.
     pub fn write(self, conn: &mut DbConnection) -> QueryResult<()> {
         let rows: Vec<(RollupKey, Counts)> = self
             .deltas
@@ -306,8 +308,17 @@ impl RollupBatch {
             return upsert_together(conn, &tables, shard);
         }
         for table in tables {
-            for chunk in table.chunks(upsert_rows_per_statement(conn)) {
-                upsert(conn, chunk, shard)?;
+            match conn {
+                DbConnection::Postgres(pg) if table.len() > sql::CACHED_ROWS => {
+                    for chunk in table.chunks(sql::ARRAY_ROWS_PER_STATEMENT) {
+                        upsert_columns(pg, chunk, shard)?;
+                    }
+                }
+                _ => {
+                    for chunk in table.chunks(SQLITE_ROWS_PER_STATEMENT) {
+                        upsert(conn, chunk, shard)?;
+                    }
+                }
             }
         }
         Ok(())
@@ -447,25 +458,14 @@ pub fn first_of_month(day: NaiveDate) -> NaiveDate {
     day.with_day(1).expect("every month has a first day")
 }
 
-/// Rows per upsert statement. PostgreSQL gains from fewer round trips; SQLite (in-process) slows
-/// down on large multi-row upserts, so it gets small ones (measured with `nongsan demo`).
-fn upsert_rows_per_statement(conn: &DbConnection) -> usize {
-    match conn {
-        DbConnection::Postgres(_) => 500,
-        DbConnection::Sqlite(_) => 20,
-    }
-}
+/// Rows per multi-row upsert on SQLite (in-process, it slows down on large ones; measured with
+/// `nongsan demo`). On PostgreSQL a few rows go in one such statement, more as column arrays.
+const SQLITE_ROWS_PER_STATEMENT: usize = 20;
 
-/// `INSERT … VALUES (…), (…) ON CONFLICT (keys) DO UPDATE SET c = t.c + excluded.c` for rows of
-/// one table, the same SQL on both databases, its placeholders numbered after the `values` it
-/// pushes them onto. Keys are unique within a batch.
-fn upsert_text<'a>(
-    rows: &'a [(RollupKey, Counts)],
-    shard: i32,
-    values: &mut Vec<Value<'a>>,
-) -> String {
-    let (table, keys, columns) = table_of(&rows[0].0, shard);
-    let export_table = matches!(rows[0].0, RollupKey::Export { .. });
+/// `INSERT INTO t (keys…, counters…)` and `ON CONFLICT (keys) DO UPDATE SET c = t.c + excluded.c`
+/// for the table of `key`: every upsert of a delta, whatever form its rows take.
+fn upsert_clauses(key: &RollupKey) -> (String, String) {
+    let (table, keys, columns) = table_of(key, 0);
     let key_names: Vec<&str> = keys.iter().map(|(name, _)| *name).collect();
     let names: Vec<&str> = key_names
         .iter()
@@ -476,12 +476,29 @@ fn upsert_text<'a>(
         .iter()
         .map(|c| format!("{c} = {table}.{c} + excluded.{c}"))
         .collect();
+    (
+        format!("INSERT INTO {table} ({})", names.join(", ")),
+        format!(
+            "ON CONFLICT ({}) DO UPDATE SET {}",
+            key_names.join(", "),
+            updates.join(", ")
+        ),
+    )
+}
+
+/// The upsert of rows of one table as a multi-row `VALUES`, the same SQL on both databases, its
+/// placeholders numbered after the `values` it pushes them onto. Keys are unique within a batch.
+fn upsert_text<'a>(
+    rows: &'a [(RollupKey, Counts)],
+    shard: i32,
+    values: &mut Vec<Value<'a>>,
+) -> String {
+    let (_, keys, columns) = table_of(&rows[0].0, shard);
+    let export_table = matches!(rows[0].0, RollupKey::Export { .. });
+    let (insert, on_conflict) = upsert_clauses(&rows[0].0);
     let text = format!(
-        "INSERT INTO {table} ({}) VALUES {} ON CONFLICT ({}) DO UPDATE SET {}",
-        names.join(", "),
-        sql::value_rows(values.len() + 1, rows.len(), names.len()),
-        key_names.join(", "),
-        updates.join(", ")
+        "{insert} VALUES {} {on_conflict}",
+        sql::value_rows(values.len() + 1, rows.len(), keys.len() + columns.len()),
     );
     for (key, counts) in rows {
         let (_, keys, _) = table_of(key, shard);
@@ -497,6 +514,46 @@ fn upsert_text<'a>(
         }
     }
     text
+}
+
+/// The upsert of rows of one table as PostgreSQL column arrays: one statement, one text, however
+/// many rows (an import's hundreds of thousands).
+fn upsert_columns(
+    pg: &mut diesel::PgConnection,
+    rows: &[(RollupKey, Counts)],
+    shard: i32,
+) -> QueryResult<usize> {
+    let (_, first_keys, counters) = table_of(&rows[0].0, shard);
+    let export_table = matches!(rows[0].0, RollupKey::Export { .. });
+    let mut keys: Vec<ArrayColumn> = first_keys
+        .iter()
+        .map(|(_, value)| match value {
+            KeyValue::Text(_) => ArrayColumn::Text(Vec::with_capacity(rows.len())),
+            KeyValue::Date(_) => ArrayColumn::Date(Vec::with_capacity(rows.len())),
+            KeyValue::Int(_) => ArrayColumn::Integer(Vec::with_capacity(rows.len())),
+        })
+        .collect();
+    let mut counts: Vec<Vec<i64>> = vec![Vec::with_capacity(rows.len()); counters.len()];
+    for (key, row_counts) in rows {
+        for (column, (_, value)) in keys.iter_mut().zip(table_of(key, shard).1) {
+            match (column, value) {
+                (ArrayColumn::Text(c), KeyValue::Text(v)) => c.push(v),
+                (ArrayColumn::Date(c), KeyValue::Date(v)) => c.push(v),
+                (ArrayColumn::Integer(c), KeyValue::Int(v)) => c.push(v),
+                _ => unreachable!("one table's keys have one shape"),
+            }
+        }
+        for (column, name) in counts.iter_mut().zip(counters) {
+            column.push(value_of(row_counts, name, export_table));
+        }
+    }
+    keys.extend(counts.into_iter().map(ArrayColumn::BigInt));
+    let (insert, on_conflict) = upsert_clauses(&rows[0].0);
+    let text = format!(
+        "{insert} SELECT * FROM {} {on_conflict}",
+        sql::unnest(&keys)
+    );
+    ArraySql::new(text, keys).execute(pg)
 }
 
 fn upsert(conn: &mut DbConnection, rows: &[(RollupKey, Counts)], shard: i32) -> QueryResult<usize> {

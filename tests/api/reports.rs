@@ -791,7 +791,8 @@ async fn rollups_agree_with_a_full_recomputation_after_a_random_mix(app: TestApp
         .unwrap()
         .to_owned();
     let mut products = Vec::new();
-    for i in 0..4 {
+    // Six: more rows than the few that an order's own rollups write, in the later import below.
+    for i in 0..6 {
         let category = ["fruit", "seafood"][i % 2];
         let p = app
             .product(
@@ -833,6 +834,52 @@ async fn rollups_agree_with_a_full_recomputation_after_a_random_mix(app: TestApp
                 .await
                 .status,
             200
+        );
+    }
+    // A later import that adds history to stored products (and, on PostgreSQL, enough rows to go
+    // through the bulk statements): their view totals grow by exactly the imported counts.
+    let mut later = Vec::new();
+    for (i, product) in products.iter().enumerate() {
+        for day in 1..=3 {
+            later.push(json!({"kind": "views", "product": product,
+                              "date": format!("2026-0{day}-0{}", i + 1), "count": 10 + i}));
+        }
+        later.push(
+            json!({"kind": "order", "household": household, "country_code": "JP",
+                          "placed_at": format!("2026-02-0{}T10:00:00Z", i + 1),
+                          "items": [{"product": product, "quantity": 2}]}),
+        );
+    }
+    let later: String = later.iter().map(|l| format!("{l}\n")).collect();
+    let views_of = || async {
+        let page = app
+            .get(
+                &format!("/products?household_id={household}&status=active"),
+                Some(&admin),
+            )
+            .await
+            .json();
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                (
+                    p["id"].as_str().unwrap().to_owned(),
+                    p["views"].as_i64().unwrap(),
+                )
+            })
+            .collect::<BTreeMap<String, i64>>()
+    };
+    let views_before = views_of().await;
+    let answer = import(&app, &admin, later.into_bytes()).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    let views_after = views_of().await;
+    for (i, product) in products.iter().enumerate() {
+        assert_eq!(
+            views_after[product] - views_before[product],
+            3 * (10 + i as i64),
+            "imported views of a stored product"
         );
     }
     for product in &products {
