@@ -228,6 +228,8 @@ impl WriterGate {
         if thread_checkpoints_running(&self.0) {
             conn.batch_execute("PRAGMA wal_autocheckpoint = 0")?;
         }
+        // A log that was started over is cut back to this size (it is reused, not regrown).
+        conn.batch_execute("PRAGMA journal_size_limit = 67108864")?;
         Ok(conn)
     }
 
@@ -265,26 +267,62 @@ fn thread_checkpoints_running(writer: &Arc<SqliteWriter>) -> bool {
     Arc::weak_count(writer) > 0
 }
 
+/// Past this many frames (16 MB at 4 KB pages) the write-ahead log is started over; see
+/// [`checkpoint_loop`].
+const RESTART_LOG_AFTER_FRAMES: i32 = 4_096;
+
+/// What `PRAGMA wal_checkpoint` answers.
+#[derive(QueryableByName)]
+struct CheckpointResult {
+    /// Frames in the write-ahead log.
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    log: i32,
+}
+
 /// Copies the write-ahead log back into the database file every [`CHECKPOINT_EVERY`], for as
 /// long as the writer lives. SQLite would otherwise do it inside the commit that fills the log,
 /// holding up every writer queued behind it. PASSIVE never waits for readers or the writer;
 /// what it cannot copy now it copies next time.
+///
+/// But SQLite starts the log over only after a checkpoint has copied all of it, which a passive
+/// one never does while writes keep coming: under a steady stream of orders the log grew by
+/// 250 MB a second, towards a full disk. Once it is past [`RESTART_LOG_AFTER_FRAMES`], the
+/// checkpoint runs on the writer's connection, holding the writers' gate, and waits for readers
+/// to leave the log (RESTART): the next write starts it over.
 fn checkpoint_loop(writer: std::sync::Weak<SqliteWriter>) {
     let mut conn: Option<DbConnection> = None;
     loop {
         std::thread::sleep(CHECKPOINT_EVERY);
-        let Some(writer) = writer.upgrade() else {
+        let Some(alive) = writer.upgrade() else {
             return;
         };
         if conn.is_none() {
-            conn = writer.manager.connect().ok();
+            conn = alive.manager.connect().ok();
         }
-        drop(writer);
-        if let Some(open) = conn.as_mut()
-            && let Err(error) = open.batch_execute("PRAGMA wal_checkpoint(PASSIVE)")
+        drop(alive);
+        let Some(open) = conn.as_mut() else { continue };
+        let passive = diesel::sql_query("PRAGMA wal_checkpoint(PASSIVE)")
+            .get_result::<CheckpointResult>(open);
+        let log_frames = match passive {
+            Ok(result) => result.log,
+            Err(error) => {
+                tracing::warn!(%error, "SQLite checkpoint failed; retrying on a new connection");
+                conn = None;
+                continue;
+            }
+        };
+        if log_frames > RESTART_LOG_AFTER_FRAMES
+            && let Some(alive) = writer.upgrade()
         {
-            tracing::warn!(%error, "SQLite checkpoint failed; retrying on a new connection");
-            conn = None;
+            let mut slot = alive
+                .conn
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if let Some(writer_conn) = slot.as_mut()
+                && let Err(error) = writer_conn.batch_execute("PRAGMA wal_checkpoint(RESTART)")
+            {
+                tracing::warn!(%error, "SQLite checkpoint could not start the log over");
+            }
         }
     }
 }
@@ -506,6 +544,75 @@ mod tests {
     fn redacted_urls_hide_the_password() {
         let url = DatabaseUrl::parse("postgres://app:s3cret@db.example:5432/nongsan");
         assert_eq!(url.redacted(), "postgres://***@db.example:5432/nongsan");
+    }
+
+    /// Under writes that never pause, the write-ahead log is still started over now and then
+    /// instead of growing without bound (it grew by 250 MB a second under the order benchmark).
+    #[actix_web::test]
+    async fn the_sqlite_log_stays_bounded_under_endless_writes() {
+        let path = std::env::temp_dir().join(format!("nongsan-wal-{}.db", uuid::Uuid::new_v4()));
+        let options = PoolOptions {
+            max_size: 8,
+            connect_timeout: Duration::from_secs(5),
+            sqlite_busy_timeout: Duration::from_secs(5),
+        };
+        let db = Database::connect(DatabaseUrl::Sqlite(path.clone()), &options).unwrap();
+        db.run(|conn| {
+            conn.batch_execute("CREATE TABLE blobs (id INTEGER PRIMARY KEY, body BLOB NOT NULL)")?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+        const BLOB: u64 = 256 * 1024;
+        const ENOUGH: u64 = 1024 * 1024 * 1024;
+        let written = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        let writer = |db: Database, written: Arc<std::sync::atomic::AtomicU64>| async move {
+            while written.load(Ordering::Relaxed) < ENOUGH && std::time::Instant::now() < deadline {
+                db.run(|conn| {
+                    write_transaction(conn, |conn| {
+                        conn.batch_execute(&format!(
+                            "INSERT INTO blobs (body) VALUES (randomblob({BLOB})); \
+                             DELETE FROM blobs WHERE id < (SELECT max(id) - 20 FROM blobs)"
+                        ))?;
+                        Ok::<_, AppError>(())
+                    })
+                })
+                .await
+                .unwrap();
+                written.fetch_add(BLOB, Ordering::Relaxed);
+            }
+        };
+        let reader = |db: Database, written: Arc<std::sync::atomic::AtomicU64>| async move {
+            while written.load(Ordering::Relaxed) < ENOUGH && std::time::Instant::now() < deadline {
+                db.run(|conn| Ok(conn.batch_execute("SELECT count(*) FROM blobs")?))
+                    .await
+                    .unwrap();
+            }
+        };
+        futures_util::future::join3(
+            writer(db.clone(), written.clone()),
+            writer(db.clone(), written.clone()),
+            reader(db.clone(), written.clone()),
+        )
+        .await;
+        let log = std::fs::metadata(format!("{}-wal", path.display()))
+            .unwrap()
+            .len();
+        let written = written.load(Ordering::Relaxed);
+        assert!(
+            written > 4 * (64 << 20),
+            "only {written} bytes were written"
+        );
+        // Bounded by what is written between two checkpoints, not by all that was written.
+        assert!(
+            log <= 256 << 20,
+            "the log grew to {log} bytes for {written} written"
+        );
+        drop(db);
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
     }
 
     /// Writers queue at the gate and run on its one connection; none is lost, a nested write
