@@ -1,7 +1,7 @@
 //! Benchmark baseline: placing orders on SQLite with nothing but the statements themselves
 //! (take stock, insert the order, insert its line) through the same driver (diesel), from
 //! THREADS threads for SECONDS seconds. Prints orders per second.
-//! `cargo run --release --example sqlite_orders -- FILE THREADS SECONDS`
+//! `cargo run --release --features bench-baselines --bin bench-sqlite-orders -- FILE THREADS SECONDS`
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

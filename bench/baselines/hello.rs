@@ -1,5 +1,5 @@
 //! Benchmark baseline: the smallest actix-web server, to measure what the machine can serve.
-//! `cargo run --release --example hello -- 127.0.0.1:18090`
+//! `cargo run --release --features bench-baselines --bin bench-hello -- 127.0.0.1:18090`
 
 use actix_web::{App, HttpResponse, HttpServer, web};
 
