@@ -271,6 +271,9 @@ fn thread_checkpoints_running(writer: &Arc<SqliteWriter>) -> bool {
 /// [`checkpoint_loop`].
 const RESTART_LOG_AFTER_FRAMES: i32 = 4_096;
 
+/// How long that restart waits for readers to leave the log, holding up writers meanwhile.
+const RESTART_WAITS_FOR_READERS_MS: u64 = 50;
+
 /// What `PRAGMA wal_checkpoint` answers.
 #[derive(QueryableByName)]
 struct CheckpointResult {
@@ -287,8 +290,8 @@ struct CheckpointResult {
 /// But SQLite starts the log over only after a checkpoint has copied all of it, which a passive
 /// one never does while writes keep coming: under a steady stream of orders the log grew by
 /// 250 MB a second, towards a full disk. Once it is past [`RESTART_LOG_AFTER_FRAMES`], the
-/// checkpoint runs on the writer's connection, holding the writers' gate, and waits for readers
-/// to leave the log (RESTART): the next write starts it over.
+/// checkpoint runs on the writer's connection, holding the writers' gate, and waits (briefly) for
+/// readers to leave the log (RESTART): the next write starts it over.
 fn checkpoint_loop(writer: std::sync::Weak<SqliteWriter>) {
     let mut conn: Option<DbConnection> = None;
     loop {
@@ -318,10 +321,22 @@ fn checkpoint_loop(writer: std::sync::Weak<SqliteWriter>) {
                 .conn
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            if let Some(writer_conn) = slot.as_mut()
-                && let Err(error) = writer_conn.batch_execute("PRAGMA wal_checkpoint(RESTART)")
-            {
-                tracing::warn!(%error, "SQLite checkpoint could not start the log over");
+            if let Some(writer_conn) = slot.as_mut() {
+                // Readers still on the log are waited for briefly: one that keeps its snapshot
+                // longer (a long report) must not hold up every writer for the busy timeout. The
+                // checkpoint then copies what it can, and a later tick starts the log over.
+                let restart = writer_conn.batch_execute(&format!(
+                    "PRAGMA busy_timeout = {RESTART_WAITS_FOR_READERS_MS}; \
+                     PRAGMA wal_checkpoint(RESTART);"
+                ));
+                let restored = writer_conn.batch_execute(&format!(
+                    "PRAGMA busy_timeout = {}",
+                    alive.manager.busy_timeout_ms
+                ));
+                if let Err(error) = restart.and(restored) {
+                    tracing::warn!(%error, "SQLite checkpoint could not start the log over");
+                    *slot = None;
+                }
             }
         }
     }
@@ -608,6 +623,57 @@ mod tests {
         assert!(
             log <= 256 << 20,
             "the log grew to {log} bytes for {written} written"
+        );
+        drop(db);
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+    }
+
+    /// A reader that keeps its snapshot for seconds (a long report) while the log is due to be
+    /// started over holds up writers for a moment at most, not for the busy timeout each time.
+    #[actix_web::test]
+    async fn a_long_reader_does_not_stall_writers_at_the_log_restart() {
+        let path = std::env::temp_dir().join(format!("nongsan-reader-{}.db", uuid::Uuid::new_v4()));
+        let options = PoolOptions {
+            max_size: 8,
+            connect_timeout: Duration::from_secs(5),
+            sqlite_busy_timeout: Duration::from_secs(5),
+        };
+        let db = Database::connect(DatabaseUrl::Sqlite(path.clone()), &options).unwrap();
+        db.run(|conn| {
+            conn.batch_execute("CREATE TABLE blobs (id INTEGER PRIMARY KEY, body BLOB NOT NULL)")?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+        // The reader: a read transaction on its own connection, open for four seconds.
+        let mut reader = SqliteConnection::establish(&path.to_string_lossy()).unwrap();
+        reader
+            .batch_execute("BEGIN; SELECT count(*) FROM blobs;")
+            .unwrap();
+        let started = std::time::Instant::now();
+        let mut slowest = Duration::ZERO;
+        while started.elapsed() < Duration::from_secs(4) {
+            let write = std::time::Instant::now();
+            db.run(|conn| {
+                write_transaction(conn, |conn| {
+                    conn.batch_execute(
+                        "INSERT INTO blobs (body) VALUES (randomblob(262144)); \
+                         DELETE FROM blobs WHERE id < (SELECT max(id) - 20 FROM blobs)",
+                    )?;
+                    Ok::<_, AppError>(())
+                })
+            })
+            .await
+            .unwrap();
+            slowest = slowest.max(write.elapsed());
+        }
+        reader.batch_execute("COMMIT").unwrap();
+        // Far from the 5 s busy timeout; a write itself takes milliseconds.
+        assert!(
+            slowest < Duration::from_secs(2),
+            "a write waited {slowest:?}"
         );
         drop(db);
         for suffix in ["", "-wal", "-shm"] {
