@@ -561,40 +561,57 @@ mod tests {
         assert_eq!(url.redacted(), "postgres://***@db.example:5432/nongsan");
     }
 
-    /// Under writes that never pause, the write-ahead log is still started over now and then
-    /// instead of growing without bound (it grew by 250 MB a second under the order benchmark).
-    #[actix_web::test]
-    async fn the_sqlite_log_stays_bounded_under_endless_writes() {
-        let path = std::env::temp_dir().join(format!("nongsan-wal-{}.db", uuid::Uuid::new_v4()));
+    /// A fresh SQLite database in the temporary directory, with `schema` applied, and its path.
+    async fn sqlite_database(name: &str, schema: &'static str) -> (Database, PathBuf) {
+        let path = std::env::temp_dir().join(format!("nongsan-{name}-{}.db", uuid::Uuid::new_v4()));
         let options = PoolOptions {
             max_size: 8,
             connect_timeout: Duration::from_secs(5),
             sqlite_busy_timeout: Duration::from_secs(5),
         };
         let db = Database::connect(DatabaseUrl::Sqlite(path.clone()), &options).unwrap();
-        db.run(|conn| {
-            conn.batch_execute("CREATE TABLE blobs (id INTEGER PRIMARY KEY, body BLOB NOT NULL)")?;
-            Ok(())
+        db.run(move |conn| Ok(conn.batch_execute(schema)?))
+            .await
+            .unwrap();
+        (db, path)
+    }
+
+    fn remove_sqlite_database(db: Database, path: &std::path::Path) {
+        drop(db);
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+    }
+
+    const BLOBS: &str = "CREATE TABLE blobs (id INTEGER PRIMARY KEY, body BLOB NOT NULL)";
+
+    /// Writes a random blob of `bytes` through the gate, keeping only the last twenty.
+    async fn write_blob(db: &Database, bytes: u64) {
+        db.run(move |conn| {
+            write_transaction(conn, |conn| {
+                conn.batch_execute(&format!(
+                    "INSERT INTO blobs (body) VALUES (randomblob({bytes})); \
+                     DELETE FROM blobs WHERE id < (SELECT max(id) - 20 FROM blobs)"
+                ))?;
+                Ok::<_, AppError>(())
+            })
         })
         .await
         .unwrap();
+    }
+
+    /// Under writes that never pause, the write-ahead log is still started over now and then
+    /// instead of growing without bound (it grew by 250 MB a second under the order benchmark).
+    #[actix_web::test]
+    async fn the_sqlite_log_stays_bounded_under_endless_writes() {
+        let (db, path) = sqlite_database("wal", BLOBS).await;
         const BLOB: u64 = 256 * 1024;
         const ENOUGH: u64 = 1024 * 1024 * 1024;
         let written = Arc::new(std::sync::atomic::AtomicU64::new(0));
         let deadline = std::time::Instant::now() + Duration::from_secs(20);
         let writer = |db: Database, written: Arc<std::sync::atomic::AtomicU64>| async move {
             while written.load(Ordering::Relaxed) < ENOUGH && std::time::Instant::now() < deadline {
-                db.run(|conn| {
-                    write_transaction(conn, |conn| {
-                        conn.batch_execute(&format!(
-                            "INSERT INTO blobs (body) VALUES (randomblob({BLOB})); \
-                             DELETE FROM blobs WHERE id < (SELECT max(id) - 20 FROM blobs)"
-                        ))?;
-                        Ok::<_, AppError>(())
-                    })
-                })
-                .await
-                .unwrap();
+                write_blob(&db, BLOB).await;
                 written.fetch_add(BLOB, Ordering::Relaxed);
             }
         };
@@ -624,29 +641,14 @@ mod tests {
             log <= 256 << 20,
             "the log grew to {log} bytes for {written} written"
         );
-        drop(db);
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-        }
+        remove_sqlite_database(db, &path);
     }
 
     /// A reader that keeps its snapshot for seconds (a long report) while the log is due to be
     /// started over holds up writers for a moment at most, not for the busy timeout each time.
     #[actix_web::test]
     async fn a_long_reader_does_not_stall_writers_at_the_log_restart() {
-        let path = std::env::temp_dir().join(format!("nongsan-reader-{}.db", uuid::Uuid::new_v4()));
-        let options = PoolOptions {
-            max_size: 8,
-            connect_timeout: Duration::from_secs(5),
-            sqlite_busy_timeout: Duration::from_secs(5),
-        };
-        let db = Database::connect(DatabaseUrl::Sqlite(path.clone()), &options).unwrap();
-        db.run(|conn| {
-            conn.batch_execute("CREATE TABLE blobs (id INTEGER PRIMARY KEY, body BLOB NOT NULL)")?;
-            Ok(())
-        })
-        .await
-        .unwrap();
+        let (db, path) = sqlite_database("reader", BLOBS).await;
         // The reader: a read transaction on its own connection, open for four seconds.
         let mut reader = SqliteConnection::establish(&path.to_string_lossy()).unwrap();
         reader
@@ -656,17 +658,7 @@ mod tests {
         let mut slowest = Duration::ZERO;
         while started.elapsed() < Duration::from_secs(4) {
             let write = std::time::Instant::now();
-            db.run(|conn| {
-                write_transaction(conn, |conn| {
-                    conn.batch_execute(
-                        "INSERT INTO blobs (body) VALUES (randomblob(262144)); \
-                         DELETE FROM blobs WHERE id < (SELECT max(id) - 20 FROM blobs)",
-                    )?;
-                    Ok::<_, AppError>(())
-                })
-            })
-            .await
-            .unwrap();
+            write_blob(&db, 256 * 1024).await;
             slowest = slowest.max(write.elapsed());
         }
         reader.batch_execute("COMMIT").unwrap();
@@ -675,31 +667,18 @@ mod tests {
             slowest < Duration::from_secs(2),
             "a write waited {slowest:?}"
         );
-        drop(db);
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-        }
+        remove_sqlite_database(db, &path);
     }
 
     /// Writers queue at the gate and run on its one connection; none is lost, a nested write
     /// transaction fails instead of deadlocking, and the gate keeps working after it.
     #[actix_web::test]
     async fn sqlite_writers_take_turns_on_one_connection() {
-        let path = std::env::temp_dir().join(format!("nongsan-gate-{}.db", uuid::Uuid::new_v4()));
-        let options = PoolOptions {
-            max_size: 8,
-            connect_timeout: Duration::from_secs(5),
-            sqlite_busy_timeout: Duration::from_secs(5),
-        };
-        let db = Database::connect(DatabaseUrl::Sqlite(path.clone()), &options).unwrap();
-        db.run(|conn| {
-            conn.batch_execute(
-                "CREATE TABLE counter (n INTEGER NOT NULL); INSERT INTO counter VALUES (0);",
-            )?;
-            Ok(())
-        })
-        .await
-        .unwrap();
+        let (db, path) = sqlite_database(
+            "gate",
+            "CREATE TABLE counter (n INTEGER NOT NULL); INSERT INTO counter VALUES (0);",
+        )
+        .await;
         let increment = |db: Database| async move {
             db.run(|conn| {
                 write_transaction(conn, |conn| {
@@ -735,9 +714,6 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(count, 201);
-        drop(db);
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-        }
+        remove_sqlite_database(db, &path);
     }
 }

@@ -230,33 +230,43 @@ where
         if !self.cached {
             out.unsafe_to_cache_prepared();
         }
-        for piece in &self.pieces {
-            match piece {
-                Piece::Literal(range) => out.push_sql(&self.text[range.clone()]),
-                Piece::Value(index) => match self.values.get(*index) {
-                    Some(Value::Text(text)) => out.push_bind_param::<Text, str>(text)?,
-                    Some(Value::BigInt(n)) => out.push_bind_param::<BigInt, i64>(n)?,
-                    Some(Value::Integer(n)) => out.push_bind_param::<Integer, i32>(n)?,
-                    Some(Value::Date(day)) => out.push_bind_param::<Date, NaiveDate>(day)?,
-                    Some(Value::Timestamp(at)) => {
-                        out.push_bind_param::<Timestamp, NaiveDateTime>(at)?
-                    }
-                    Some(Value::NullableText(text)) => {
-                        out.push_bind_param::<Nullable<Text>, Option<Cow<'a, str>>>(text)?
-                    }
-                    Some(Value::NullableTimestamp(at)) => {
-                        out.push_bind_param::<Nullable<Timestamp>, Option<NaiveDateTime>>(at)?
-                    }
-                    None => {
-                        return Err(diesel::result::Error::QueryBuilderError(
-                            format!("no value bound for ${}", index + 1).into(),
-                        ));
-                    }
-                },
-            }
-        }
-        Ok(())
+        walk_pieces(&self.text, &self.pieces, &mut out, |out, index| {
+            Some(match self.values.get(index)? {
+                Value::Text(text) => out.push_bind_param::<Text, str>(text),
+                Value::BigInt(n) => out.push_bind_param::<BigInt, i64>(n),
+                Value::Integer(n) => out.push_bind_param::<Integer, i32>(n),
+                Value::Date(day) => out.push_bind_param::<Date, NaiveDate>(day),
+                Value::Timestamp(at) => out.push_bind_param::<Timestamp, NaiveDateTime>(at),
+                Value::NullableText(text) => {
+                    out.push_bind_param::<Nullable<Text>, Option<Cow<'a, str>>>(text)
+                }
+                Value::NullableTimestamp(at) => {
+                    out.push_bind_param::<Nullable<Timestamp>, Option<NaiveDateTime>>(at)
+                }
+            })
+        })
     }
+}
+
+/// Writes `text` with each `$n` placeholder replaced by what `bind` pushes for value `n - 1`
+/// (`None`: no such value).
+fn walk_pieces<'b, DB: Backend>(
+    text: &'b str,
+    pieces: &'b [Piece],
+    out: &mut AstPass<'_, 'b, DB>,
+    mut bind: impl FnMut(&mut AstPass<'_, 'b, DB>, usize) -> Option<QueryResult<()>>,
+) -> QueryResult<()> {
+    for piece in pieces {
+        match piece {
+            Piece::Literal(range) => out.push_sql(&text[range.clone()]),
+            Piece::Value(index) => bind(out, *index).unwrap_or_else(|| {
+                Err(diesel::result::Error::QueryBuilderError(
+                    format!("no value bound for ${}", index + 1).into(),
+                ))
+            })?,
+        }
+    }
+    Ok(())
 }
 
 impl QueryId for Sql<'_> {
@@ -331,23 +341,14 @@ impl<'a> ArraySql<'a> {
 
 impl QueryFragment<Pg> for ArraySql<'_> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        for piece in &self.pieces {
-            match piece {
-                Piece::Literal(range) => out.push_sql(&self.text[range.clone()]),
-                Piece::Value(index) => match self.columns.get(*index) {
-                    Some(ArrayColumn::Text(v)) => out.push_bind_param::<Array<Text>, _>(v)?,
-                    Some(ArrayColumn::Date(v)) => out.push_bind_param::<Array<Date>, _>(v)?,
-                    Some(ArrayColumn::Integer(v)) => out.push_bind_param::<Array<Integer>, _>(v)?,
-                    Some(ArrayColumn::BigInt(v)) => out.push_bind_param::<Array<BigInt>, _>(v)?,
-                    None => {
-                        return Err(diesel::result::Error::QueryBuilderError(
-                            format!("no column bound for ${}", index + 1).into(),
-                        ));
-                    }
-                },
-            }
-        }
-        Ok(())
+        walk_pieces(&self.text, &self.pieces, &mut out, |out, index| {
+            Some(match self.columns.get(index)? {
+                ArrayColumn::Text(v) => out.push_bind_param::<Array<Text>, _>(v),
+                ArrayColumn::Date(v) => out.push_bind_param::<Array<Date>, _>(v),
+                ArrayColumn::Integer(v) => out.push_bind_param::<Array<Integer>, _>(v),
+                ArrayColumn::BigInt(v) => out.push_bind_param::<Array<BigInt>, _>(v),
+            })
+        })
     }
 }
 

@@ -812,19 +812,20 @@ pub fn write(
             "import"
         )
     };
+    let views: Vec<(String, NaiveDate, i64)> = plan
+        .views
+        .iter()
+        .map(|((p, d), c)| (p.clone(), *d, *c))
+        .collect();
     // Views of products this file lists go into their rows as they are written; updating 100k
     // fresh rows afterwards would rewrite each, and every index of the table with it.
-    let mut view_totals: HashMap<&str, i64> = HashMap::new();
-    for ((product_id, _), count) in &plan.views {
-        *view_totals.entry(product_id.as_str()).or_default() += count;
-    }
+    let mut view_totals = crate::products::repo::view_totals(&views);
     for product in &mut plan.products {
         if let Some(count) = view_totals.remove(product.id.as_str()) {
             product.views += count;
         }
     }
-    let mut stored_product_views: Vec<(&str, i64)> = view_totals.into_iter().collect();
-    stored_product_views.sort_unstable();
+    let stored_product_views: Vec<(&str, i64)> = view_totals.into_iter().collect();
     write_transaction(conn, |conn| {
         let mut rollups = RollupBatch::new(timezone);
         let mut done = 0u64;
@@ -856,11 +857,6 @@ pub fn write(
             progress(done);
         }
         phase("orders written");
-        let views: Vec<(String, NaiveDate, i64)> = plan
-            .views
-            .iter()
-            .map(|((p, d), c)| (p.clone(), *d, *c))
-            .collect();
         crate::products::repo::add_view_days(conn, &views)?;
         crate::products::repo::add_product_views(conn, &stored_product_views)?;
         for (_, day, count) in &views {

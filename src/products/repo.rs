@@ -1,5 +1,7 @@
 //! Product queries.
 
+use std::collections::BTreeMap;
+
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
@@ -251,12 +253,17 @@ const VIEW_ROWS_PER_STATEMENT: usize = 500;
 /// Adds views of products on days: to each day's count and to each product's running total.
 pub fn add_views(conn: &mut DbConnection, entries: &[(String, NaiveDate, i64)]) -> QueryResult<()> {
     add_view_days(conn, entries)?;
-    let mut totals: std::collections::BTreeMap<&str, i64> = std::collections::BTreeMap::new();
+    let totals: Vec<(&str, i64)> = view_totals(entries).into_iter().collect();
+    add_product_views(conn, &totals)
+}
+
+/// Views per product over all the days of `entries`, in product-id order.
+pub fn view_totals(entries: &[(String, NaiveDate, i64)]) -> BTreeMap<&str, i64> {
+    let mut totals = BTreeMap::new();
     for (product_id, _, count) in entries {
         *totals.entry(product_id.as_str()).or_default() += count;
     }
-    let totals: Vec<(&str, i64)> = totals.into_iter().collect();
-    add_product_views(conn, &totals)
+    totals
 }
 
 /// Adds views of products on days to `product_view_days` (not to the products' running totals).

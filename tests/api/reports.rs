@@ -901,19 +901,7 @@ async fn rollups_agree_with_a_full_recomputation_after_a_random_mix(app: TestApp
     )
     .await;
     let views_written = || async {
-        let page = app
-            .get(
-                &format!("/products?household_id={household}&status=active"),
-                Some(&admin),
-            )
-            .await
-            .json();
-        let shown: i64 = page["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|p| p["views"].as_i64().unwrap())
-            .sum();
+        let shown: i64 = views_of().await.values().sum();
         let report = app
             .get(
                 "/reports/uptake?from=2026-01-01&to=2030-12-31&compare=none",
