@@ -5,6 +5,7 @@
 
 pub mod schema;
 pub mod sql;
+mod sqlite_writer;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -17,6 +18,8 @@ use diesel::{PgConnection, SqliteConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use crate::error::AppError;
+use sqlite_writer::{GateScope, WriterGate, sqlite_immediate_transaction, write_on_gate};
+pub use sqlite_writer::{CommitWrite, write_at_commit};
 
 pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
@@ -180,188 +183,6 @@ pub struct Database {
     writer_gate: Option<WriterGate>,
 }
 
-/// SQLite has one writer at a time, and a writer that finds the file locked sleeps in SQLite's
-/// busy handler in steps of up to 100 ms, however soon the lock is free again: under load most
-/// of the time went to sleeping writers. Within one process, write transactions therefore queue
-/// on this mutex, and the next one starts as soon as the previous one commits. They all run on
-/// the one connection it guards: a connection's page cache is emptied whenever another connection
-/// has written, so a pool of writers kept re-reading the same pages; the single writer's cache
-/// stays warm. Other processes on the same file still meet the busy timeout.
-/// It reaches `write_transaction` through a thread-local, set by [`Database::run`] for the work
-/// it runs, so that queries keep taking a plain `&mut DbConnection`.
-#[derive(Clone)]
-struct WriterGate(Arc<SqliteWriter>);
-
-struct SqliteWriter {
-    manager: ConnectionManager,
-    /// Opened on first use, and again after a transaction left it broken.
-    conn: std::sync::Mutex<Option<DbConnection>>,
-}
-
-/// How often the write-ahead log is copied back into the SQLite file (see [`checkpoint_loop`]).
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
-
-impl WriterGate {
-    fn new(manager: ConnectionManager) -> Self {
-        let gate = WriterGate(Arc::new(SqliteWriter {
-            manager,
-            conn: std::sync::Mutex::new(None),
-        }));
-        let writer = Arc::downgrade(&gate.0);
-        let spawned = std::thread::Builder::new()
-            .name("sqlite-checkpoint".into())
-            .spawn(move || checkpoint_loop(writer));
-        if let Err(error) = spawned {
-            tracing::warn!(%error, "no checkpoint thread: the writer will checkpoint as it commits");
-        }
-        gate
-    }
-
-    fn open_writer(&self) -> Result<DbConnection, diesel::result::Error> {
-        let mut conn = self.0.manager.connect().map_err(|e| {
-            diesel::result::Error::DatabaseError(
-                diesel::result::DatabaseErrorKind::ClosedConnection,
-                Box::new(format!("cannot open the SQLite writer connection: {e}")),
-            )
-        })?;
-        // Checkpoints run on their own thread rather than inside a writer's turn.
-        if thread_checkpoints_running(&self.0) {
-            conn.batch_execute("PRAGMA wal_autocheckpoint = 0")?;
-        }
-        // A log that was started over is cut back to this size (it is reused, not regrown).
-        conn.batch_execute("PRAGMA journal_size_limit = 67108864")?;
-        Ok(conn)
-    }
-
-    fn write<T, E, F>(&self, work: F) -> Result<T, E>
-    where
-        F: FnOnce(&mut DbConnection) -> Result<T, E>,
-        E: From<diesel::result::Error>,
-    {
-        let mut slot = self.0.conn.lock().unwrap_or_else(|poisoned| {
-            // A writer panicked mid-transaction: start over on a fresh connection.
-            let mut slot = poisoned.into_inner();
-            *slot = None;
-            slot
-        });
-        let conn = match &mut *slot {
-            Some(conn) => conn,
-            empty => empty.insert(self.open_writer()?),
-        };
-        let outcome = sqlite_immediate_transaction(conn, work);
-        let broken = match conn {
-            DbConnection::Sqlite(lite) => {
-                AnsiTransactionManager::is_broken_transaction_manager(lite)
-            }
-            DbConnection::Postgres(_) => true,
-        };
-        if broken {
-            *slot = None;
-        }
-        outcome
-    }
-}
-
-/// Whether the checkpoint thread holds on to this writer (it holds a weak reference).
-fn thread_checkpoints_running(writer: &Arc<SqliteWriter>) -> bool {
-    Arc::weak_count(writer) > 0
-}
-
-/// Past this many frames (16 MB at 4 KB pages) the write-ahead log is started over; see
-/// [`checkpoint_loop`].
-const RESTART_LOG_AFTER_FRAMES: i32 = 4_096;
-
-/// How long that restart waits for readers to leave the log, holding up writers meanwhile.
-const RESTART_WAITS_FOR_READERS_MS: u64 = 50;
-
-/// What `PRAGMA wal_checkpoint` answers.
-#[derive(QueryableByName)]
-struct CheckpointResult {
-    /// Frames in the write-ahead log.
-    #[diesel(sql_type = diesel::sql_types::Integer)]
-    log: i32,
-}
-
-/// Copies the write-ahead log back into the database file every [`CHECKPOINT_EVERY`], for as
-/// long as the writer lives. SQLite would otherwise do it inside the commit that fills the log,
-/// holding up every writer queued behind it. PASSIVE never waits for readers or the writer;
-/// what it cannot copy now it copies next time.
-///
-/// But SQLite starts the log over only after a checkpoint has copied all of it, which a passive
-/// one never does while writes keep coming: under a steady stream of orders the log grew by
-/// 250 MB a second, towards a full disk. Once it is past [`RESTART_LOG_AFTER_FRAMES`], the
-/// checkpoint runs on the writer's connection, holding the writers' gate, and waits (briefly) for
-/// readers to leave the log (RESTART): the next write starts it over.
-fn checkpoint_loop(writer: std::sync::Weak<SqliteWriter>) {
-    let mut conn: Option<DbConnection> = None;
-    loop {
-        std::thread::sleep(CHECKPOINT_EVERY);
-        let Some(alive) = writer.upgrade() else {
-            return;
-        };
-        if conn.is_none() {
-            conn = alive.manager.connect().ok();
-        }
-        drop(alive);
-        let Some(open) = conn.as_mut() else { continue };
-        let passive = diesel::sql_query("PRAGMA wal_checkpoint(PASSIVE)")
-            .get_result::<CheckpointResult>(open);
-        let log_frames = match passive {
-            Ok(result) => result.log,
-            Err(error) => {
-                tracing::warn!(%error, "SQLite checkpoint failed; retrying on a new connection");
-                conn = None;
-                continue;
-            }
-        };
-        if log_frames > RESTART_LOG_AFTER_FRAMES
-            && let Some(alive) = writer.upgrade()
-        {
-            let mut slot = alive
-                .conn
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            if let Some(writer_conn) = slot.as_mut() {
-                // Readers still on the log are waited for briefly: one that keeps its snapshot
-                // longer (a long report) must not hold up every writer for the busy timeout. The
-                // checkpoint then copies what it can, and a later tick starts the log over.
-                let restart = writer_conn.batch_execute(&format!(
-                    "PRAGMA busy_timeout = {RESTART_WAITS_FOR_READERS_MS}; \
-                     PRAGMA wal_checkpoint(RESTART);"
-                ));
-                let restored = writer_conn.batch_execute(&format!(
-                    "PRAGMA busy_timeout = {}",
-                    alive.manager.busy_timeout_ms
-                ));
-                if let Err(error) = restart.and(restored) {
-                    tracing::warn!(%error, "SQLite checkpoint could not start the log over");
-                    *slot = None;
-                }
-            }
-        }
-    }
-}
-
-thread_local! {
-    static WRITER_GATE: std::cell::RefCell<Option<WriterGate>> = const { std::cell::RefCell::new(None) };
-}
-
-/// Installs a gate for the current thread until dropped.
-struct GateScope;
-
-impl GateScope {
-    fn enter(gate: Option<WriterGate>) -> Self {
-        WRITER_GATE.with(|g| *g.borrow_mut() = gate);
-        GateScope
-    }
-}
-
-impl Drop for GateScope {
-    fn drop(&mut self) {
-        WRITER_GATE.with(|g| *g.borrow_mut() = None);
-    }
-}
-
 impl Database {
     /// Builds the pool. Connections are opened lazily so that a server can start (and answer
     /// `/readyz` with 503) while its database is still down.
@@ -435,6 +256,28 @@ impl Database {
         .await?
     }
 
+    /// Runs `work` as one write transaction (see [`write_transaction`]). On SQLite it goes to
+    /// the writer's group commit (see [`WriterGate`]): no pooled connection and no blocking
+    /// thread waits with it meanwhile.
+    pub async fn write<T, F>(&self, work: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let work = match &self.writer_gate {
+            Some(gate) => match gate.submit(work) {
+                Ok(answer) => {
+                    return answer.await.unwrap_or_else(|_| {
+                        Err(AppError::Unavailable("the SQLite writer has stopped".into()))
+                    });
+                }
+                Err(work) => work,
+            },
+            None => work,
+        };
+        self.run(move |conn| write_transaction(conn, work)).await
+    }
+
     /// Applies pending migrations; see [`run_migrations`].
     pub fn migrate(&self) -> anyhow::Result<Vec<String>> {
         let mut conn = self.pool.get().map_err(|e| {
@@ -495,45 +338,10 @@ where
 {
     match conn {
         DbConnection::Postgres(_) => conn.transaction(work),
-        DbConnection::Sqlite(_) => {
-            // Taken out of the thread-local while held: a nested call finds no gate and fails on
-            // BEGIN (as SQLite would anyway) instead of deadlocking on the mutex.
-            let gate = WRITER_GATE.with(|g| g.borrow_mut().take());
-            let outcome = match &gate {
-                Some(gate) => gate.write(work),
-                None => sqlite_immediate_transaction(conn, work),
-            };
-            WRITER_GATE.with(|g| *g.borrow_mut() = gate);
-            outcome
-        }
-    }
-}
-
-fn sqlite_immediate_transaction<T, E, F>(conn: &mut DbConnection, work: F) -> Result<T, E>
-where
-    F: FnOnce(&mut DbConnection) -> Result<T, E>,
-    E: From<diesel::result::Error>,
-{
-    let DbConnection::Sqlite(lite) = conn else {
-        unreachable!("called for SQLite connections only")
-    };
-    AnsiTransactionManager::begin_transaction_sql(lite, "BEGIN IMMEDIATE")?;
-    let outcome = work(conn);
-    let DbConnection::Sqlite(lite) = conn else {
-        unreachable!("the connection cannot change backend")
-    };
-    match outcome {
-        Ok(value) => {
-            if let Err(commit_error) = AnsiTransactionManager::commit_transaction(lite) {
-                let _ = AnsiTransactionManager::rollback_transaction(lite);
-                return Err(commit_error.into());
-            }
-            Ok(value)
-        }
-        Err(error) => {
-            AnsiTransactionManager::rollback_transaction(lite)?;
-            Err(error)
-        }
+        DbConnection::Sqlite(_) => match write_on_gate(work) {
+            Ok(outcome) => outcome,
+            Err(work) => sqlite_immediate_transaction(conn, work),
+        },
     }
 }
 
@@ -714,6 +522,155 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(count, 201);
+        remove_sqlite_database(db, &path);
+    }
+
+    /// A counter update left for the commit and merged across a group, as the rollups are.
+    struct AddToTally(i64);
+
+    impl CommitWrite for AddToTally {
+        fn absorb(&mut self, later: Box<dyn std::any::Any>) {
+            if let Ok(later) = later.downcast::<AddToTally>() {
+                self.0 += later.0;
+            }
+        }
+
+        fn write(self: Box<Self>, conn: &mut DbConnection) -> QueryResult<()> {
+            conn.batch_execute(&format!("UPDATE tally SET n = n + {}", self.0))
+        }
+    }
+
+    /// An update whose write fails, and with it the commit of its group.
+    struct FailsAtCommit;
+
+    impl CommitWrite for FailsAtCommit {
+        fn absorb(&mut self, _later: Box<dyn std::any::Any>) {}
+
+        fn write(self: Box<Self>, conn: &mut DbConnection) -> QueryResult<()> {
+            conn.batch_execute("INSERT INTO no_such_table VALUES (1)")
+        }
+    }
+
+    const ITEMS: &str = "CREATE TABLE items (n INTEGER PRIMARY KEY); \
+                         CREATE TABLE tally (n INTEGER NOT NULL); INSERT INTO tally VALUES (0);";
+
+    #[derive(QueryableByName)]
+    struct Item {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+
+    /// The stored items and the tally.
+    async fn items_and_tally(db: &Database) -> (Vec<i64>, i64) {
+        db.run(|conn| {
+            use diesel::dsl::sql;
+            use diesel::sql_types::BigInt;
+            let items = diesel::sql_query("SELECT n FROM items ORDER BY n")
+                .load::<Item>(conn)?
+                .into_iter()
+                .map(|item| item.n)
+                .collect();
+            let tally = diesel::select(sql::<BigInt>("(SELECT n FROM tally)")).get_result(conn)?;
+            Ok((items, tally))
+        })
+        .await
+        .unwrap()
+    }
+
+    /// Writes submitted together are committed in groups; one that fails is undone alone,
+    /// with the counter updates it left for the commit, and the others are all stored.
+    #[actix_web::test]
+    async fn grouped_writes_fail_alone_and_the_rest_are_stored() {
+        let (db, path) = sqlite_database("group", ITEMS).await;
+        let writes = (0..300_i64).map(|i| {
+            let db = db.clone();
+            async move {
+                db.write(move |conn| {
+                    conn.batch_execute(&format!("INSERT INTO items VALUES ({i})"))?;
+                    write_at_commit(conn, AddToTally(1))?;
+                    // Fails after writing: its row and its tally must go.
+                    if i % 7 == 0 {
+                        return Err(AppError::not_found("item"));
+                    }
+                    Ok(i)
+                })
+                .await
+            }
+        });
+        let outcomes = futures_util::future::join_all(writes).await;
+        let kept: Vec<i64> = outcomes.iter().filter_map(|o| o.as_ref().ok().copied()).collect();
+        let expected: Vec<i64> = (0..300).filter(|i| i % 7 != 0).collect();
+        assert_eq!(kept, expected);
+        assert!(outcomes
+            .iter()
+            .enumerate()
+            .all(|(i, o)| o.is_ok() || matches!(o, Err(AppError::Client { code: "not_found", .. }) if i % 7 == 0)));
+        assert_eq!(items_and_tally(&db).await, (expected.clone(), expected.len() as i64));
+        remove_sqlite_database(db, &path);
+    }
+
+    /// When a group's commit fails, every write of the group fails and none is stored; the
+    /// writer goes on. The group is made deterministic by holding the writer up with a first
+    /// write until the others have queued behind it.
+    #[actix_web::test]
+    async fn a_failed_commit_fails_every_write_of_its_group() {
+        let (db, path) = sqlite_database("commit", ITEMS).await;
+        let (release, held) = std::sync::mpsc::channel::<()>();
+        let blocker = actix_web::rt::spawn({
+            let db = db.clone();
+            async move {
+                db.write(move |_| {
+                    held.recv().ok();
+                    Ok(())
+                })
+                .await
+            }
+        });
+        actix_web::rt::time::sleep(Duration::from_millis(200)).await;
+        let insert = |n: i64, fails: bool| {
+            let db = db.clone();
+            async move {
+                db.write(move |conn| {
+                    conn.batch_execute(&format!("INSERT INTO items VALUES ({n})"))?;
+                    write_at_commit(conn, AddToTally(1))?;
+                    if fails {
+                        write_at_commit(conn, FailsAtCommit)?;
+                    }
+                    Ok(())
+                })
+                .await
+            }
+        };
+        let (first, second, ()) = futures_util::future::join3(insert(1, false), insert(2, true), async {
+            actix_web::rt::time::sleep(Duration::from_millis(200)).await;
+            release.send(()).unwrap();
+        })
+        .await;
+        blocker.await.unwrap().unwrap();
+        assert!(first.is_err(), "a write whose group did not commit was reported stored");
+        assert!(second.is_err());
+        assert_eq!(items_and_tally(&db).await, (vec![], 0));
+        insert(3, false).await.unwrap();
+        assert_eq!(items_and_tally(&db).await, (vec![3], 1));
+        remove_sqlite_database(db, &path);
+    }
+
+    /// A write that panics fails (as unavailable, nothing stored) instead of taking the writer
+    /// down; the next write is stored.
+    #[actix_web::test]
+    async fn a_panicking_write_fails_and_the_writer_goes_on() {
+        let (db, path) = sqlite_database("panic", ITEMS).await;
+        let panicked = db
+            .write(|conn| -> Result<(), AppError> {
+                conn.batch_execute("INSERT INTO items VALUES (1)")?;
+                panic!("a bug in a write")
+            })
+            .await;
+        assert!(matches!(panicked, Err(AppError::Unavailable(_))), "{panicked:?}");
+        db.write(|conn| Ok(conn.batch_execute("INSERT INTO items VALUES (2)")?))
+            .await
+            .unwrap();
+        assert_eq!(items_and_tally(&db).await, (vec![2], 0));
         remove_sqlite_database(db, &path);
     }
 }

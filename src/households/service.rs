@@ -148,7 +148,7 @@ pub async fn create(
                 repo::insert(conn, &household)?;
                 let mut rollups = RollupBatch::new(timezone);
                 rollups.household_joined(&household);
-                rollups.write(conn)
+                rollups.write_at_commit(conn)
             })?;
             Ok(household.into())
         })
@@ -315,7 +315,7 @@ pub async fn update(
                 if let Some(status) = &changes.status {
                     let mut rollups = RollupBatch::new(timezone);
                     rollups.household_status_changed(&household, status);
-                    rollups.write(conn)?;
+                    rollups.write_at_commit(conn)?;
                 }
                 let updated = repo::find(conn, &household.id)?
                     .ok_or_else(|| AppError::not_found("household"))?;

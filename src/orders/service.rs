@@ -266,28 +266,29 @@ pub async fn place(
     let hash = request_hash(&request);
     let (draft, problems) = parse_request(&request);
     let timezone = state.timezone;
-    let outcome = state
-        .db
-        .run(move |conn| {
-            // Two requests with one key: the second waits on the key's row (PostgreSQL) or the
-            // write lock (SQLite) and then replays the first one's order.
-            match place_in_transaction(
-                conn,
-                &caller,
-                idempotency_key.as_deref(),
-                &hash,
-                &draft,
-                problems,
-                timezone,
-            ) {
-                Err(error) if idempotency_key.is_some() && is_unique_violation(&error) => {
-                    let key = idempotency_key.as_deref().unwrap_or_default();
-                    replay(conn, &caller, key, &hash)?.ok_or(error)
-                }
-                other => other,
-            }
-        })
-        .await?;
+    let placed = {
+        let (caller, key, hash) = (caller.clone(), idempotency_key.clone(), hash.clone());
+        state
+            .db
+            .write(move |conn| {
+                let key = key.as_deref();
+                place_in_transaction(conn, &caller, key, &hash, &draft, problems, timezone)
+            })
+            .await
+    };
+    let outcome = match placed {
+        // Two requests with one key: the second waits on the key's row (PostgreSQL) or its turn
+        // on the writer (SQLite) and then replays the first one's order.
+        Err(error) if idempotency_key.is_some() && is_unique_violation(&error) => {
+            let key = idempotency_key.unwrap_or_default();
+            state
+                .db
+                .run(move |conn| replay(conn, &caller, &key, &hash))
+                .await?
+                .ok_or(error)?
+        }
+        other => other?,
+    };
     if matches!(outcome, Placed::Created(_)) {
         crate::metrics::record_order_placed();
     }
@@ -315,6 +316,7 @@ fn replay(
     Ok(Some(Placed::Replayed(OrderView::new(order, items))))
 }
 
+/// Places the order; runs as one write transaction (`Database::write`).
 fn place_in_transaction(
     conn: &mut DbConnection,
     caller: &CurrentUser,
@@ -324,63 +326,61 @@ fn place_in_transaction(
     mut problems: Problems,
     timezone: chrono_tz::Tz,
 ) -> AppResult<Placed> {
-    write_transaction(conn, |conn| {
-        let now = now_utc();
-        let order_id = OrderId::generate().to_db();
-        if let Some(key) = idempotency_key {
-            if let Some(replayed) = replay(conn, caller, key, hash)? {
-                return Ok(replayed);
-            }
-            repo::forget_idempotency_before(conn, now - idempotency_window())?;
-            // Claimed before any stock is taken: a concurrent twin blocks here, not on products.
-            repo::insert_idempotency(
-                conn,
-                &IdempotencyRecord {
-                    buyer_id: caller.id.to_db(),
-                    key: key.to_owned(),
-                    request_hash: hash.to_owned(),
-                    order_id: order_id.clone(),
-                    created_at: now,
-                },
-            )
-            .map_err(|e| AppError::Internal(anyhow::Error::new(e)))?;
+    let now = now_utc();
+    let order_id = OrderId::generate().to_db();
+    if let Some(key) = idempotency_key {
+        if let Some(replayed) = replay(conn, caller, key, hash)? {
+            return Ok(replayed);
         }
-        if let Some(code) = &draft.province_code {
-            problems.check(check_province(conn, "shipping.province_code", code)?);
-        }
-        problems.finish()?;
+        repo::forget_idempotency_before(conn, now - idempotency_window())?;
+        // Claimed before any stock is taken: a concurrent twin blocks here, not on products.
+        repo::insert_idempotency(
+            conn,
+            &IdempotencyRecord {
+                buyer_id: caller.id.to_db(),
+                key: key.to_owned(),
+                request_hash: hash.to_owned(),
+                order_id: order_id.clone(),
+                created_at: now,
+            },
+        )
+        .map_err(|e| AppError::Internal(anyhow::Error::new(e)))?;
+    }
+    if let Some(code) = &draft.province_code {
+        problems.check(check_province(conn, "shipping.province_code", code)?);
+    }
+    problems.finish()?;
 
-        let (household_id, items) = take_all_stock(conn, draft, &order_id, now)?;
-        let (total_vnd, total_weight_grams) = totals(&items)?;
-        let order = Order {
-            id: order_id,
-            buyer_id: Some(caller.id.to_db()),
-            household_id,
-            status: PLACED.to_owned(),
-            total_vnd,
-            total_weight_grams,
-            recipient_name: draft.recipient_name.clone(),
-            phone: draft.phone.clone(),
-            address: draft.address.clone(),
-            province_code: draft.province_code.clone(),
-            country_code: draft.country_code.clone(),
-            payment_method: draft.payment_method.clone(),
-            payment_status: UNPAID.to_owned(),
-            tracking_code: None,
-            note: draft.note.clone(),
-            placed_at: now,
-            confirmed_at: None,
-            shipped_at: None,
-            delivered_at: None,
-            cancelled_at: None,
-            cancel_reason: None,
-        };
-        repo::insert_order(conn, &order, &items)?;
-        let mut rollups = RollupBatch::new(timezone);
-        rollups.order(&order, &items, 1);
-        rollups.write(conn)?;
-        Ok(Placed::Created(OrderView::new(order, items)))
-    })
+    let (household_id, items) = take_all_stock(conn, draft, &order_id, now)?;
+    let (total_vnd, total_weight_grams) = totals(&items)?;
+    let order = Order {
+        id: order_id,
+        buyer_id: Some(caller.id.to_db()),
+        household_id,
+        status: PLACED.to_owned(),
+        total_vnd,
+        total_weight_grams,
+        recipient_name: draft.recipient_name.clone(),
+        phone: draft.phone.clone(),
+        address: draft.address.clone(),
+        province_code: draft.province_code.clone(),
+        country_code: draft.country_code.clone(),
+        payment_method: draft.payment_method.clone(),
+        payment_status: UNPAID.to_owned(),
+        tracking_code: None,
+        note: draft.note.clone(),
+        placed_at: now,
+        confirmed_at: None,
+        shipped_at: None,
+        delivered_at: None,
+        cancelled_at: None,
+        cancel_reason: None,
+    };
+    repo::insert_order(conn, &order, &items)?;
+    let mut rollups = RollupBatch::new(timezone);
+    rollups.order(&order, &items, 1);
+    rollups.write_at_commit(conn)?;
+    Ok(Placed::Created(OrderView::new(order, items)))
 }
 
 /// Takes every line's stock with one conditional update per product (in product-id order, so
@@ -735,7 +735,7 @@ pub async fn make_move(
                     // The order stops counting in the statistics of the day it was placed.
                     let mut rollups = RollupBatch::new(timezone);
                     rollups.order(&order, &items, -1);
-                    rollups.write(conn)?;
+                    rollups.write_at_commit(conn)?;
                 }
                 let order =
                     repo::find(conn, &order.id)?.ok_or_else(|| AppError::not_found("order"))?;

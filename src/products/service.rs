@@ -400,7 +400,7 @@ pub async fn create(
                 repo::insert(conn, &row)?;
                 let mut rollups = RollupBatch::new(timezone);
                 rollups.product_listed(&row);
-                rollups.write(conn)?;
+                rollups.write_at_commit(conn)?;
                 Ok(row.into())
             })
         })
@@ -574,7 +574,7 @@ pub async fn update(
                 repo::update(conn, &product.id, &changes)?;
                 let mut rollups = RollupBatch::new(timezone);
                 rollups.product_status_changed(&product, &changes.status);
-                rollups.write(conn)?;
+                rollups.write_at_commit(conn)?;
                 let updated =
                     repo::find(conn, &product.id)?.ok_or_else(|| AppError::not_found("product"))?;
                 Ok(updated.into())
@@ -596,7 +596,7 @@ pub async fn archive(state: &AppState, caller: CurrentUser, id: &str) -> AppResu
                     repo::set_status(conn, &product.id, STATUS_ARCHIVED, now_utc())?;
                     let mut rollups = RollupBatch::new(timezone);
                     rollups.product_status_changed(&product, STATUS_ARCHIVED);
-                    rollups.write(conn)?;
+                    rollups.write_at_commit(conn)?;
                 }
                 Ok(())
             })

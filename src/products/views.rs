@@ -62,7 +62,7 @@ impl ViewCounter {
                 for (_, day, count) in &entries {
                     rollups.views(*day, *count);
                 }
-                rollups.write(conn)?;
+                rollups.write_at_commit(conn)?;
                 Ok::<_, AppError>(batch.len())
             })
         });

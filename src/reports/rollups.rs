@@ -9,7 +9,7 @@ use chrono::{Datelike, NaiveDate};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Date, Text};
 
-use crate::db::DbConnection;
+use crate::db::{CommitWrite, DbConnection};
 use crate::db::sql::{self, ArrayColumn, ArraySql, Sql, Value};
 use crate::households::model::STATUS_ACTIVE as HOUSEHOLD_ACTIVE;
 use crate::households::repo::Household;
@@ -324,12 +324,33 @@ impl RollupBatch {
         Ok(())
     }
 
+    /// Like [`write`](Self::write), but left for the transaction's commit where that can merge it
+    /// with the rollups of the writes sharing the commit (SQLite's group commit, see
+    /// [`crate::db::write_at_commit`]): for a request's own few rows, never for a rebuild.
+    pub fn write_at_commit(self, conn: &mut DbConnection) -> QueryResult<()> {
+        crate::db::write_at_commit(conn, self)
+    }
+
     /// The rows this batch holds (for comparing a rebuild with what is stored).
     pub fn into_rows(self) -> BTreeMap<RollupKey, Counts> {
         self.deltas
             .into_iter()
             .filter(|(_, c)| !c.is_zero())
             .collect()
+    }
+}
+
+impl CommitWrite for RollupBatch {
+    fn absorb(&mut self, later: Box<dyn std::any::Any>) {
+        if let Ok(later) = later.downcast::<RollupBatch>() {
+            for (key, counts) in later.deltas {
+                *self.deltas.entry(key).or_default() += counts;
+            }
+        }
+    }
+
+    fn write(self: Box<Self>, conn: &mut DbConnection) -> QueryResult<()> {
+        RollupBatch::write(*self, conn)
     }
 }
 
