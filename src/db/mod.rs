@@ -18,8 +18,8 @@ use diesel::{PgConnection, SqliteConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use crate::error::AppError;
-use sqlite_writer::{GateScope, WriterGate, sqlite_immediate_transaction, write_on_gate};
 pub use sqlite_writer::{CommitWrite, write_at_commit};
+use sqlite_writer::{GateScope, WriterGate, sqlite_immediate_transaction, write_on_gate};
 
 pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
@@ -268,7 +268,9 @@ impl Database {
             Some(gate) => match gate.submit(work) {
                 Ok(answer) => {
                     return answer.await.unwrap_or_else(|_| {
-                        Err(AppError::Unavailable("the SQLite writer has stopped".into()))
+                        Err(AppError::Unavailable(
+                            "the SQLite writer has stopped".into(),
+                        ))
                     });
                 }
                 Err(work) => work,
@@ -598,14 +600,18 @@ mod tests {
             }
         });
         let outcomes = futures_util::future::join_all(writes).await;
-        let kept: Vec<i64> = outcomes.iter().filter_map(|o| o.as_ref().ok().copied()).collect();
+        let kept: Vec<i64> = outcomes
+            .iter()
+            .filter_map(|o| o.as_ref().ok().copied())
+            .collect();
         let expected: Vec<i64> = (0..300).filter(|i| i % 7 != 0).collect();
         assert_eq!(kept, expected);
-        assert!(outcomes
-            .iter()
-            .enumerate()
-            .all(|(i, o)| o.is_ok() || matches!(o, Err(AppError::Client { code: "not_found", .. }) if i % 7 == 0)));
-        assert_eq!(items_and_tally(&db).await, (expected.clone(), expected.len() as i64));
+        assert!(outcomes.iter().enumerate().all(|(i, o)| o.is_ok()
+            || matches!(o, Err(AppError::Client { code: "not_found", .. }) if i % 7 == 0)));
+        assert_eq!(
+            items_and_tally(&db).await,
+            (expected.clone(), expected.len() as i64)
+        );
         remove_sqlite_database(db, &path);
     }
 
@@ -641,13 +647,17 @@ mod tests {
                 .await
             }
         };
-        let (first, second, ()) = futures_util::future::join3(insert(1, false), insert(2, true), async {
-            actix_web::rt::time::sleep(Duration::from_millis(200)).await;
-            release.send(()).unwrap();
-        })
-        .await;
+        let (first, second, ()) =
+            futures_util::future::join3(insert(1, false), insert(2, true), async {
+                actix_web::rt::time::sleep(Duration::from_millis(200)).await;
+                release.send(()).unwrap();
+            })
+            .await;
         blocker.await.unwrap().unwrap();
-        assert!(first.is_err(), "a write whose group did not commit was reported stored");
+        assert!(
+            first.is_err(),
+            "a write whose group did not commit was reported stored"
+        );
         assert!(second.is_err());
         assert_eq!(items_and_tally(&db).await, (vec![], 0));
         insert(3, false).await.unwrap();
@@ -666,7 +676,10 @@ mod tests {
                 panic!("a bug in a write")
             })
             .await;
-        assert!(matches!(panicked, Err(AppError::Unavailable(_))), "{panicked:?}");
+        assert!(
+            matches!(panicked, Err(AppError::Unavailable(_))),
+            "{panicked:?}"
+        );
         db.write(|conn| Ok(conn.batch_execute("INSERT INTO items VALUES (2)")?))
             .await
             .unwrap();

@@ -96,8 +96,9 @@ pub fn write_at_commit<W: CommitWrite>(conn: &mut DbConnection, update: W) -> Qu
 }
 
 fn merge_into(all: &mut Vec<Box<dyn CommitWrite>>, update: Box<dyn CommitWrite>) {
+    // Of the boxed values, not of the boxes.
     let kind = (*update).type_id();
-    match all.iter_mut().find(|held| (**held).type_id() == kind) {
+    match all.iter_mut().find(|held| (***held).type_id() == kind) {
         Some(held) => held.absorb(update),
         None => all.push(update),
     }
@@ -300,8 +301,10 @@ fn group_commit_loop(shared: &Shared, jobs: mpsc::Receiver<Box<dyn WriteJob>>) {
             }
         }
         let mut slot = shared.conn.lock().unwrap_or_else(PoisonError::into_inner);
-        let ended = catch_unwind(AssertUnwindSafe(|| run_group(shared, &mut slot, &mut group)))
-            .unwrap_or_else(|_| Err(DieselError::BrokenTransactionManager));
+        let ended = catch_unwind(AssertUnwindSafe(|| {
+            run_group(shared, &mut slot, &mut group)
+        }))
+        .unwrap_or_else(|_| Err(DieselError::BrokenTransactionManager));
         let ended = match ended {
             Ok(()) => Ok(()),
             Err(error) => {
@@ -452,7 +455,10 @@ fn checkpoint_loop(writer: std::sync::Weak<Shared>) {
 }
 
 /// `work` in a `BEGIN IMMEDIATE` transaction on `conn`, committed when it succeeds.
-pub(super) fn sqlite_immediate_transaction<T, E, F>(conn: &mut DbConnection, work: F) -> Result<T, E>
+pub(super) fn sqlite_immediate_transaction<T, E, F>(
+    conn: &mut DbConnection,
+    work: F,
+) -> Result<T, E>
 where
     F: FnOnce(&mut DbConnection) -> Result<T, E>,
     E: From<DieselError>,
@@ -472,5 +478,46 @@ where
             AnsiTransactionManager::rollback_transaction(lite)?;
             Err(error)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Count(i64);
+
+    impl CommitWrite for Count {
+        fn absorb(&mut self, later: Box<dyn Any>) {
+            if let Ok(later) = later.downcast::<Count>() {
+                self.0 += later.0;
+            }
+        }
+
+        fn write(self: Box<Self>, _conn: &mut DbConnection) -> QueryResult<()> {
+            Ok(())
+        }
+    }
+
+    struct Other;
+
+    impl CommitWrite for Other {
+        fn absorb(&mut self, _later: Box<dyn Any>) {}
+
+        fn write(self: Box<Self>, _conn: &mut DbConnection) -> QueryResult<()> {
+            Ok(())
+        }
+    }
+
+    /// A group writes each kind of update once: the updates of one kind merge into one.
+    #[test]
+    fn updates_of_one_kind_merge_into_one() {
+        let mut all: Vec<Box<dyn CommitWrite>> = Vec::new();
+        merge_into(&mut all, Box::new(Count(1)));
+        merge_into(&mut all, Box::new(Other));
+        merge_into(&mut all, Box::new(Count(2)));
+        assert_eq!(all.len(), 2);
+        let first: Box<dyn Any> = all.remove(0);
+        assert_eq!(first.downcast::<Count>().map(|c| c.0).ok(), Some(3));
     }
 }

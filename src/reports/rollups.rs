@@ -9,8 +9,8 @@ use chrono::{Datelike, NaiveDate};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Date, Text};
 
-use crate::db::{CommitWrite, DbConnection};
 use crate::db::sql::{self, ArrayColumn, ArraySql, Sql, Value};
+use crate::db::{CommitWrite, DbConnection};
 use crate::households::model::STATUS_ACTIVE as HOUSEHOLD_ACTIVE;
 use crate::households::repo::Household;
 use crate::orders::model::{CANCELLED, HOME_COUNTRY};
