@@ -51,7 +51,7 @@ struct Shared {
     checkpoints: AtomicBool,
 }
 
-/// At most this many writes share one commit.
+/// At most this many writes share one commit (the first of them waits for the last).
 const MAX_GROUP: usize = 64;
 
 /// How often the write-ahead log is copied back into the SQLite file (see [`checkpoint_loop`]).
