@@ -244,16 +244,23 @@ impl Database {
         T: Send + 'static,
     {
         let database = self.clone();
-        actix_web::web::block(move || {
-            let mut conn = database.get()?;
-            let _gate = GateScope::enter(database.writer_gate.clone());
-            let outcome = work(&mut conn);
-            if matches!(outcome, Err(AppError::Unavailable(_))) {
-                conn.mark_broken();
-            }
-            outcome
-        })
-        .await?
+        actix_web::web::block(move || database.run_blocking(work)).await?
+    }
+
+    /// [`run`](Self::run) on the calling thread, which must be one that may block. Write
+    /// transactions in `work` go to SQLite's writer like those of `run`, rather than competing
+    /// with it for the file's lock from a pooled connection.
+    pub fn run_blocking<T, F>(&self, work: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, AppError>,
+    {
+        let mut conn = self.get()?;
+        let _gate = GateScope::enter(self.writer_gate.clone());
+        let outcome = work(&mut conn);
+        if matches!(outcome, Err(AppError::Unavailable(_))) {
+            conn.mark_broken();
+        }
+        outcome
     }
 
     /// Runs `work` as one write transaction (see [`write_transaction`]). On SQLite it goes to

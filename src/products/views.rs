@@ -48,8 +48,8 @@ impl ViewCounter {
         if batch.is_empty() {
             return Ok(0);
         }
-        let written = database.get().and_then(|mut conn| {
-            write_transaction(&mut conn, |conn| {
+        let written = database.run_blocking(|conn| {
+            write_transaction(conn, |conn| {
                 // Sorted (BTreeMap order): two servers' flushes lock rows in the same order.
                 let entries: Vec<(String, NaiveDate, i64)> = batch
                     .iter()
