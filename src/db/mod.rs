@@ -672,6 +672,34 @@ mod tests {
         remove_sqlite_database(db, &path);
     }
 
+    /// A write that panics in its own transaction (not in a group) leaves nothing behind: the
+    /// next group and the next single write both find a fresh connection.
+    #[actix_web::test]
+    async fn after_a_panicking_single_write_both_kinds_of_writes_go_on() {
+        let (db, path) = sqlite_database("poison", ITEMS).await;
+        let panicked = db
+            .run(|conn| {
+                write_transaction(conn, |conn| -> Result<(), AppError> {
+                    conn.batch_execute("INSERT INTO items VALUES (1)")?;
+                    panic!("a bug in a write")
+                })
+            })
+            .await;
+        assert!(panicked.is_err());
+        db.write(|conn| Ok(conn.batch_execute("INSERT INTO items VALUES (2)")?))
+            .await
+            .unwrap();
+        db.run(|conn| {
+            write_transaction(conn, |conn| {
+                Ok::<_, AppError>(conn.batch_execute("INSERT INTO items VALUES (3)")?)
+            })
+        })
+        .await
+        .unwrap();
+        assert_eq!(items_and_tally(&db).await, (vec![2, 3], 0));
+        remove_sqlite_database(db, &path);
+    }
+
     /// A write that panics fails (as unavailable, nothing stored) instead of taking the writer
     /// down; the next write is stored.
     #[actix_web::test]

@@ -5,7 +5,7 @@ use std::any::Any;
 use std::cell::RefCell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, mpsc};
+use std::sync::{Arc, Mutex, MutexGuard, mpsc};
 use std::time::Duration;
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
@@ -246,16 +246,8 @@ impl WriterGate {
         F: FnOnce(&mut DbConnection) -> Result<T, E>,
         E: From<DieselError>,
     {
-        let mut slot = self.0.shared.conn.lock().unwrap_or_else(|poisoned| {
-            // A writer panicked mid-transaction: start over on a fresh connection.
-            let mut slot = poisoned.into_inner();
-            *slot = None;
-            slot
-        });
-        let conn = match &mut *slot {
-            Some(conn) => conn,
-            empty => empty.insert(self.0.shared.open_writer()?),
-        };
+        let mut slot = self.0.shared.lock_writer();
+        let conn = self.0.shared.writer(&mut slot)?;
         let outcome = sqlite_immediate_transaction(conn, |conn| {
             let (outcome, deferred) = deferring(|| work(conn));
             let value = outcome?;
@@ -272,6 +264,26 @@ impl WriterGate {
 }
 
 impl Shared {
+    /// The writer's connection slot, for one write, one group or one checkpoint. After a write
+    /// that panicked mid-transaction the slot is emptied once (the connection is closed, which
+    /// rolls it back) and the lock is usable again; every holder used to meet the poison anew.
+    fn lock_writer(&self) -> MutexGuard<'_, Option<DbConnection>> {
+        self.conn.lock().unwrap_or_else(|poisoned| {
+            let mut slot = poisoned.into_inner();
+            *slot = None;
+            self.conn.clear_poison();
+            slot
+        })
+    }
+
+    /// The open connection in `slot`, opened first if there is none.
+    fn writer<'a>(&self, slot: &'a mut Option<DbConnection>) -> QueryResult<&'a mut DbConnection> {
+        match slot {
+            Some(conn) => Ok(conn),
+            empty => Ok(empty.insert(self.open_writer()?)),
+        }
+    }
+
     fn open_writer(&self) -> Result<DbConnection, DieselError> {
         let mut conn = self.manager.connect().map_err(|e| {
             DieselError::DatabaseError(
@@ -300,7 +312,7 @@ fn group_commit_loop(shared: &Shared, jobs: mpsc::Receiver<Box<dyn WriteJob>>) {
                 Err(_) => break,
             }
         }
-        let mut slot = shared.conn.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut slot = shared.lock_writer();
         let ended = catch_unwind(AssertUnwindSafe(|| {
             run_group(shared, &mut slot, &mut group)
         }))
@@ -327,10 +339,7 @@ fn run_group(
     slot: &mut Option<DbConnection>,
     group: &mut [Box<dyn WriteJob>],
 ) -> QueryResult<()> {
-    let conn = match slot {
-        Some(conn) => conn,
-        empty => empty.insert(shared.open_writer()?),
-    };
+    let conn = shared.writer(slot)?;
     AnsiTransactionManager::begin_transaction_sql(sqlite(conn), "BEGIN IMMEDIATE")?;
     let savepoints = group.len() > 1;
     let mut deferred = Vec::new();
@@ -432,7 +441,7 @@ fn checkpoint_loop(writer: std::sync::Weak<Shared>) {
         if log_frames > RESTART_LOG_AFTER_FRAMES
             && let Some(alive) = writer.upgrade()
         {
-            let mut slot = alive.conn.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut slot = alive.lock_writer();
             if let Some(writer_conn) = slot.as_mut() {
                 // Readers still on the log are waited for briefly: one that keeps its snapshot
                 // longer (a long report) must not hold up every writer for the busy timeout. The
