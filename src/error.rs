@@ -1,5 +1,5 @@
 //! One error type for the whole service, rendered as RFC 9457 `application/problem+json`
-//! with the stable `code`s of `shared/API.md`.
+//! with the stable `code`s of `docs/API.md`.
 
 use actix_web::body::MessageBody;
 use actix_web::dev::ServiceResponse;
