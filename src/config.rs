@@ -63,6 +63,7 @@ pub struct DatabaseSettings {
     pub connect_timeout: Duration,
     #[serde(with = "humantime_serde")]
     pub sqlite_busy_timeout: Duration,
+    pub sqlite_synchronous: crate::db::SqliteSynchronous,
 }
 
 #[derive(Debug, Clone, Deserialize)]

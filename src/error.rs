@@ -136,6 +136,14 @@ impl AppError {
         Self::client(StatusCode::UNPROCESSABLE_ENTITY, code, detail)
     }
 
+    /// A total (of money, weight or counts) that would pass what 64 bits hold.
+    pub fn value_out_of_range() -> Self {
+        Self::unprocessable(
+            "value_out_of_range",
+            "a total would be larger than the service can count; nothing was changed",
+        )
+    }
+
     pub fn code(&self) -> &'static str {
         match self {
             AppError::Client { code, .. } => code,
@@ -247,6 +255,11 @@ impl From<diesel::result::Error> for AppError {
             Error::DatabaseError(_, ref info) if is_outage(info.message()) => {
                 AppError::Unavailable(info.message().to_owned())
             }
+            // A sum past 64 bits (SQLite's SUM and guarded counters, PostgreSQL's bigint):
+            // refused, never wrapped.
+            Error::DatabaseError(_, ref info) if is_overflow(info.message()) => {
+                AppError::value_out_of_range()
+            }
             Error::BrokenTransactionManager => {
                 AppError::Unavailable("broken transaction manager".into())
             }
@@ -255,9 +268,16 @@ impl From<diesel::result::Error> for AppError {
     }
 }
 
+/// Messages of errors that mean a sum no longer fits in 64 bits.
+fn is_overflow(message: &str) -> bool {
+    message.contains(crate::reports::rollups::COUNTER_OVERFLOW)
+        || (message.contains("out of range") && message.contains("bigint"))
+}
+
 /// Messages of errors that mean "the database is not there right now" rather than a bug.
 fn is_outage(message: &str) -> bool {
-    const OUTAGE: [&str; 10] = [
+    const OUTAGE: [&str; 11] = [
+        crate::db::ABANDONED_WRITE,
         "database is locked",
         "database is busy",
         "terminating connection",

@@ -12,6 +12,7 @@ use tracing_actix_web::TracingLogger;
 
 use crate::auth::throttle::LoginThrottle;
 use crate::config::Settings;
+use crate::db::request_writes::{WriteClaim, with_claim};
 use crate::db::{Database, DatabaseUrl, PoolOptions};
 use crate::error::{AppError, render_plain_errors};
 use crate::products::views::ViewCounter;
@@ -61,6 +62,7 @@ pub fn pool_options(settings: &Settings) -> PoolOptions {
         max_size: settings.database.pool_size,
         connect_timeout: settings.database.connect_timeout,
         sqlite_busy_timeout: settings.database.sqlite_busy_timeout,
+        sqlite_synchronous: settings.database.sqlite_synchronous,
     }
 }
 
@@ -180,19 +182,31 @@ async fn flush_views_periodically(state: Arc<AppState>, every: std::time::Durati
     }
 }
 
-/// Answers 503 `unavailable` when a request runs longer than `server.request_timeout`.
-/// (The request must not be cloned here: routing, further in, needs it unshared.)
+/// Answers 503 `unavailable` when a request waits longer than `server.request_timeout`; a
+/// request one of whose writes has started is let finish instead, and answers what happened
+/// (see [`crate::db::request_writes`]). (The request must not be cloned here: routing, further
+/// in, needs it unshared.)
 async fn enforce_timeout(
     limit: std::time::Duration,
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let path = req.path().to_owned();
-    match actix_web::rt::time::timeout(limit, next.call(req)).await {
+    let claim = WriteClaim::default();
+    let call = with_claim(claim.clone(), next.call(req));
+    let mut call = std::pin::pin!(call);
+    match actix_web::rt::time::timeout(limit, call.as_mut()).await {
         Ok(response) => response,
-        Err(_elapsed) => {
+        Err(_elapsed) if claim.abandon() => {
             tracing::warn!(path, "request timed out");
             Err(AppError::Unavailable("request timed out".into()).into())
+        }
+        Err(_elapsed) => {
+            tracing::warn!(
+                path,
+                "request past its timeout finishes the write it started"
+            );
+            call.await
         }
     }
 }

@@ -3,6 +3,7 @@
 //! The URL picks the backend; queries take `&mut DbConnection` and run inside `web::block`
 //! (see [`Database::run`]) so that blocking database I/O never stalls the async workers.
 
+pub mod request_writes;
 pub mod schema;
 pub mod sql;
 mod sqlite_writer;
@@ -18,6 +19,7 @@ use diesel::{PgConnection, SqliteConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use crate::error::AppError;
+use request_writes::{ClaimScope, request_claim};
 pub use sqlite_writer::{CommitWrite, write_at_commit};
 use sqlite_writer::{GateScope, WriterGate, sqlite_immediate_transaction, write_on_gate};
 
@@ -78,13 +80,35 @@ impl DatabaseUrl {
 pub struct ConnectionManager {
     url: DatabaseUrl,
     busy_timeout_ms: u64,
+    synchronous: SqliteSynchronous,
+}
+
+/// How hard SQLite makes sure a commit is on disk before it returns (`PRAGMA synchronous`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SqliteSynchronous {
+    /// Every commit is synced to disk: an acknowledged order survives a power loss.
+    Full,
+    /// The log is synced only at checkpoints: faster, but the last commits before a power loss
+    /// (not a process crash) can be lost.
+    Normal,
+}
+
+impl SqliteSynchronous {
+    fn pragma(self) -> &'static str {
+        match self {
+            SqliteSynchronous::Full => "FULL",
+            SqliteSynchronous::Normal => "NORMAL",
+        }
+    }
 }
 
 impl ConnectionManager {
-    pub fn new(url: DatabaseUrl, busy_timeout_ms: u64) -> Self {
+    pub fn new(url: DatabaseUrl, busy_timeout_ms: u64, synchronous: SqliteSynchronous) -> Self {
         Self {
             url,
             busy_timeout_ms,
+            synchronous,
         }
     }
 
@@ -95,8 +119,9 @@ impl ConnectionManager {
                 let mut conn = SqliteConnection::establish(&path.to_string_lossy())?;
                 // busy_timeout first: the other pragmas may already need to wait for a lock.
                 conn.batch_execute(&format!(
-                    "PRAGMA busy_timeout = {}; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
-                    self.busy_timeout_ms
+                    "PRAGMA busy_timeout = {}; PRAGMA synchronous = {}; PRAGMA foreign_keys = ON;",
+                    self.busy_timeout_ms,
+                    self.synchronous.pragma()
                 ))
                 .map_err(ConnectionError::CouldntSetupConfiguration)?;
                 Ok(DbConnection::Sqlite(conn))
@@ -170,6 +195,7 @@ pub struct PoolOptions {
     pub max_size: u32,
     pub connect_timeout: Duration,
     pub sqlite_busy_timeout: Duration,
+    pub sqlite_synchronous: SqliteSynchronous,
 }
 
 /// The application's handle on its database: a pool plus which backend it is.
@@ -187,8 +213,11 @@ impl Database {
     /// Builds the pool. Connections are opened lazily so that a server can start (and answer
     /// `/readyz` with 503) while its database is still down.
     pub fn connect(url: DatabaseUrl, options: &PoolOptions) -> anyhow::Result<Self> {
-        let manager =
-            ConnectionManager::new(url.clone(), options.sqlite_busy_timeout.as_millis() as u64);
+        let manager = ConnectionManager::new(
+            url.clone(),
+            options.sqlite_busy_timeout.as_millis() as u64,
+            options.sqlite_synchronous,
+        );
         if let DatabaseUrl::Sqlite(path) = &url {
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir).map_err(|e| {
@@ -244,7 +273,16 @@ impl Database {
         T: Send + 'static,
     {
         let database = self.clone();
-        actix_web::web::block(move || database.run_blocking(work)).await?
+        let claim = request_claim();
+        actix_web::web::block(move || {
+            // A request given up while this waited for a thread does no work at all.
+            if claim.as_ref().is_some_and(|c| c.is_abandoned()) {
+                return Err(AppError::Unavailable(ABANDONED_WRITE.into()));
+            }
+            let _claim = ClaimScope::enter(claim);
+            database.run_blocking(work)
+        })
+        .await?
     }
 
     /// [`run`](Self::run) on the calling thread, which must be one that may block. Write
@@ -272,7 +310,7 @@ impl Database {
         T: Send + 'static,
     {
         let work = match &self.writer_gate {
-            Some(gate) => match gate.submit(work) {
+            Some(gate) => match gate.submit(work, request_claim()) {
                 Ok(answer) => {
                     return answer.await.unwrap_or_else(|_| {
                         Err(AppError::Unavailable(
@@ -340,11 +378,17 @@ pub(crate) use bulk_insert;
 /// On SQLite, inside [`Database::run`], `work` runs on this process's single writer connection
 /// once it is its turn (see [`WriterGate`]), not on `conn`; it must not start another write
 /// transaction.
+///
+/// A request given up by its timeout before this starts gets an error and writes nothing; once
+/// it has started, the request waits for it (see [`request_writes`]).
 pub fn write_transaction<T, E, F>(conn: &mut DbConnection, work: F) -> Result<T, E>
 where
     F: FnOnce(&mut DbConnection) -> Result<T, E>,
     E: From<diesel::result::Error>,
 {
+    if !request_writes::start_write_on_this_thread() {
+        return Err(abandoned_write().into());
+    }
     match conn {
         DbConnection::Postgres(_) => conn.transaction(work),
         DbConnection::Sqlite(_) => match write_on_gate(work) {
@@ -352,6 +396,16 @@ where
             Err(work) => sqlite_immediate_transaction(conn, work),
         },
     }
+}
+
+/// What a write of a request that its timeout gave up answers (nobody reads it).
+pub const ABANDONED_WRITE: &str = "the request timed out before its write started";
+
+pub(crate) fn abandoned_write() -> diesel::result::Error {
+    diesel::result::Error::DatabaseError(
+        diesel::result::DatabaseErrorKind::Unknown,
+        Box::new(ABANDONED_WRITE.to_owned()),
+    )
 }
 
 #[cfg(test)]
@@ -385,6 +439,7 @@ mod tests {
             max_size: 8,
             connect_timeout: Duration::from_secs(5),
             sqlite_busy_timeout: Duration::from_secs(5),
+            sqlite_synchronous: SqliteSynchronous::Full,
         };
         let db = Database::connect(DatabaseUrl::Sqlite(path.clone()), &options).unwrap();
         db.run(move |conn| Ok(conn.batch_execute(schema)?))
@@ -532,6 +587,50 @@ mod tests {
             .unwrap();
         assert_eq!(count, 201);
         remove_sqlite_database(db, &path);
+    }
+
+    #[derive(QueryableByName)]
+    struct Synchronous {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        synchronous: i32,
+    }
+
+    fn synchronous_of(conn: &mut DbConnection) -> QueryResult<i32> {
+        Ok(diesel::sql_query("PRAGMA synchronous")
+            .get_result::<Synchronous>(conn)?
+            .synchronous)
+    }
+
+    /// The writer's connection, where SQLite commits, syncs every commit by default (FULL = 2),
+    /// both for grouped writes and single ones; NORMAL (1) only when configured.
+    #[actix_web::test]
+    async fn sqlite_commits_are_synced_to_disk_unless_configured_otherwise() {
+        assert_eq!(
+            crate::config::Settings::defaults()
+                .database
+                .sqlite_synchronous,
+            SqliteSynchronous::Full
+        );
+        for (setting, expected) in [(SqliteSynchronous::Full, 2), (SqliteSynchronous::Normal, 1)] {
+            let path =
+                std::env::temp_dir().join(format!("nongsan-sync-{}.db", uuid::Uuid::new_v4()));
+            let options = PoolOptions {
+                max_size: 2,
+                connect_timeout: Duration::from_secs(5),
+                sqlite_busy_timeout: Duration::from_secs(5),
+                sqlite_synchronous: setting,
+            };
+            let db = Database::connect(DatabaseUrl::Sqlite(path.clone()), &options).unwrap();
+            let grouped = db.write(|conn| Ok(synchronous_of(conn)?)).await.unwrap();
+            let single = db
+                .run(|conn| {
+                    write_transaction(conn, |conn| Ok::<_, AppError>(synchronous_of(conn)?))
+                })
+                .await
+                .unwrap();
+            assert_eq!((grouped, single), (expected, expected), "{setting:?}");
+            remove_sqlite_database(db, &path);
+        }
     }
 
     /// A counter update left for the commit and merged across a group, as the rollups are.

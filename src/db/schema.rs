@@ -109,6 +109,7 @@ diesel::table! {
         delivered_at -> Nullable<Timestamp>,
         cancelled_at -> Nullable<Timestamp>,
         cancel_reason -> Nullable<Text>,
+        stock_taken -> Bool,
     }
 }
 

@@ -13,6 +13,7 @@ use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use tokio::sync::oneshot;
 
+use super::request_writes::WriteClaim;
 use super::{ConnectionManager, DbConnection};
 use crate::error::AppError;
 
@@ -156,6 +157,8 @@ struct PendingWrite<T, F> {
     work: Option<F>,
     outcome: Option<Result<T, AppError>>,
     reply: oneshot::Sender<Result<T, AppError>>,
+    /// The request's claim: a write whose request was given up while it queued does not start.
+    claim: Option<WriteClaim>,
 }
 
 impl<T, F> WriteJob for PendingWrite<T, F>
@@ -165,6 +168,10 @@ where
 {
     fn run(&mut self, conn: &mut DbConnection) -> bool {
         let work = self.work.take().expect("a write runs once");
+        if !self.claim.as_ref().is_none_or(WriteClaim::start_write) {
+            self.outcome = Some(Err(AppError::Unavailable(super::ABANDONED_WRITE.into())));
+            return false;
+        }
         let outcome = work(conn);
         let succeeded = outcome.is_ok();
         self.outcome = Some(outcome);
@@ -182,7 +189,7 @@ where
             ))),
             (None, Ok(())) => Err(AppError::Unavailable("the write did not run".into())),
         };
-        // The caller may have gone (request cancelled); the write stands all the same.
+        // The caller may have gone (the client hung up); the write stands all the same.
         let _ = self.reply.send(answer);
     }
 }
@@ -221,7 +228,11 @@ impl WriterGate {
 
     /// Hands `work` to the group-commit thread; the receiver gets its outcome after the commit.
     /// Gives `work` back if there is no such thread.
-    pub(super) fn submit<T, F>(&self, work: F) -> Result<oneshot::Receiver<Result<T, AppError>>, F>
+    pub(super) fn submit<T, F>(
+        &self,
+        work: F,
+        claim: Option<WriteClaim>,
+    ) -> Result<oneshot::Receiver<Result<T, AppError>>, F>
     where
         T: Send + 'static,
         F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
@@ -234,6 +245,7 @@ impl WriterGate {
             work: Some(work),
             outcome: None,
             reply,
+            claim,
         };
         // If the thread has gone, the job is dropped with its sender and the receiver says so.
         let _ = jobs.send(Box::new(job));

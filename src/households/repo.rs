@@ -68,6 +68,20 @@ pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Household>>
         .optional()
 }
 
+/// A household read to be changed, its row locked on PostgreSQL until the transaction ends
+/// (SQLite's writers take turns anyway).
+pub fn find_for_update(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Household>> {
+    match conn {
+        DbConnection::Postgres(pg) => households::table
+            .find(id)
+            .select(Household::as_select())
+            .for_update()
+            .first(pg)
+            .optional(),
+        DbConnection::Sqlite(_) => find(conn, id),
+    }
+}
+
 pub fn update(conn: &mut DbConnection, id: &str, changes: &HouseholdChanges) -> QueryResult<usize> {
     diesel::update(households::table.find(id))
         .set(changes)

@@ -290,7 +290,11 @@ pub async fn update(
         .db
         .run(move |conn| {
             write_transaction(conn, |conn| {
-                let household = visible_household(conn, Some(&caller), &id)?;
+                // Locked for the change: its status (for the totals) and its name and
+                // description (for the search text) are what this change builds on.
+                let household = repo::find_for_update(conn, &id.to_db())?
+                    .filter(|h| is_visible_to(Some(&caller), h))
+                    .ok_or_else(|| AppError::not_found("household"))?;
                 if !can_manage(&caller, &household) {
                     return Err(AppError::forbidden(
                         "only the household's owner or an admin may change it",

@@ -23,7 +23,7 @@ use crate::products::model::{
     CATEGORIES, MAX_PRICE_VND, MAX_STOCK_QUANTITY, MAX_UNIT_WEIGHT_GRAMS, STATUS_ACTIVE,
     STATUSES as PRODUCT_STATUSES, UNIT_MAX_CHARS,
 };
-use crate::products::repo::{Product, ProductChanges};
+use crate::products::repo::{Product, ProductFields};
 use crate::products::service as product_rules;
 use crate::reports::rollups::RollupBatch;
 use crate::search::search_text;
@@ -504,7 +504,7 @@ fn product_row(
             .map(|h| h.province_code.clone())
             .unwrap_or_default(),
     };
-    let product = ProductChanges {
+    let product = ProductFields {
         search_text: search_text(&name, description.as_deref()),
         name,
         description,
@@ -761,6 +761,7 @@ fn order_rows(
         delivered_at: reached(DELIVERED).then_some(placed_at),
         cancelled_at: (status == CANCELLED).then_some(placed_at),
         cancel_reason: None,
+        stock_taken: false,
     };
     Ok((order, items))
 }

@@ -34,6 +34,8 @@ pub struct Order {
     pub delivered_at: Option<NaiveDateTime>,
     pub cancelled_at: Option<NaiveDateTime>,
     pub cancel_reason: Option<String>,
+    /// Whether placing it took its items' stock (imported history did not): what a cancel returns.
+    pub stock_taken: bool,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -114,6 +116,7 @@ pub struct OrderFilter {
 
 /// The order and its lines. Written out as SQL so that the statements are prepared once per
 /// connection: diesel never caches its INSERT (or UPDATE) statements, and this is the hot path.
+/// `stock_taken` is left to its default (true): orders placed here take their stock.
 pub fn insert_order(
     conn: &mut DbConnection,
     order: &Order,

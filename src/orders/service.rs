@@ -375,6 +375,7 @@ fn place_in_transaction(
         delivered_at: None,
         cancelled_at: None,
         cancel_reason: None,
+        stock_taken: true,
     };
     repo::insert_order(conn, &order, &items)?;
     let mut rollups = RollupBatch::new(timezone);
@@ -727,7 +728,9 @@ pub async fn make_move(
                 }
                 let items = repo::items_of(conn, std::slice::from_ref(&order.id))?;
                 if matches!(requested, Move::Cancel { .. }) {
-                    let mut lines: Vec<&OrderItem> = items.iter().collect();
+                    // Imported history took no stock, so its cancel returns none.
+                    let mut lines: Vec<&OrderItem> =
+                        items.iter().filter(|_| order.stock_taken).collect();
                     lines.sort_by(|a, b| a.product_id.cmp(&b.product_id));
                     for item in lines {
                         repo::return_stock(conn, &item.product_id, item.quantity, now)?;

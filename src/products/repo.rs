@@ -37,10 +37,10 @@ pub struct Product {
     pub updated_at: NaiveDateTime,
 }
 
-/// Every mutable column; a PATCH writes the whole validated state back.
-#[derive(Debug, AsChangeset)]
-#[diesel(table_name = products, treat_none_as_null = true)]
-pub struct ProductChanges {
+/// Every mutable column, validated: a new product's fields, or a product's state after a PATCH
+/// (to check rules across fields). Never written back whole: see [`ProductPatch`].
+#[derive(Debug)]
+pub struct ProductFields {
     pub name: String,
     pub description: Option<String>,
     pub category: String,
@@ -56,6 +56,28 @@ pub struct ProductChanges {
     pub status: String,
     pub search_text: String,
     pub updated_at: NaiveDateTime,
+}
+
+/// The columns a PATCH was given (`None` leaves a column as it is, `Some(None)` clears it): a
+/// concurrent write to another column, such as an order taking stock, is never undone.
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = products)]
+pub struct ProductPatch {
+    pub name: Option<String>,
+    pub description: Option<Option<String>>,
+    pub category: Option<String>,
+    pub unit: Option<String>,
+    pub unit_weight_grams: Option<i64>,
+    pub price_vnd: Option<i64>,
+    pub stock_quantity: Option<i64>,
+    pub origin_province_code: Option<String>,
+    pub certifications: Option<String>,
+    pub ocop_stars: Option<Option<i32>>,
+    pub harvest_from: Option<Option<NaiveDate>>,
+    pub harvest_to: Option<Option<NaiveDate>>,
+    pub status: Option<String>,
+    pub search_text: Option<String>,
+    pub updated_at: Option<NaiveDateTime>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,9 +117,24 @@ pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Product>> {
         .optional()
 }
 
-pub fn update(conn: &mut DbConnection, id: &str, changes: &ProductChanges) -> QueryResult<usize> {
+/// A product read to be changed: on PostgreSQL its row stays locked until the transaction ends,
+/// so that what a change checks (its status, the fields a rule spans) is what it changes; an
+/// order taking its stock meanwhile waits. SQLite's writers take turns anyway.
+pub fn find_for_update(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Product>> {
+    match conn {
+        DbConnection::Postgres(pg) => products::table
+            .find(id)
+            .select(Product::as_select())
+            .for_update()
+            .first(pg)
+            .optional(),
+        DbConnection::Sqlite(_) => find(conn, id),
+    }
+}
+
+pub fn update(conn: &mut DbConnection, id: &str, patch: &ProductPatch) -> QueryResult<usize> {
     diesel::update(products::table.find(id))
-        .set(changes)
+        .set(patch)
         .execute(conn)
 }
 

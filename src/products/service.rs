@@ -8,7 +8,7 @@ use super::model::{
     ProductView, STATUS_ACTIVE, STATUS_ARCHIVED, STATUS_PAUSED, STATUSES, UNIT_MAX_CHARS,
     encode_certifications,
 };
-use super::repo::{self, Product, ProductChanges, ProductFilter, ProductSort};
+use super::repo::{self, Product, ProductFields, ProductFilter, ProductPatch, ProductSort};
 use crate::api::{Page, PageParams, Paging};
 use crate::auth::{CurrentUser, Role};
 use crate::db::{DbConnection, write_transaction};
@@ -141,7 +141,7 @@ pub fn ocop_stars(value: Option<i64>) -> Result<Option<i32>, FieldError> {
 }
 
 /// Rules across fields, checked on the product's final state.
-pub fn check_whole(problems: &mut Problems, product: &ProductChanges) {
+pub fn check_whole(problems: &mut Problems, product: &ProductFields) {
     if product.ocop_stars.is_some() && !product.certifications.contains(",OCOP,") {
         problems.add("ocop_stars", "OCOP stars need the OCOP certification");
     }
@@ -152,83 +152,89 @@ pub fn check_whole(problems: &mut Problems, product: &ProductChanges) {
     }
 }
 
-fn changes_from(product: &Product) -> ProductChanges {
-    ProductChanges {
-        name: product.name.clone(),
-        description: product.description.clone(),
-        category: product.category.clone(),
-        unit: product.unit.clone(),
-        unit_weight_grams: product.unit_weight_grams,
-        price_vnd: product.price_vnd,
-        stock_quantity: product.stock_quantity,
-        origin_province_code: product.origin_province_code.clone(),
-        certifications: product.certifications.clone(),
-        ocop_stars: product.ocop_stars,
-        harvest_from: product.harvest_from,
-        harvest_to: product.harvest_to,
-        status: product.status.clone(),
-        search_text: product.search_text.clone(),
-        updated_at: product.updated_at,
+/// Validates a PATCH into the columns it changes, recording every problem. The origin province
+/// is checked against the database in the transaction.
+fn patch_from(problems: &mut Problems, request: &UpdateProductRequest) -> ProductPatch {
+    ProductPatch {
+        name: request
+            .name
+            .as_deref()
+            .and_then(|name| problems.check(validate::required_text("name", name, NAME_MAX_CHARS))),
+        description: request.description.as_ref().and_then(|description| {
+            problems.check(validate::optional_text(
+                "description",
+                description.as_deref(),
+                DESCRIPTION_MAX_CHARS,
+            ))
+        }),
+        category: request
+            .category
+            .as_deref()
+            .and_then(|category| problems.check(one_of("category", category, &CATEGORIES))),
+        unit: request
+            .unit
+            .as_deref()
+            .and_then(|unit| problems.check(validate::required_text("unit", unit, UNIT_MAX_CHARS))),
+        unit_weight_grams: request.unit_weight_grams.and_then(|grams| {
+            problems.check(in_range(
+                "unit_weight_grams",
+                grams,
+                1,
+                MAX_UNIT_WEIGHT_GRAMS,
+            ))
+        }),
+        price_vnd: request
+            .price_vnd
+            .and_then(|price| problems.check(in_range("price_vnd", price, 1, MAX_PRICE_VND))),
+        stock_quantity: request.stock_quantity.and_then(|stock| {
+            problems.check(in_range("stock_quantity", stock, 0, MAX_STOCK_QUANTITY))
+        }),
+        certifications: request
+            .certifications
+            .as_ref()
+            .map(|list| certifications(problems, list)),
+        ocop_stars: request
+            .ocop_stars
+            .and_then(|stars| problems.check(ocop_stars(stars))),
+        harvest_from: request
+            .harvest_from
+            .as_ref()
+            .and_then(|from| problems.check(date("harvest_from", from.as_deref()))),
+        harvest_to: request
+            .harvest_to
+            .as_ref()
+            .and_then(|to| problems.check(date("harvest_to", to.as_deref()))),
+        status: request
+            .status
+            .as_deref()
+            .and_then(|status| problems.check(one_of("status", status, &STATUSES))),
+        ..ProductPatch::default()
     }
 }
 
-/// Applies a PATCH to a product's current state, recording every problem.
-fn apply_update(
-    problems: &mut Problems,
-    product: &mut ProductChanges,
-    request: UpdateProductRequest,
-) {
-    macro_rules! set {
-        ($field:ident, $result:expr) => {
-            if let Some(value) = problems.check($result) {
-                product.$field = value;
-            }
-        };
+/// A product's state once `patch` is applied (for the rules across fields and the search text).
+fn patched(product: &Product, patch: &ProductPatch) -> ProductFields {
+    fn or<T: Clone>(given: &Option<T>, current: &T) -> T {
+        given.as_ref().unwrap_or(current).clone()
     }
-    if let Some(name) = &request.name {
-        set!(name, validate::required_text("name", name, NAME_MAX_CHARS));
-    }
-    if let Some(description) = &request.description {
-        set!(
-            description,
-            validate::optional_text("description", description.as_deref(), DESCRIPTION_MAX_CHARS)
-        );
-    }
-    if let Some(category) = &request.category {
-        set!(category, one_of("category", category, &CATEGORIES));
-    }
-    if let Some(unit) = &request.unit {
-        set!(unit, validate::required_text("unit", unit, UNIT_MAX_CHARS));
-    }
-    if let Some(grams) = request.unit_weight_grams {
-        set!(
-            unit_weight_grams,
-            in_range("unit_weight_grams", grams, 1, MAX_UNIT_WEIGHT_GRAMS)
-        );
-    }
-    if let Some(price) = request.price_vnd {
-        set!(price_vnd, in_range("price_vnd", price, 1, MAX_PRICE_VND));
-    }
-    if let Some(stock) = request.stock_quantity {
-        set!(
-            stock_quantity,
-            in_range("stock_quantity", stock, 0, MAX_STOCK_QUANTITY)
-        );
-    }
-    if let Some(list) = &request.certifications {
-        product.certifications = certifications(problems, list);
-    }
-    if let Some(stars) = request.ocop_stars {
-        set!(ocop_stars, ocop_stars(stars));
-    }
-    if let Some(from) = &request.harvest_from {
-        set!(harvest_from, date("harvest_from", from.as_deref()));
-    }
-    if let Some(to) = &request.harvest_to {
-        set!(harvest_to, date("harvest_to", to.as_deref()));
-    }
-    if let Some(status) = &request.status {
-        set!(status, one_of("status", status, &STATUSES));
+    let name = or(&patch.name, &product.name);
+    let description = or(&patch.description, &product.description);
+    ProductFields {
+        search_text: search_text(&name, description.as_deref()),
+        name,
+        description,
+        category: or(&patch.category, &product.category),
+        unit: or(&patch.unit, &product.unit),
+        unit_weight_grams: or(&patch.unit_weight_grams, &product.unit_weight_grams),
+        price_vnd: or(&patch.price_vnd, &product.price_vnd),
+        stock_quantity: or(&patch.stock_quantity, &product.stock_quantity),
+        origin_province_code: or(&patch.origin_province_code, &product.origin_province_code),
+        certifications: or(&patch.certifications, &product.certifications),
+        ocop_stars: or(&patch.ocop_stars, &product.ocop_stars),
+        harvest_from: or(&patch.harvest_from, &product.harvest_from),
+        harvest_to: or(&patch.harvest_to, &product.harvest_to),
+        status: or(&patch.status, &product.status),
+        updated_at: product.updated_at,
     }
 }
 
@@ -246,6 +252,14 @@ fn visible_product(
     id: &ProductId,
 ) -> AppResult<(Product, Household)> {
     let product = repo::find(conn, &id.to_db())?.ok_or_else(|| AppError::not_found("product"))?;
+    with_visible_household(conn, caller, product)
+}
+
+fn with_visible_household(
+    conn: &mut DbConnection,
+    caller: Option<&CurrentUser>,
+    product: Product,
+) -> AppResult<(Product, Household)> {
     let household = crate::households::repo::find(conn, &product.household_id)?
         .ok_or_else(|| AppError::not_found("product"))?;
     if is_visible_to(caller, &product, &household) {
@@ -255,13 +269,16 @@ fn visible_product(
     }
 }
 
-/// A product the caller may change: 404 when they cannot even see it, 403 when they only can see it.
+/// A product the caller may change, its row locked for the change (see `repo::find_for_update`):
+/// 404 when they cannot even see it, 403 when they only can see it.
 fn manageable_product(
     conn: &mut DbConnection,
     caller: &CurrentUser,
     id: &ProductId,
 ) -> AppResult<(Product, Household)> {
-    let (product, household) = visible_product(conn, Some(caller), id)?;
+    let product =
+        repo::find_for_update(conn, &id.to_db())?.ok_or_else(|| AppError::not_found("product"))?;
+    let (product, household) = with_visible_household(conn, Some(caller), product)?;
     if !can_manage(caller, &household) {
         return Err(AppError::forbidden(
             "only the household's owner or an admin may change this product",
@@ -300,7 +317,7 @@ pub async fn create(
             DESCRIPTION_MAX_CHARS,
         ))
         .flatten();
-    let product = ProductChanges {
+    let product = ProductFields {
         search_text: search_text(&name, description.as_deref()),
         name,
         description,
@@ -552,29 +569,34 @@ pub async fn update(
     request: UpdateProductRequest,
 ) -> AppResult<ProductView> {
     let id = from_path(id, ProductId::parse, "product")?;
+    let mut problems = Problems::new();
+    let mut patch = patch_from(&mut problems, &request);
+    let origin = request
+        .origin_province_code
+        .map(|code| code.trim().to_owned());
     let timezone = state.timezone;
     state
         .db
         .run(move |conn| {
             write_transaction(conn, |conn| {
                 let (product, _) = manageable_product(conn, &caller, &id)?;
-                let mut problems = Problems::new();
-                let mut changes = changes_from(&product);
-                let origin = request.origin_province_code.clone();
-                apply_update(&mut problems, &mut changes, request);
                 if let Some(code) = origin {
-                    let code = code.trim().to_owned();
                     problems.check(check_province(conn, "origin_province_code", &code)?);
-                    changes.origin_province_code = code;
+                    patch.origin_province_code = Some(code);
                 }
-                check_whole(&mut problems, &changes);
+                let whole = patched(&product, &patch);
+                check_whole(&mut problems, &whole);
                 problems.finish()?;
-                changes.search_text = search_text(&changes.name, changes.description.as_deref());
-                changes.updated_at = now_utc();
-                repo::update(conn, &product.id, &changes)?;
-                let mut rollups = RollupBatch::new(timezone);
-                rollups.product_status_changed(&product, &changes.status);
-                rollups.write_at_commit(conn)?;
+                if patch.name.is_some() || patch.description.is_some() {
+                    patch.search_text = Some(whole.search_text);
+                }
+                patch.updated_at = Some(now_utc());
+                repo::update(conn, &product.id, &patch)?;
+                if let Some(status) = &patch.status {
+                    let mut rollups = RollupBatch::new(timezone);
+                    rollups.product_status_changed(&product, status);
+                    rollups.write_at_commit(conn)?;
+                }
                 let updated =
                     repo::find(conn, &product.id)?.ok_or_else(|| AppError::not_found("product"))?;
                 Ok(updated.into())

@@ -92,7 +92,9 @@ fn run_grouped(
 ) -> QueryResult<()> {
     let rows: Vec<GroupRow> = Sql::new(sql).bind(period.from).bind(period.to).load(conn)?;
     for r in rows {
-        *into.entry(r.key).or_default() += Counts::from(r.counters);
+        into.entry(r.key)
+            .or_default()
+            .checked_add(&Counts::from(r.counters))?;
     }
     Ok(())
 }
@@ -133,9 +135,12 @@ pub fn grouped(
             run_grouped(conn, sql, period, &mut household_part)?;
             for (key, c) in household_part {
                 // Orders by category come from the order lines' categories, not from households.
-                let entry = groups.entry(key).or_insert_with(Counts::default);
-                entry.households_joined += c.households_joined;
-                entry.households_active += c.households_active;
+                let households = Counts {
+                    households_joined: c.households_joined,
+                    households_active: c.households_active,
+                    ..Counts::default()
+                };
+                groups.entry(key).or_default().checked_add(&households)?;
             }
             run_grouped(
                 conn,

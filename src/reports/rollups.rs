@@ -3,7 +3,6 @@
 //! same functions, so the two cannot drift apart in how they count.
 
 use std::collections::BTreeMap;
-use std::ops::AddAssign;
 
 use chrono::{Datelike, NaiveDate};
 use diesel::prelude::*;
@@ -33,23 +32,50 @@ pub struct Counts {
     pub views: i64,
 }
 
-impl AddAssign for Counts {
-    fn add_assign(&mut self, other: Counts) {
-        self.households_joined += other.households_joined;
-        self.households_active += other.households_active;
-        self.products_listed += other.products_listed;
-        self.products_active += other.products_active;
-        self.orders += other.orders;
-        self.value_vnd += other.value_vnd;
-        self.weight_grams += other.weight_grams;
-        self.export_weight_grams += other.export_weight_grams;
-        self.views += other.views;
+/// What SQLite says when its `SUM` passes 64 bits; the same message for the guards on the
+/// rollup counters (see the migration) and for sums made here, so that one mapping (422
+/// `value_out_of_range`) covers them all.
+pub const COUNTER_OVERFLOW: &str = "integer overflow";
+
+/// A sum of counters that does not fit in 64 bits: refused, never wrapped or capped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CounterOverflow;
+
+impl From<CounterOverflow> for diesel::result::Error {
+    fn from(_: CounterOverflow) -> Self {
+        diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::Unknown,
+            Box::new(COUNTER_OVERFLOW.to_owned()),
+        )
+    }
+}
+
+impl From<CounterOverflow> for crate::error::AppError {
+    fn from(_: CounterOverflow) -> Self {
+        crate::error::AppError::value_out_of_range()
     }
 }
 
 impl Counts {
     fn is_zero(&self) -> bool {
         *self == Counts::default()
+    }
+
+    /// Adds `other`, or fails (leaving `self` as it was) when a counter would pass 64 bits.
+    pub fn checked_add(&mut self, other: &Counts) -> Result<(), CounterOverflow> {
+        let sum = |a: i64, b: i64| a.checked_add(b).ok_or(CounterOverflow);
+        *self = Counts {
+            households_joined: sum(self.households_joined, other.households_joined)?,
+            households_active: sum(self.households_active, other.households_active)?,
+            products_listed: sum(self.products_listed, other.products_listed)?,
+            products_active: sum(self.products_active, other.products_active)?,
+            orders: sum(self.orders, other.orders)?,
+            value_vnd: sum(self.value_vnd, other.value_vnd)?,
+            weight_grams: sum(self.weight_grams, other.weight_grams)?,
+            export_weight_grams: sum(self.export_weight_grams, other.export_weight_grams)?,
+            views: sum(self.views, other.views)?,
+        };
+        Ok(())
     }
 }
 
@@ -86,6 +112,8 @@ pub struct RollupBatch {
     /// Which shard of the platform-wide daily rows this batch adds to.
     shard: i32,
     deltas: BTreeMap<RollupKey, Counts>,
+    /// Whether a sum passed 64 bits: such a batch is never written (see [`CounterOverflow`]).
+    overflowed: bool,
 }
 
 /// Shards of `stats_days`: concurrent writers pick different rows (see the migration).
@@ -98,6 +126,7 @@ impl RollupBatch {
             timezone,
             shard: rand::thread_rng().gen_range(0..DAY_SHARDS),
             deltas: BTreeMap::new(),
+            overflowed: false,
         }
     }
 
@@ -114,12 +143,21 @@ impl RollupBatch {
                 products_active: counts.products_active,
                 ..Counts::default()
             };
-            *self
-                .deltas
-                .entry(RollupKey::ActiveMonth(first_of_month(day)))
-                .or_default() += month;
+            self.add_to(RollupKey::ActiveMonth(first_of_month(day)), &month);
         }
-        *self.deltas.entry(key).or_default() += counts;
+        self.add_to(key, &counts);
+    }
+
+    fn add_to(&mut self, key: RollupKey, counts: &Counts) {
+        if self
+            .deltas
+            .entry(key)
+            .or_default()
+            .checked_add(counts)
+            .is_err()
+        {
+            self.overflowed = true;
+        }
     }
 
     /// A household came onto the platform.
@@ -210,7 +248,7 @@ impl RollupBatch {
         }
         let day = local_day(order.placed_at, self.timezone);
         let export = order.country_code != HOME_COUNTRY;
-        let weight_of = |item: &OrderItem| item.unit_weight_grams.saturating_mul(item.quantity);
+        let weight_of = |item: &OrderItem| item.unit_weight_grams.checked_mul(item.quantity);
         let exported = |grams: i64| if export { grams } else { 0 };
         let whole = Counts {
             orders: sign,
@@ -229,7 +267,10 @@ impl RollupBatch {
         );
         let mut by_category: BTreeMap<&str, Counts> = BTreeMap::new();
         for item in items {
-            let grams = weight_of(item);
+            let Some(grams) = weight_of(item) else {
+                self.overflowed = true;
+                return;
+            };
             let line = Counts {
                 orders: sign,
                 value_vnd: sign * item.line_total_vnd,
@@ -260,9 +301,10 @@ impl RollupBatch {
             let category = by_category
                 .entry(item.product_category.as_str())
                 .or_default();
-            category.value_vnd += line.value_vnd;
-            category.weight_grams += line.weight_grams;
-            category.export_weight_grams += line.export_weight_grams;
+            let amounts = Counts { orders: 0, ..line };
+            if category.checked_add(&amounts).is_err() {
+                self.overflowed = true;
+            }
         }
         for (category, mut counts) in by_category {
             counts.orders = sign;
@@ -293,6 +335,9 @@ impl RollupBatch {
     /// PostgreSQL statement), many (imports) as column arrays on PostgreSQL and small multi-row
     /// upserts on SQLite.
     pub fn write(self, conn: &mut DbConnection) -> QueryResult<()> {
+        if self.overflowed {
+            return Err(CounterOverflow.into());
+        }
         let rows: Vec<(RollupKey, Counts)> = self
             .deltas
             .into_iter()
@@ -343,8 +388,9 @@ impl RollupBatch {
 impl CommitWrite for RollupBatch {
     fn absorb(&mut self, later: Box<dyn std::any::Any>) {
         if let Ok(later) = later.downcast::<RollupBatch>() {
+            self.overflowed |= later.overflowed;
             for (key, counts) in later.deltas {
-                *self.deltas.entry(key).or_default() += counts;
+                self.add_to(key, &counts);
             }
         }
     }

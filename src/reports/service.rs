@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::metric::{Metric, Unit, Value};
 use super::period::{Compare, MAX_PERIOD_DAYS, Period};
 use super::repo::{self, Grouping, ProductReportFilter};
-use super::rollups::Counts;
+use super::rollups::{CounterOverflow, Counts};
 use crate::auth::CurrentUser;
 use crate::error::{AppError, AppResult};
 use crate::products::model::CATEGORIES;
@@ -71,22 +71,24 @@ impl Raw {
     }
 
     /// From the platform's daily rows (oldest first).
-    pub fn from_days(rows: &[(chrono::NaiveDate, Counts)], period: Period) -> Raw {
+    pub fn from_days(
+        rows: &[(chrono::NaiveDate, Counts)],
+        period: Period,
+    ) -> Result<Raw, CounterOverflow> {
         let mut counts = Counts::default();
         for (day, c) in rows.iter().take_while(|(day, _)| *day <= period.to) {
-            counts.households_active += c.households_active;
-            counts.products_active += c.products_active;
             if *day >= period.from {
-                counts.households_joined += c.households_joined;
-                counts.products_listed += c.products_listed;
-                counts.orders += c.orders;
-                counts.value_vnd += c.value_vnd;
-                counts.weight_grams += c.weight_grams;
-                counts.export_weight_grams += c.export_weight_grams;
-                counts.views += c.views;
+                counts.checked_add(c)?;
+            } else {
+                // Before the period only the running totals count.
+                counts.checked_add(&Counts {
+                    households_active: c.households_active,
+                    products_active: c.products_active,
+                    ..Counts::default()
+                })?;
             }
         }
-        Raw::from_counts(&counts)
+        Ok(Raw::from_counts(&counts))
     }
 }
 
@@ -353,14 +355,15 @@ pub async fn breakdown(
                     .map(|(key, part)| {
                         let previous = period
                             .shift_like(part, compare)
-                            .map(|p| Raw::from_days(&days, p));
-                        BreakdownRow {
+                            .map(|p| Raw::from_days(&days, p))
+                            .transpose()?;
+                        Ok(BreakdownRow {
                             label: format!("Tháng {}/{}", &key[5..], &key[..4]),
                             key,
-                            metrics: Metrics::new(Raw::from_days(&days, part), previous),
-                        }
+                            metrics: Metrics::new(Raw::from_days(&days, part)?, previous),
+                        })
                     })
-                    .collect());
+                    .collect::<Result<_, CounterOverflow>>()?);
             };
             let current = repo::grouped(conn, grouping, period)?;
             let previous = match compared_to {
@@ -583,19 +586,25 @@ pub async fn chart_data(
         .db
         .run(move |conn| Ok(repo::day_totals(conn, period.to)?))
         .await?;
-    let shown = |raw: Raw| Value::from_raw(raw.values[index], unit_of(index)).as_f64();
+    let shown = |part: Period| -> Result<f64, CounterOverflow> {
+        let raw = Raw::from_days(&days, part)?;
+        Ok(Value::from_raw(raw.values[index], unit_of(index)).as_f64())
+    };
     let months = period.months();
     let current = months
         .iter()
-        .map(|(_, part)| shown(Raw::from_days(&days, *part)))
-        .collect();
-    let previous = (compare != Compare::None).then(|| {
-        months
-            .iter()
-            .filter_map(|(_, part)| period.shift_like(*part, compare))
-            .map(|part| shown(Raw::from_days(&days, part)))
-            .collect()
-    });
+        .map(|(_, part)| shown(*part))
+        .collect::<Result<_, _>>()?;
+    let previous = match compare {
+        Compare::None => None,
+        _ => Some(
+            months
+                .iter()
+                .filter_map(|(_, part)| period.shift_like(*part, compare))
+                .map(shown)
+                .collect::<Result<_, _>>()?,
+        ),
+    };
     Ok(ChartData {
         metric,
         period,

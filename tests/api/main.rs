@@ -10,6 +10,7 @@ mod auth;
 mod crash;
 mod errors;
 mod households;
+mod integrity;
 mod operations;
 mod orders;
 mod products;

@@ -1,0 +1,1 @@
+COMMENT ON TABLE stats_days IS NULL;

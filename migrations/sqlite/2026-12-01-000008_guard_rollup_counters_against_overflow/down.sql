@@ -1,0 +1,5 @@
+DROP TRIGGER stats_days_counters_fit;
+DROP TRIGGER stats_household_days_counters_fit;
+DROP TRIGGER stats_product_days_counters_fit;
+DROP TRIGGER stats_product_export_days_counters_fit;
+DROP TRIGGER stats_category_days_counters_fit;
