@@ -649,7 +649,6 @@ fn order_rows(
     let order_id = OrderId::generate().to_db();
     let mut items = Vec::with_capacity(o.items.len());
     let mut seen = HashSet::new();
-    let (mut total_vnd, mut total_weight) = (0i64, 0i64);
     for (i, item) in o.items.iter().enumerate() {
         let Some(product) = product_of(&item.product) else {
             problems.add(
@@ -685,9 +684,7 @@ fn order_rows(
         let line_total = price.checked_mul(quantity);
         let weight = product.unit_weight_grams.checked_mul(quantity);
         match (line_total, weight) {
-            (Some(line_total), Some(weight)) => {
-                total_vnd = total_vnd.saturating_add(line_total);
-                total_weight = total_weight.saturating_add(weight);
+            (Some(line_total), Some(_)) => {
                 items.push(OrderItem {
                     order_id: order_id.clone(),
                     line_no: i as i32 + 1,
@@ -703,9 +700,13 @@ fn order_rows(
             _ => problems.add(format!("items[{i}]"), "the line's total is too large"),
         }
     }
-    if total_vnd > MAX_PRICE_VND {
-        problems.add("items", "the order's total is larger than 10^15 đồng");
-    }
+    let (total_vnd, total_weight) = match crate::orders::service::order_totals(&items) {
+        Ok(totals) => totals,
+        Err(problem) => {
+            problems.add("items", problem);
+            (0, 0)
+        }
+    };
     let shipping = o.shipping.clone();
     let text = |value: Option<String>| value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
     let (recipient_name, phone, address, province_code) = match shipping {

@@ -525,32 +525,29 @@ fn why_not_taken(
     Ok(AppError::conflict("insufficient_stock", details.join("; ")).with_field_errors(errors))
 }
 
-/// The order's total price and weight, with overflow and the money range checked.
-fn totals(items: &[OrderItem]) -> AppResult<(i64, i64)> {
-    let too_large =
-        || AppError::invalid_field("items", "the order's total is larger than 10^15 đồng");
+/// An order's total price and weight, exact; or why there is none (past 10^15 đồng, or a
+/// weight past 64 bits). Placed and imported orders alike.
+pub fn order_totals(items: &[OrderItem]) -> Result<(i64, i64), &'static str> {
+    const TOO_DEAR: &str = "the order's total is larger than 10^15 đồng";
+    const TOO_HEAVY: &str = "the order's total weight is too large";
     let mut total_vnd: i64 = 0;
     let mut total_weight: i64 = 0;
     for item in items {
-        let line = item
-            .unit_price_vnd
-            .checked_mul(item.quantity)
-            .ok_or_else(too_large)?;
-        total_vnd = total_vnd.checked_add(line).ok_or_else(too_large)?;
-        let weight = item
-            .unit_weight_grams
-            .checked_mul(item.quantity)
-            .ok_or_else(|| {
-                AppError::invalid_field("items", "the order's total weight is too large")
-            })?;
-        total_weight = total_weight.checked_add(weight).ok_or_else(|| {
-            AppError::invalid_field("items", "the order's total weight is too large")
-        })?;
+        let line = item.unit_price_vnd.checked_mul(item.quantity);
+        total_vnd = line.and_then(|l| total_vnd.checked_add(l)).ok_or(TOO_DEAR)?;
+        let weight = item.unit_weight_grams.checked_mul(item.quantity);
+        total_weight = weight
+            .and_then(|w| total_weight.checked_add(w))
+            .ok_or(TOO_HEAVY)?;
     }
     if total_vnd > MAX_PRICE_VND {
-        return Err(too_large());
+        return Err(TOO_DEAR);
     }
     Ok((total_vnd, total_weight))
+}
+
+fn totals(items: &[OrderItem]) -> AppResult<(i64, i64)> {
+    order_totals(items).map_err(|problem| AppError::invalid_field("items", problem))
 }
 
 /// How the caller stands to an order.
