@@ -534,7 +534,9 @@ pub fn order_totals(items: &[OrderItem]) -> Result<(i64, i64), &'static str> {
     let mut total_weight: i64 = 0;
     for item in items {
         let line = item.unit_price_vnd.checked_mul(item.quantity);
-        total_vnd = line.and_then(|l| total_vnd.checked_add(l)).ok_or(TOO_DEAR)?;
+        total_vnd = line
+            .and_then(|l| total_vnd.checked_add(l))
+            .ok_or(TOO_DEAR)?;
         let weight = item.unit_weight_grams.checked_mul(item.quantity);
         total_weight = weight
             .and_then(|w| total_weight.checked_add(w))

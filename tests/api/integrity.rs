@@ -19,6 +19,7 @@ on_both_backends!(
     archiving_while_buyers_order_keeps_stock_and_totals_exact,
     cancelling_an_imported_open_order_returns_no_stock,
     totals_past_64_bits_are_refused_never_wrapped,
+    concurrent_household_edits_lose_nothing,
 );
 
 /// `nongsan rebuild-rollups --check`: the stored statistics equal a recomputation from the rows.
@@ -220,6 +221,59 @@ async fn archiving_while_buyers_order_keeps_stock_and_totals_exact(app: TestApp)
     );
     // The last of the archive and the pause wins; either way the product is off the market.
     assert_ne!(product_now["status"], "active");
+    assert_rollups_exact(&app);
+}
+
+/// The owner renames a household while changing its description in other requests, and two
+/// admins suspend and reinstate it at the same time: the search text is built from the name and
+/// description the household ends with, and it counts in the totals exactly as its status says.
+async fn concurrent_household_edits_lose_nothing(app: TestApp) {
+    let farmer = app.signed_in("farmer").await;
+    let admins = [app.signed_in_admin().await, app.signed_in_admin().await];
+    let household = app.household(&farmer, "Hộ ông Hùng", "24").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let path = format!("/households/{household}");
+    let mut edits = Vec::new();
+    for round in 0..12 {
+        let name = json!({"name": format!("Hộ {}", ["Lan", "Mai", "Cúc"][round % 3])});
+        let description =
+            json!({"description": format!("Vườn {}", ["vải", "nhãn", "bưởi", "cam"][round % 4])});
+        let status = json!({"status": if round % 2 == 0 { "suspended" } else { "active" }});
+        edits.push(app.patch(&path, Some(&farmer), name));
+        edits.push(app.patch(&path, Some(&farmer), description));
+        edits.push(app.patch(&path, Some(&admins[round % 2]), status));
+    }
+    for answer in futures_util::future::join_all(edits).await {
+        assert!(
+            answer.status == 200 || answer.status == 503,
+            "{}",
+            answer.text
+        );
+    }
+    // Reinstated, so that the public search sees it.
+    let last = app
+        .patch(&path, Some(&admins[0]), json!({"status": "active"}))
+        .await
+        .json();
+    // The words without diacritics, as a buyer types them.
+    let plain = |word: &str| match word {
+        "Cúc" => "cuc".to_owned(),
+        "vải" => "vai".to_owned(),
+        "nhãn" => "nhan".to_owned(),
+        "bưởi" => "buoi".to_owned(),
+        other => other.to_lowercase(),
+    };
+    let second_word = |field: &str| plain(last[field].as_str().unwrap().split(' ').nth(1).unwrap());
+    let (name_word, description_word) = (second_word("name"), second_word("description"));
+    let found = app
+        .listed_ids(
+            &format!("/households?q={name_word}%20{description_word}"),
+            None,
+        )
+        .await;
+    assert_eq!(found, vec![household.clone()], "search text of {last}");
     assert_rollups_exact(&app);
 }
 
