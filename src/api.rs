@@ -319,11 +319,20 @@ mod tests {
         let longest = "ả".repeat(QUERY_VALUE_MAX_CHARS);
         assert!(parse_query::<Search>(&format!("q={longest}")).is_ok());
         let err = parse_query::<Search>(&format!("q={longest}x")).unwrap_err();
-        assert_eq!(field_errors(err), ("validation_failed", vec!["q".to_owned()]));
+        assert_eq!(
+            field_errors(err),
+            ("validation_failed", vec!["q".to_owned()])
+        );
         let err = parse_query::<Search>(&format!("other=1&sort={longest}x")).unwrap_err();
-        assert_eq!(field_errors(err), ("validation_failed", vec!["sort".to_owned()]));
+        assert_eq!(
+            field_errors(err),
+            ("validation_failed", vec!["sort".to_owned()])
+        );
         let err = parse_query::<Search>(&format!("{longest}x=1")).unwrap_err();
-        assert_eq!(field_errors(err), ("validation_failed", vec!["query".to_owned()]));
+        assert_eq!(
+            field_errors(err),
+            ("validation_failed", vec!["query".to_owned()])
+        );
     }
 
     #[test]

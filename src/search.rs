@@ -72,7 +72,11 @@ pub fn query_words(field: &str, query: &str) -> Result<Vec<String>, FieldError> 
     distinct.sort_unstable();
     let kept = distinct
         .iter()
-        .filter(|w| !distinct.iter().any(|other| other != *w && other.contains(**w)))
+        .filter(|w| {
+            !distinct
+                .iter()
+                .any(|other| other != *w && other.contains(**w))
+        })
         .map(|w| (*w).to_owned())
         .collect();
     Ok(kept)
@@ -130,7 +134,10 @@ mod tests {
         assert_eq!(error.field, "q");
         let ten = "a b c d e f g h i j";
         assert_eq!(query_words("q", ten).unwrap().len(), 10);
-        assert_eq!(query_words("q", &format!("{ten} k")).unwrap_err().field, "q");
+        assert_eq!(
+            query_words("q", &format!("{ten} k")).unwrap_err().field,
+            "q"
+        );
         assert_eq!(optional_query_words(None).unwrap(), Vec::<String>::new());
     }
 

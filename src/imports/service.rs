@@ -967,7 +967,10 @@ mod tests {
         let kept = errors.into_sorted();
         assert_eq!(kept.len(), MAX_REPORTED_ERRORS);
         assert_eq!(kept[0].line, 1);
-        assert_eq!(kept[MAX_REPORTED_ERRORS - 1].line, MAX_REPORTED_ERRORS as u64);
+        assert_eq!(
+            kept[MAX_REPORTED_ERRORS - 1].line,
+            MAX_REPORTED_ERRORS as u64
+        );
         assert_eq!(kept[0].message, "bad 1");
     }
 

@@ -46,7 +46,7 @@ pub(crate) async fn create_product(
         (status = 400, description = "`malformed_request`: a parameter of the wrong type", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "`unauthenticated`: `status` without signing in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`forbidden`: `status` by someone else than an admin or the owner", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed`: unknown sort, category, certification; bad price range or paging", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: unknown sort, category, certification; bad price range or paging; `q` over 200 characters or 10 words, any parameter over 200 characters", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn list_products(
     state: web::Data<AppState>,

@@ -197,8 +197,14 @@ mod tests {
         for s in 1..10 {
             assert!(!recent.first_within_window("p", client(1), t + Duration::from_secs(s)));
         }
-        assert!(recent.first_within_window("p", client(2), t), "another client");
-        assert!(recent.first_within_window("q", client(1), t), "another product");
+        assert!(
+            recent.first_within_window("p", client(2), t),
+            "another client"
+        );
+        assert!(
+            recent.first_within_window("q", client(1), t),
+            "another product"
+        );
         assert!(
             recent.first_within_window("p", client(1), t + Duration::from_secs(600)),
             "after the window"
@@ -216,7 +222,10 @@ mod tests {
             assert!(recent.order.len() <= 3);
         }
         assert!(recent.first_within_window("p", client(0), t), "forgotten");
-        assert!(!recent.first_within_window("p", client(49), t), "remembered");
+        assert!(
+            !recent.first_within_window("p", client(49), t),
+            "remembered"
+        );
         recent.forget_expired(t + Duration::from_secs(600));
         assert_eq!(recent.remembered(), 0);
         assert!(recent.order.is_empty());

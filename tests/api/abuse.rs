@@ -58,7 +58,10 @@ async fn import(app: &TestApp, token: &str, lines: &[Value]) -> Answer {
 fn csv_rows(answer: &Answer) -> Vec<Vec<String>> {
     assert_eq!(answer.status, 200, "{}", answer.text);
     assert!(answer.content_type().starts_with("text/csv"));
-    let body = answer.text.strip_prefix('\u{feff}').expect("a byte-order mark");
+    let body = answer
+        .text
+        .strip_prefix('\u{feff}')
+        .expect("a byte-order mark");
     csv::ReaderBuilder::new()
         .has_headers(false)
         .from_reader(body.as_bytes())
@@ -97,8 +100,11 @@ async fn csv_cells_that_start_like_formulas_are_quoted(app: TestApp) {
 
     let period = "from=2021-01-01&to=2021-12-31&compare=previous_year";
     let rows = csv_rows(
-        &app.get(&format!("/reports/products?{period}&format=csv"), Some(&admin))
-            .await,
+        &app.get(
+            &format!("/reports/products?{period}&format=csv"),
+            Some(&admin),
+        )
+        .await,
     );
     let (name, growth) = (column(&rows, "name"), column(&rows, "value_vnd_growth_pct"));
     let evil = rows
@@ -106,7 +112,10 @@ async fn csv_cells_that_start_like_formulas_are_quoted(app: TestApp) {
         .find(|r| r[name].contains("HYPERLINK"))
         .expect("the product's row");
     assert_eq!(evil[name], format!("'{EVIL_NAME}"));
-    assert_eq!(evil[growth], "-80.0", "a number the API wrote stays a number");
+    assert_eq!(
+        evil[growth], "-80.0",
+        "a number the API wrote stays a number"
+    );
     let minus = rows.iter().find(|r| r[name].contains("2+3")).unwrap();
     assert_eq!(minus[name], "'-2+3");
     for row in &rows {
@@ -137,7 +146,12 @@ async fn search_and_other_query_parameters_are_bounded(app: TestApp) {
     let eleven_words = "a b c d e f g h i j k";
     let refused_naming = |answer: Answer, field: &str| {
         answer.assert_problem(422, "validation_failed");
-        assert_eq!(answer.problem_fields(), [field.to_owned()], "{}", answer.text);
+        assert_eq!(
+            answer.problem_fields(),
+            [field.to_owned()],
+            "{}",
+            answer.text
+        );
     };
     refused_naming(app.get(&format!("/products?q={long}"), None).await, "q");
     refused_naming(
@@ -145,7 +159,8 @@ async fn search_and_other_query_parameters_are_bounded(app: TestApp) {
         "q",
     );
     refused_naming(
-        app.get(&format!("/households?q={eleven_words}"), None).await,
+        app.get(&format!("/households?q={eleven_words}"), None)
+            .await,
         "q",
     );
     refused_naming(
@@ -302,7 +317,10 @@ async fn an_import_lists_the_first_thousand_bad_lines_and_counts_the_rest(app: T
     assert_eq!(errors[0]["line"], 1);
     assert_eq!(errors[999]["line"], 1000);
     let detail = problem["detail"].as_str().unwrap();
-    assert!(detail.contains("1500") && detail.contains("and 500 more"), "{detail}");
+    assert!(
+        detail.contains("1500") && detail.contains("and 500 more"),
+        "{detail}"
+    );
 }
 
 /// A product in a fresh household; returns its id.
@@ -398,9 +416,9 @@ async fn metrics_can_have_an_address_of_their_own(backend: Backend) {
     assert!(metrics.content_type().starts_with("text/plain"));
     assert_nosniff("/metrics on its own address", &metrics);
     assert!(
-        metrics
-            .text
-            .contains(r#"nongsan_http_requests_total{endpoint="/healthz",method="GET",status="200"} 1"#),
+        metrics.text.contains(
+            r#"nongsan_http_requests_total{endpoint="/healthz",method="GET",status="200"} 1"#
+        ),
         "{}",
         metrics.text
     );
@@ -427,6 +445,11 @@ fn the_demo_refuses_a_public_address() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("run nongsan");
+    let remove_database = || {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", database.display()));
+        }
+    };
     let started = Instant::now();
     let status = loop {
         if let Some(status) = child.try_wait().expect("wait") {
@@ -435,16 +458,14 @@ fn the_demo_refuses_a_public_address() {
         if started.elapsed() > Duration::from_secs(60) {
             let _ = child.kill();
             let _ = child.wait();
-            let _ = std::fs::remove_file(&database);
+            remove_database();
             panic!("serve --demo started on 0.0.0.0");
         }
         std::thread::sleep(Duration::from_millis(50));
     };
     let output = child.wait_with_output().expect("output");
     let stderr = String::from_utf8_lossy(&output.stderr);
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", database.display()));
-    }
+    remove_database();
     assert!(!status.success());
     assert!(
         stderr.contains("--public-demo") && stderr.contains("0.0.0.0:0"),
