@@ -163,7 +163,12 @@ impl<T: DeserializeOwned> FromRequest for ApiQuery<T> {
     }
 }
 
+/// Longest value (or name) of any query parameter, in characters: none of the API's needs more
+/// (a search is at most 200 characters), and a longer one is only work for nothing.
+pub const QUERY_VALUE_MAX_CHARS: usize = 200;
+
 pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, AppError> {
+    check_query_lengths(query)?;
     let deserializer =
         serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
     serde_path_to_error::deserialize(deserializer).map_err(|error| {
@@ -173,6 +178,25 @@ pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, AppError> {
         AppError::malformed(format!("bad query parameter {field}: {message}"))
             .with_field_errors(vec![FieldError::new(field, message)])
     })
+}
+
+/// 422 naming the first query parameter whose name or value is too long.
+fn check_query_lengths(query: &str) -> Result<(), AppError> {
+    let too_long = |text: &str| text.chars().nth(QUERY_VALUE_MAX_CHARS).is_some();
+    for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+        if too_long(&name) || too_long(&value) {
+            let field = if too_long(&name) {
+                "query".to_owned()
+            } else {
+                name.into_owned()
+            };
+            return Err(AppError::invalid_field(
+                field,
+                format!("must be at most {QUERY_VALUE_MAX_CHARS} characters"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// `?page=1&per_page=20`, validated: page ≥ 1, per_page 1..=100.
@@ -281,6 +305,33 @@ mod tests {
         assert_eq!(
             field_errors(err),
             ("validation_failed", vec!["extra".to_owned()])
+        );
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Search {
+        q: Option<String>,
+    }
+
+    #[test]
+    fn overlong_query_parameters_are_refused_naming_them() {
+        let longest = "ả".repeat(QUERY_VALUE_MAX_CHARS);
+        assert!(parse_query::<Search>(&format!("q={longest}")).is_ok());
+        let err = parse_query::<Search>(&format!("q={longest}x")).unwrap_err();
+        assert_eq!(
+            field_errors(err),
+            ("validation_failed", vec!["q".to_owned()])
+        );
+        let err = parse_query::<Search>(&format!("other=1&sort={longest}x")).unwrap_err();
+        assert_eq!(
+            field_errors(err),
+            ("validation_failed", vec!["sort".to_owned()])
+        );
+        let err = parse_query::<Search>(&format!("{longest}x=1")).unwrap_err();
+        assert_eq!(
+            field_errors(err),
+            ("validation_failed", vec!["query".to_owned()])
         );
     }
 

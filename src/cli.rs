@@ -71,9 +71,13 @@ struct ServeArgs {
     bind: Option<String>,
     #[command(flatten)]
     database: DatabaseArgs,
-    /// Load the demo data set when the database is empty.
+    /// Load the demo data set when the database is empty (loopback addresses only: its
+    /// passwords are public).
     #[arg(long)]
     demo: bool,
+    /// Allow `--demo` on an address other machines can reach.
+    #[arg(long, requires = "demo")]
+    public_demo: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -114,6 +118,14 @@ fn execute(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Serve(args) => {
             let settings = load_settings(args.bind, &args.database)?;
+            if args.demo && !args.public_demo && !is_loopback_bind(&settings.server.bind) {
+                anyhow::bail!(
+                    "serve --demo will not listen on {}: anyone who can reach it can sign in with the \
+                     demo's public passwords. Bind to a loopback address (--bind 127.0.0.1:8080), or \
+                     add --public-demo if other machines should reach it",
+                    settings.server.bind
+                );
+            }
             serve(settings, args.demo)
         }
         Command::Migrate(database) => {
@@ -155,6 +167,15 @@ fn execute(command: Command) -> anyhow::Result<()> {
             create_admin(&settings, email, full_name)
         }
     }
+}
+
+/// Whether `bind` only ever reaches this machine (every address it names is loopback).
+fn is_loopback_bind(bind: &str) -> bool {
+    use std::net::ToSocketAddrs;
+    bind.to_socket_addrs().is_ok_and(|addrs| {
+        let addrs: Vec<_> = addrs.collect();
+        !addrs.is_empty() && addrs.iter().all(|a| a.ip().is_loopback())
+    })
 }
 
 fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
@@ -352,4 +373,19 @@ fn rebuild_rollups(settings: &Settings, check: bool) -> anyhow::Result<()> {
     })?;
     println!("rollups rebuilt");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_loopback_binds_count_as_private() {
+        assert!(is_loopback_bind("127.0.0.1:8080"));
+        assert!(is_loopback_bind("[::1]:0"));
+        assert!(!is_loopback_bind("0.0.0.0:8080"));
+        assert!(!is_loopback_bind("[::]:8080"));
+        assert!(!is_loopback_bind("192.168.1.10:8080"));
+        assert!(!is_loopback_bind("not an address"));
+    }
 }

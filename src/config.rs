@@ -19,7 +19,15 @@ pub struct Settings {
     pub reporting: ReportingSettings,
     pub views: ViewSettings,
     pub catalogue: CatalogueSettings,
+    pub metrics: MetricsSettings,
     pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// Where `/metrics` is served alone; empty: on `server.bind` with the API.
+    pub bind: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -27,6 +35,8 @@ pub struct Settings {
 pub struct ViewSettings {
     #[serde(with = "humantime_serde")]
     pub flush_interval: Duration,
+    #[serde(with = "humantime_serde")]
+    pub dedup_window: Duration,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -34,7 +44,7 @@ pub struct ViewSettings {
 pub struct CatalogueSettings {
     #[serde(with = "humantime_serde")]
     pub cache_ttl: Duration,
-    pub cache_entries: usize,
+    pub cache_bytes: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -199,5 +209,25 @@ mod tests {
         assert_eq!(settings.database.url, "data/nongsan.db");
         assert_eq!(settings.auth.token_ttl, Duration::from_secs(30 * 24 * 3600));
         assert_eq!(settings.reporting.timezone, "Asia/Ho_Chi_Minh");
+        assert_eq!(settings.views.dedup_window, Duration::from_secs(600));
+        assert_eq!(settings.metrics.bind, "");
+    }
+
+    /// Production serves `/metrics` on a loopback address of its own, never beside the public API.
+    #[test]
+    fn production_keeps_metrics_off_the_public_address() {
+        let settings: Settings = Config::builder()
+            .add_source(File::from_str(EMBEDDED_DEFAULTS, FileFormat::Toml))
+            .add_source(File::from_str(
+                include_str!("../config/production.toml"),
+                FileFormat::Toml,
+            ))
+            .build()
+            .and_then(|c| c.try_deserialize())
+            .expect("config/production.toml is valid");
+        settings.validate().unwrap();
+        let metrics: std::net::SocketAddr = settings.metrics.bind.parse().unwrap();
+        assert!(metrics.ip().is_loopback(), "{metrics}");
+        assert_ne!(settings.metrics.bind, settings.server.bind);
     }
 }

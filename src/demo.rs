@@ -645,7 +645,7 @@ pub fn load(
         }
         Ok::<_, AppError>(())
     })?;
-    let plan = plan(conn, records, Vec::new())?;
+    let plan = plan(conn, records, Default::default())?;
     tracing::info!(
         seconds = started.elapsed().as_secs_f64(),
         "demo history checked"

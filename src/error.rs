@@ -182,6 +182,8 @@ pub fn problem_response(
     };
     HttpResponse::build(status)
         .insert_header((header::CONTENT_TYPE, PROBLEM_JSON))
+        // Also on errors that bypass the middleware (see `startup::security_headers`).
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .body(serde_json::to_string(&body).unwrap_or_default())
 }
 

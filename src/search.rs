@@ -3,8 +3,12 @@
 //! "Vải thiều Lục Ngạn". A folded copy of the searchable text is stored beside each row; a query
 //! matches when every folded word of it occurs in that copy.
 
+use std::collections::HashSet;
+
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
+
+use crate::error::FieldError;
 
 /// Lower case, no diacritics, `đ` → `d`; whitespace runs become one space.
 pub fn fold(text: &str) -> String {
@@ -35,22 +39,52 @@ pub fn search_text(name: &str, description: Option<&str>) -> String {
     }
 }
 
-/// The folded words of a query; punctuation separates words. Empty when nothing is searchable.
-pub fn query_words(query: &str) -> Vec<String> {
-    let mut words: Vec<String> = fold(query)
+/// Longest search query, in characters.
+pub const QUERY_MAX_CHARS: usize = 200;
+/// Most words in a search query.
+pub const QUERY_MAX_WORDS: usize = 10;
+
+/// The folded words of the search parameter `field`; punctuation separates words. Empty when
+/// nothing is searchable. A query over `QUERY_MAX_CHARS` characters or `QUERY_MAX_WORDS` words
+/// is refused: each word is one more `LIKE` over every row.
+pub fn query_words(field: &str, query: &str) -> Result<Vec<String>, FieldError> {
+    if query.chars().nth(QUERY_MAX_CHARS).is_some() {
+        return Err(FieldError::new(
+            field,
+            format!("must be at most {QUERY_MAX_CHARS} characters"),
+        ));
+    }
+    let folded = fold(query);
+    let words: Vec<&str> = folded
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
-        .map(str::to_owned)
         .collect();
-    words.sort();
-    words.dedup();
-    // A word inside another adds nothing but work.
-    let all = words.clone();
-    words.retain(|w| {
-        !all.iter()
-            .any(|other| other != w && other.contains(w.as_str()))
-    });
-    words
+    if words.len() > QUERY_MAX_WORDS {
+        return Err(FieldError::new(
+            field,
+            format!("must be at most {QUERY_MAX_WORDS} words"),
+        ));
+    }
+    // Duplicates out in one pass; then a word inside another adds nothing but work (at most
+    // QUERY_MAX_WORDS² comparisons).
+    let mut seen = HashSet::with_capacity(words.len());
+    let mut distinct: Vec<&str> = words.into_iter().filter(|w| seen.insert(*w)).collect();
+    distinct.sort_unstable();
+    let kept = distinct
+        .iter()
+        .filter(|w| {
+            !distinct
+                .iter()
+                .any(|other| other != *w && other.contains(**w))
+        })
+        .map(|w| (*w).to_owned())
+        .collect();
+    Ok(kept)
+}
+
+/// `query_words` of an optional parameter `q`.
+pub fn optional_query_words(query: Option<&str>) -> Result<Vec<String>, FieldError> {
+    query.map_or(Ok(Vec::new()), |q| query_words("q", q))
 }
 
 /// A `LIKE` pattern that finds `word` anywhere, with the wildcards of `word` escaped by `\`.
@@ -86,9 +120,25 @@ mod tests {
 
     #[test]
     fn query_words_are_folded_split_and_deduplicated() {
-        assert_eq!(query_words("Vải-thiều, VẢI"), vec!["thieu", "vai"]);
-        assert_eq!(query_words("  ...  "), Vec::<String>::new());
-        assert_eq!(query_words("cam camsanh"), vec!["camsanh"]);
+        let words = |q| query_words("q", q).unwrap();
+        assert_eq!(words("Vải-thiều, VẢI"), vec!["thieu", "vai"]);
+        assert_eq!(words("  ...  "), Vec::<String>::new());
+        assert_eq!(words("cam camsanh"), vec!["camsanh"]);
+    }
+
+    #[test]
+    fn long_queries_and_many_words_are_refused_naming_the_field() {
+        let longest = "a".repeat(QUERY_MAX_CHARS);
+        assert_eq!(query_words("q", &longest).unwrap(), vec![longest.clone()]);
+        let error = query_words("q", &format!("{longest}ả")).unwrap_err();
+        assert_eq!(error.field, "q");
+        let ten = "a b c d e f g h i j";
+        assert_eq!(query_words("q", ten).unwrap().len(), 10);
+        assert_eq!(
+            query_words("q", &format!("{ten} k")).unwrap_err().field,
+            "q"
+        );
+        assert_eq!(optional_query_words(None).unwrap(), Vec::<String>::new());
     }
 
     #[test]
@@ -121,7 +171,9 @@ mod properties {
         #[test]
         fn a_folded_text_contains_each_of_its_query_words(text in "[a-zA-ZàáảãạăằắẳẵặâầấẩẫậđèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵĐ ]{0,40}") {
             let folded = fold(&text);
-            for word in query_words(&text.to_uppercase()) {
+            let words = query_words("q", &text.to_uppercase());
+            prop_assume!(words.is_ok(), "more than {} words", QUERY_MAX_WORDS);
+            for word in words.unwrap() {
                 prop_assert!(folded.contains(&word), "{} in {}", word, folded);
             }
         }

@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
-use actix_web::middleware::{ErrorHandlers, Next, from_fn};
+use actix_web::http::header;
+use actix_web::middleware::{DefaultHeaders, ErrorHandlers, Next, from_fn};
 use actix_web::{App, HttpServer, web};
 use tracing_actix_web::TracingLogger;
 
@@ -53,6 +54,8 @@ impl AppState {
 pub struct Application {
     server: Server,
     port: u16,
+    /// `/metrics` alone on `metrics.bind`, when that is set.
+    metrics_server: Option<(Server, u16)>,
     state: web::Data<AppState>,
     flusher: tokio::task::JoinHandle<()>,
 }
@@ -97,17 +100,31 @@ impl Application {
             throttle: LoginThrottle::new(&settings.auth),
             settings: Arc::new(settings.clone()),
             timezone,
-            views: ViewCounter::default(),
+            views: ViewCounter::new(
+                settings.views.dedup_window,
+                crate::products::views::DEDUP_CAPACITY,
+            ),
             listing_cache: crate::products::cache::ListingCache::new(
                 settings.catalogue.cache_ttl,
-                settings.catalogue.cache_entries,
+                settings.catalogue.cache_bytes,
             ),
         });
         let flusher = tokio::spawn(flush_views_periodically(
             state.clone().into_inner(),
             settings.views.flush_interval,
         ));
-        let metrics = crate::metrics::middleware(&database)?;
+        let metrics_listener = match settings.metrics.bind.trim() {
+            "" => None,
+            bind => Some(
+                TcpListener::bind(bind)
+                    .map_err(|e| anyhow::anyhow!("cannot listen on {bind} (metrics.bind): {e}"))?,
+            ),
+        };
+        let metrics = crate::metrics::middleware(&database, metrics_listener.is_none())?;
+        let metrics_server = match metrics_listener {
+            Some(listener) => Some(metrics_only_server(listener, &metrics, &settings)?),
+            None => None,
+        };
         let app_state = state.clone();
         let json_limit = settings.server.json_body_limit;
         let request_timeout = settings.server.request_timeout;
@@ -120,9 +137,11 @@ impl Application {
                     enforce_timeout(request_timeout, req, next)
                 }))
                 .wrap(ErrorHandlers::new().default_handler(render_plain_errors))
+                .wrap(from_fn(crate::metrics::fold_unknown_method))
                 .wrap(metrics.clone())
                 .wrap(from_fn(crate::telemetry::log_request))
                 .wrap(TracingLogger::default())
+                .wrap(security_headers())
                 .configure(crate::health::config)
                 .configure(crate::openapi::config)
                 .service(
@@ -150,6 +169,7 @@ impl Application {
         Ok(Application {
             server: server.run(),
             port,
+            metrics_server,
             state: app_state,
             flusher,
         })
@@ -159,9 +179,22 @@ impl Application {
         self.port
     }
 
+    /// The port of the separate `/metrics` listener, when `metrics.bind` is set.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics_server.as_ref().map(|(_, port)| *port)
+    }
+
     /// Serves until a shutdown signal; in-flight requests get `server.shutdown_timeout` to finish.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let metrics = self.metrics_server.map(|(server, _)| {
+            let handle = server.handle();
+            (handle, tokio::spawn(server))
+        });
         let served = self.server.await;
+        if let Some((handle, task)) = metrics {
+            handle.stop(true).await;
+            let _ = task.await;
+        }
         self.flusher.abort();
         self.state.clone().into_inner().flush_views().await;
         served
@@ -171,6 +204,45 @@ impl Application {
     pub fn handle(&self) -> actix_web::dev::ServerHandle {
         self.server.handle()
     }
+}
+
+/// Headers on every answer, errors included: browsers must not guess a content type (a product
+/// name in a JSON or CSV answer must never run as HTML or script).
+fn security_headers() -> DefaultHeaders {
+    DefaultHeaders::new().add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+}
+
+/// `/metrics` alone on its own listener (`metrics.bind`), e.g. on loopback for a local agent
+/// while the API is public. Stopped by `run_until_stopped` after the API.
+fn metrics_only_server(
+    listener: TcpListener,
+    metrics: &actix_web_prom::PrometheusMetrics,
+    settings: &Settings,
+) -> anyhow::Result<(Server, u16)> {
+    let port = listener.local_addr()?.port();
+    let registry = metrics.registry.clone();
+    let server = HttpServer::new(move || {
+        let registry = registry.clone();
+        App::new()
+            .wrap(security_headers())
+            .route(
+                "/metrics",
+                web::get().to(move || {
+                    let registry = registry.clone();
+                    async move { crate::metrics::render(&registry) }
+                }),
+            )
+            .default_service(web::to(|| async {
+                Err::<actix_web::HttpResponse, _>(AppError::not_found("resource"))
+            }))
+    })
+    .listen(listener)?
+    .workers(1)
+    .disable_signals()
+    .shutdown_timeout(settings.server.shutdown_timeout.as_secs())
+    .run();
+    tracing::info!(port, "metrics listening");
+    Ok((server, port))
 }
 
 async fn flush_views_periodically(state: Arc<AppState>, every: std::time::Duration) {

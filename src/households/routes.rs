@@ -40,7 +40,7 @@ pub(crate) async fn create_household(
         (status = 200, description = "One page", body = Page<HouseholdView>),
         (status = 400, description = "`malformed_request`: a parameter of the wrong type", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`forbidden`: `status=suspended` by a non-admin", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed`: paging out of range, bad province code", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: paging out of range, bad province code; `q` over 200 characters or 10 words, any parameter over 200 characters", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn list_households(
     state: web::Data<AppState>,

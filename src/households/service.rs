@@ -11,7 +11,7 @@ use crate::db::{DbConnection, write_transaction};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::ids::{HouseholdId, from_path};
 use crate::reports::rollups::RollupBatch;
-use crate::search::{query_words, search_text};
+use crate::search::{optional_query_words, search_text};
 use crate::startup::AppState;
 use crate::time::now_utc;
 use crate::validate::{self, DESCRIPTION_MAX_CHARS, NAME_MAX_CHARS, Problems};
@@ -189,12 +189,16 @@ pub async fn list(
             "must be a two-digit province code",
         ));
     }
+    let words = optional_query_words(query.q.as_deref()).unwrap_or_else(|e| {
+        problems.push(e);
+        Vec::new()
+    });
     if !problems.is_empty() {
         return Err(AppError::validation(problems));
     }
     let filter = HouseholdFilter {
         province_code: query.province_code,
-        words: query.q.as_deref().map(query_words).unwrap_or_default(),
+        words,
         status,
         owner_id: None,
     };

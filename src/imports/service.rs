@@ -1,7 +1,7 @@
 //! Import rules: parse every line, check every record and every reference, and only then write
 //! everything in one transaction (batched inserts, rollups included).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
@@ -35,11 +35,73 @@ pub const MAX_REPORTED_ERRORS: usize = 1000;
 const MAX_ITEMS_PER_ORDER: usize = 1000;
 const MAX_VIEWS_PER_RECORD: i64 = 1_000_000_000_000;
 
+/// The bad lines of an import: the `MAX_REPORTED_ERRORS` lowest line numbers are kept, the rest
+/// only counted, so a file of millions of bad lines does not hold millions of messages.
+#[derive(Default)]
+pub struct LineErrors {
+    /// A max-heap on the line: the top is the first to give way to a lower line.
+    kept: BinaryHeap<ByLine>,
+    total: u64,
+}
+
+struct ByLine(LineError);
+
+impl PartialEq for ByLine {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.line == other.0.line
+    }
+}
+
+impl Eq for ByLine {}
+
+impl PartialOrd for ByLine {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for ByLine {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.line.cmp(&other.0.line)
+    }
+}
+
+impl LineErrors {
+    pub fn push(&mut self, line: u64, message: String) {
+        self.total += 1;
+        if self.kept.len() == MAX_REPORTED_ERRORS {
+            match self.kept.peek() {
+                Some(top) if top.0.line > line => {
+                    self.kept.pop();
+                }
+                _ => return,
+            }
+        }
+        self.kept.push(ByLine(LineError { line, message }));
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.total == 0
+    }
+
+    /// How many errors there were, listed or not.
+    pub fn total(&self) -> u64 {
+        self.total
+    }
+
+    /// The kept errors by line.
+    pub fn into_sorted(self) -> Vec<LineError> {
+        let mut errors: Vec<LineError> = self.kept.into_iter().map(|e| e.0).collect();
+        errors.sort_by_key(|e| e.line);
+        errors
+    }
+}
+
 /// Splits NDJSON into records as bytes arrive, remembering line numbers and bad lines.
 #[derive(Default)]
 pub struct NdjsonParser {
     records: Vec<(u64, ImportRecord)>,
-    errors: Vec<LineError>,
+    errors: LineErrors,
     pending: Vec<u8>,
     line: u64,
 }
@@ -73,15 +135,12 @@ impl NdjsonParser {
                     Some(at) => message[..at].to_owned(),
                     None => message,
                 };
-                self.errors.push(LineError {
-                    line: self.line,
-                    message,
-                })
+                self.errors.push(self.line, message)
             }
         }
     }
 
-    pub fn finish(mut self) -> (Vec<(u64, ImportRecord)>, Vec<LineError>) {
+    pub fn finish(mut self) -> (Vec<(u64, ImportRecord)>, LineErrors) {
         if !self.pending.is_empty() {
             let line = std::mem::take(&mut self.pending);
             self.parse_line(&line);
@@ -107,13 +166,14 @@ impl ImportPlan {
 }
 
 /// 422 `import_rejected` listing bad lines (at most `MAX_REPORTED_ERRORS`).
-pub fn rejected(mut errors: Vec<LineError>) -> AppError {
-    errors.sort_by_key(|e| e.line);
-    let count = errors.len();
-    errors.truncate(MAX_REPORTED_ERRORS);
-    let detail = if count > MAX_REPORTED_ERRORS {
+pub fn rejected(errors: LineErrors) -> AppError {
+    let count = errors.total();
+    let errors = errors.into_sorted();
+    let listed = errors.len() as u64;
+    let detail = if count > listed {
         format!(
-            "{count} lines are invalid (the first {MAX_REPORTED_ERRORS} are listed); nothing was imported"
+            "{count} lines are invalid: the first {listed} are listed, and {} more; nothing was imported",
+            count - listed
         )
     } else {
         format!("{count} line(s) are invalid; nothing was imported")
@@ -186,10 +246,10 @@ struct ProductTarget {
 pub fn plan(
     conn: &mut DbConnection,
     records: Vec<(u64, ImportRecord)>,
-    mut errors: Vec<LineError>,
+    mut errors: LineErrors,
 ) -> Result<ImportPlan, AppError> {
     let now = now_utc();
-    let mut fail = |line: u64, message: String| errors.push(LineError { line, message });
+    let mut fail = |line: u64, message: String| errors.push(line, message);
 
     // First pass: the refs this file defines, and what it refers to outside itself.
     let mut household_refs: HashMap<String, (u64, HouseholdTarget)> = HashMap::new();
@@ -890,4 +950,44 @@ fn refresh_statistics(conn: &mut DbConnection) -> Result<(), AppError> {
     };
     conn.batch_execute(sql)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_errors_keep_the_lowest_lines_and_count_the_rest() {
+        let mut errors = LineErrors::default();
+        // Later passes report lower lines again: the kept ones are still the lowest.
+        for line in (1..=3000u64).rev() {
+            errors.push(line, format!("bad {line}"));
+            assert!(errors.kept.len() <= MAX_REPORTED_ERRORS);
+        }
+        errors.push(5000, "late".to_owned());
+        assert_eq!(errors.total(), 3001);
+        let kept = errors.into_sorted();
+        assert_eq!(kept.len(), MAX_REPORTED_ERRORS);
+        assert_eq!(kept[0].line, 1);
+        assert_eq!(
+            kept[MAX_REPORTED_ERRORS - 1].line,
+            MAX_REPORTED_ERRORS as u64
+        );
+        assert_eq!(kept[0].message, "bad 1");
+    }
+
+    #[test]
+    fn a_rejection_says_how_many_more_there_are() {
+        let mut errors = LineErrors::default();
+        for line in 1..=1500 {
+            errors.push(line, "bad".to_owned());
+        }
+        match rejected(errors) {
+            AppError::Client { detail, errors, .. } => {
+                assert_eq!(errors.len(), MAX_REPORTED_ERRORS);
+                assert!(detail.contains("and 500 more"), "{detail}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 }

@@ -1,19 +1,24 @@
 //! A short-lived cache of anonymous catalogue answers (product listings and searches), keyed by
-//! query string. In a harvest season many buyers run the same few searches; answering them from
-//! memory for a second spares the database the same counting work over and over.
+//! the parsed query (parameters the listing does not know make no new keys). In a harvest season
+//! many buyers run the same few searches; answering them from memory for a second spares the
+//! database the same counting work over and over.
 //!
 //! When an answer goes stale, the first request to notice recomputes it while the others keep
-//! getting the stale one (no stampede of identical queries): an answer is at most `ttl` plus one
-//! computation old, and never older than `STALE_LIMIT` times `ttl`.
+//! getting the stale one (no stampede of identical queries); no answer older than `STALE_LIMIT`
+//! times `ttl` is ever served. Keys and bodies together stay within `max_bytes`: the oldest
+//! answers make room for new ones.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use actix_web::web::Bytes;
+use serde::Serialize;
 
 /// How many `ttl`s a stale answer may still be served while its refresh is under way.
-const STALE_LIMIT: u32 = 10;
+const STALE_LIMIT: u32 = 2;
+/// What one entry costs besides its key and body (map slot, timestamps), roughly.
+const ENTRY_OVERHEAD_BYTES: usize = 64;
 
 struct Entry {
     stored: Instant,
@@ -21,38 +26,65 @@ struct Entry {
     refreshing: bool,
 }
 
+fn cost(key: &str, body: &Bytes) -> usize {
+    key.len() + body.len() + ENTRY_OVERHEAD_BYTES
+}
+
+#[derive(Default)]
+struct Entries {
+    map: HashMap<String, Entry>,
+    bytes: usize,
+}
+
+impl Entries {
+    fn remove(&mut self, key: &str) {
+        if let Some(entry) = self.map.remove(key) {
+            self.bytes -= cost(key, &entry.body);
+        }
+    }
+}
+
 pub struct ListingCache {
     ttl: Duration,
-    capacity: usize,
-    entries: Mutex<HashMap<String, Entry>>,
+    max_bytes: usize,
+    entries: Mutex<Entries>,
+}
+
+/// The cache key of a parsed query: its known parameters, in a fixed order.
+pub fn key<Q: Serialize>(query: &Q) -> Option<String> {
+    serde_urlencoded::to_string(query).ok()
 }
 
 impl ListingCache {
-    pub fn new(ttl: Duration, capacity: usize) -> Self {
+    pub fn new(ttl: Duration, max_bytes: usize) -> Self {
         Self {
             ttl,
-            capacity,
-            entries: Mutex::new(HashMap::new()),
+            max_bytes,
+            entries: Mutex::new(Entries::default()),
         }
     }
 
     pub fn enabled(&self) -> bool {
-        !self.ttl.is_zero() && self.capacity > 0
+        !self.ttl.is_zero() && self.max_bytes > 0
     }
 
-    /// The answer to serve for this query string, if any. `None` means: compute it and `put` it
+    /// The answer to serve for this key, if any. `None` means: compute it and `put` it
     /// (a stale entry is then marked as being refreshed, so others keep getting it meanwhile).
     pub fn get(&self, key: &str) -> Option<Bytes> {
         if !self.enabled() {
             return None;
         }
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        let entry = entries.get_mut(key)?;
+        let entry = entries.map.get_mut(key)?;
         let age = entry.stored.elapsed();
         if age < self.ttl {
             return Some(entry.body.clone());
         }
-        if entry.refreshing && age < self.ttl * STALE_LIMIT {
+        if age >= self.ttl * STALE_LIMIT {
+            entries.remove(key);
+            return None;
+        }
+        if entry.refreshing {
             return Some(entry.body.clone());
         }
         entry.refreshing = true;
@@ -60,23 +92,44 @@ impl ListingCache {
     }
 
     pub fn put(&self, key: String, body: Bytes) {
-        if !self.enabled() {
+        let needed = cost(&key, &body);
+        if !self.enabled() || needed > self.max_bytes {
             return;
         }
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        if entries.len() >= self.capacity {
-            let ttl = self.ttl;
-            entries.retain(|_, entry| entry.stored.elapsed() < ttl);
-            if entries.len() >= self.capacity {
-                entries.clear();
+        entries.remove(&key);
+        if entries.bytes + needed > self.max_bytes {
+            // Past their stale limit they are never served again; then the oldest go first.
+            let limit = self.ttl * STALE_LIMIT;
+            let expired: Vec<String> = entries
+                .map
+                .iter()
+                .filter(|(_, e)| e.stored.elapsed() >= limit)
+                .map(|(k, _)| k.clone())
+                .collect();
+            expired.iter().for_each(|k| entries.remove(k));
+            if entries.bytes + needed > self.max_bytes {
+                let mut by_age: Vec<(Instant, String)> = entries
+                    .map
+                    .iter()
+                    .map(|(k, e)| (e.stored, k.clone()))
+                    .collect();
+                by_age.sort_unstable();
+                for (_, old) in by_age {
+                    if entries.bytes + needed <= self.max_bytes {
+                        break;
+                    }
+                    entries.remove(&old);
+                }
             }
         }
+        entries.bytes += needed;
         let entry = Entry {
             stored: Instant::now(),
             body,
             refreshing: false,
         };
-        entries.insert(key, entry);
+        entries.map.insert(key, entry);
     }
 }
 
@@ -86,7 +139,7 @@ mod tests {
 
     #[test]
     fn answers_expire_and_a_zero_ttl_turns_the_cache_off() {
-        let cache = ListingCache::new(Duration::from_millis(50), 2);
+        let cache = ListingCache::new(Duration::from_millis(50), 1 << 20);
         cache.put("q=vai".into(), Bytes::from_static(b"1"));
         assert_eq!(cache.get("q=vai"), Some(Bytes::from_static(b"1")));
         assert_eq!(cache.get("q=cam"), None);
@@ -103,12 +156,57 @@ mod tests {
         );
         cache.put("q=vai".into(), Bytes::from_static(b"2"));
         assert_eq!(cache.get("q=vai"), Some(Bytes::from_static(b"2")));
-        for i in 0..5 {
-            cache.put(format!("q={i}"), Bytes::from_static(b"x"));
-        }
-        assert!(cache.entries.lock().unwrap().len() <= 2);
-        let off = ListingCache::new(Duration::ZERO, 10);
+        let off = ListingCache::new(Duration::ZERO, 1 << 20);
         off.put("q".into(), Bytes::from_static(b"1"));
         assert_eq!(off.get("q"), None);
+    }
+
+    #[test]
+    fn no_answer_is_served_past_twice_its_ttl_even_while_refreshing() {
+        let cache = ListingCache::new(Duration::from_millis(40), 1 << 20);
+        cache.put("k".into(), Bytes::from_static(b"1"));
+        std::thread::sleep(Duration::from_millis(45));
+        assert_eq!(cache.get("k"), None, "the refresher");
+        assert!(cache.get("k").is_some(), "stale while refreshing");
+        std::thread::sleep(Duration::from_millis(40));
+        assert_eq!(cache.get("k"), None, "older than two ttls: never served");
+        assert_eq!(cache.get("k"), None);
+    }
+
+    #[test]
+    fn keys_and_bodies_stay_within_the_byte_budget_oldest_out_first() {
+        let body = Bytes::from(vec![b'x'; 1000]);
+        let budget = 3 * cost("q=0", &body);
+        let cache = ListingCache::new(Duration::from_secs(60), budget);
+        for i in 0..10 {
+            cache.put(format!("q={i}"), body.clone());
+            std::thread::sleep(Duration::from_millis(2));
+            let entries = cache.entries.lock().unwrap();
+            assert!(entries.bytes <= budget, "{} > {budget}", entries.bytes);
+            let counted: usize = entries.map.iter().map(|(k, e)| cost(k, &e.body)).sum();
+            assert_eq!(entries.bytes, counted);
+        }
+        assert_eq!(cache.get("q=0"), None, "the oldest made room");
+        assert_eq!(cache.get("q=9"), Some(body.clone()));
+        assert_eq!(cache.get("q=7"), Some(body.clone()));
+        cache.put("huge".into(), Bytes::from(vec![b'x'; budget]));
+        assert_eq!(cache.get("huge"), None, "larger than the whole budget");
+        assert_eq!(cache.get("q=9"), Some(body));
+    }
+
+    #[test]
+    fn keys_come_from_the_parsed_query() {
+        #[derive(Serialize, serde::Deserialize)]
+        struct Query {
+            q: Option<String>,
+            page: Option<i64>,
+        }
+        let parse = |s: &str| serde_urlencoded::from_str::<Query>(s).unwrap();
+        assert_eq!(
+            key(&parse("q=vai&page=2")),
+            key(&parse("page=2&q=vai&utm_source=x&z=1"))
+        );
+        assert_eq!(key(&parse("")), Some(String::new()));
+        assert_ne!(key(&parse("q=vai")), key(&parse("q=cam")));
     }
 }

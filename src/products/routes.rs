@@ -5,6 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use super::model::ProductView;
 use super::service::{self, CreateProductRequest, ListProductsQuery, UpdateProductRequest};
 use crate::api::{ApiJson, ApiQuery, Page};
+use crate::auth::extract::client_address;
 use crate::auth::{CurrentUser, MaybeUser};
 use crate::error::{AppError, AppResult};
 use crate::openapi::{Problem, api_resource};
@@ -45,18 +46,21 @@ pub(crate) async fn create_product(
         (status = 400, description = "`malformed_request`: a parameter of the wrong type", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "`unauthenticated`: `status` without signing in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`forbidden`: `status` by someone else than an admin or the owner", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed`: unknown sort, category, certification; bad price range or paging", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: unknown sort, category, certification; bad price range or paging; `q` over 200 characters or 10 words, any parameter over 200 characters", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn list_products(
     state: web::Data<AppState>,
-    req: HttpRequest,
     caller: MaybeUser,
     query: ApiQuery<ListProductsQuery>,
 ) -> AppResult<HttpResponse> {
     // Anonymous catalogue answers are the same for everyone: serve them from the short cache.
-    let cacheable = caller.0.is_none() && query.0.status.is_none();
-    let key = req.query_string().to_owned();
-    if cacheable && let Some(body) = state.listing_cache.get(&key) {
+    // Keyed by the parsed query: parameters the listing does not know make no new entries.
+    let key = (caller.0.is_none() && query.0.status.is_none())
+        .then(|| super::cache::key(&query.0))
+        .flatten();
+    if let Some(key) = &key
+        && let Some(body) = state.listing_cache.get(key)
+    {
         return Ok(HttpResponse::Ok()
             .content_type("application/json")
             .body(body));
@@ -64,7 +68,7 @@ pub(crate) async fn list_products(
     let page = service::list(&state, caller.0, query.0).await?;
     let body =
         web::Bytes::from(serde_json::to_vec(&page).map_err(|e| AppError::Internal(e.into()))?);
-    if cacheable {
+    if let Some(key) = key {
         state.listing_cache.put(key, body.clone());
     }
     Ok(HttpResponse::Ok()
@@ -72,7 +76,7 @@ pub(crate) async fn list_products(
         .body(body))
 }
 
-/// One product; counts one view. Archived, paused or hidden ones are 404 except for owner and admins.
+/// One product; counts one view (at most one per client address in `views.dedup_window`, 10 minutes). Archived, paused or hidden ones are 404 except for owner and admins.
 /// `views` includes views this server has counted but not written yet.
 #[utoipa::path(get, path = "/api/v1/products/{id}", tag = "products",
     params(("id" = String, Path, description = "Product id")),
@@ -82,10 +86,12 @@ pub(crate) async fn list_products(
     ))]
 pub(crate) async fn get_product(
     state: web::Data<AppState>,
+    req: HttpRequest,
     caller: MaybeUser,
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    let product = service::get(&state, caller.0, &id).await?;
+    let client = client_address(&req, state.settings.auth.trust_forwarded_for);
+    let product = service::get(&state, caller.0, &id, client).await?;
     Ok(HttpResponse::Ok().json(product))
 }
 

@@ -17,7 +17,7 @@ use crate::households::repo::Household;
 use crate::households::service::{can_manage, check_province, visible_household};
 use crate::ids::{HouseholdId, ProductId, from_path};
 use crate::reports::rollups::RollupBatch;
-use crate::search::{query_words, search_text};
+use crate::search::{optional_query_words, search_text};
 use crate::startup::AppState;
 use crate::time::now_utc;
 use crate::validate::{self, DESCRIPTION_MAX_CHARS, NAME_MAX_CHARS, Problems};
@@ -69,7 +69,8 @@ pub struct UpdateProductRequest {
     pub status: Option<String>,
 }
 
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
+/// (Serialize: the catalogue cache keys on the parsed query.)
+#[derive(Debug, Deserialize, serde::Serialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListProductsQuery {
     pub q: Option<String>,
@@ -487,10 +488,11 @@ pub async fn list(
         .status
         .as_deref()
         .and_then(|s| problems.check(one_of("status", s, &STATUSES)));
+    let words = problems.check(optional_query_words(query.q.as_deref()));
     problems.finish()?;
 
     let filter = ProductFilter {
-        words: query.q.as_deref().map(query_words).unwrap_or_default(),
+        words: words.unwrap_or_default(),
         category,
         origin_province_code: query.province_code,
         household_id: household_id.map(|id| id.to_db()),
@@ -544,18 +546,19 @@ fn authorize_status_filter(
     }
 }
 
-/// Reads a product and counts one view of it.
+/// Reads a product and counts one view of it (one per client address and `views.dedup_window`).
 pub async fn get(
     state: &AppState,
     caller: Option<CurrentUser>,
     id: &str,
+    client: Option<std::net::IpAddr>,
 ) -> AppResult<ProductView> {
     let id = from_path(id, ProductId::parse, "product")?;
     let (product, _) = state
         .db
         .run(move |conn| visible_product(conn, caller.as_ref(), &id))
         .await?;
-    state.views.record(&product.id, state.today());
+    state.views.record(&product.id, state.today(), client);
     let mut view = ProductView::from(product);
     // Views are written in batches; show this process's not-yet-written ones too.
     view.views += state.views.pending(&view.id);

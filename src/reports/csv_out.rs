@@ -1,50 +1,107 @@
 //! Reports as CSV: UTF-8 with a byte-order mark (so spreadsheets read Vietnamese correctly), a
 //! header row, then one row per metric or per report row.
+//!
+//! Text cells come from users (product names, labels) and a spreadsheet runs a cell that starts
+//! like a formula: such cells get a leading `'` (OWASP's rule for CSV injection). Numbers the API
+//! computed are written as they are, so a negative growth stays `-12.5`.
+
+use std::borrow::Cow;
 
 use super::metric::{Metric, Value};
 use super::service::{BreakdownReport, METRIC_NAMES, ProductReport, UptakeReport};
 
-fn value(v: Option<Value>) -> String {
-    match v {
-        None => String::new(),
-        Some(Value::Count(n)) => n.to_string(),
-        Some(Value::Kilograms(kg)) => format!("{kg:.3}"),
+/// What a spreadsheet may read as the start of a formula.
+const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// `text` with a leading `'` when a spreadsheet would read it as a formula.
+pub fn spreadsheet_safe(text: &str) -> Cow<'_, str> {
+    if text.starts_with(FORMULA_STARTS) {
+        Cow::Owned(format!("'{text}"))
+    } else {
+        Cow::Borrowed(text)
     }
 }
 
-fn growth(m: &Metric) -> String {
-    m.growth_pct.map(|g| format!("{g:.1}")).unwrap_or_default()
+/// One cell: only the constructors below make one, so a number cell is always a number the API
+/// formatted and every other cell is made spreadsheet-safe.
+struct Cell(String);
+
+impl Cell {
+    fn text(text: &str) -> Cell {
+        Cell(spreadsheet_safe(text).into_owned())
+    }
+
+    fn count(n: i64) -> Cell {
+        Cell(n.to_string())
+    }
+
+    fn decimal(x: f64, places: usize) -> Cell {
+        Cell(format!("{x:.places$}"))
+    }
+
+    fn empty() -> Cell {
+        Cell(String::new())
+    }
 }
 
-fn finish(writer: csv::Writer<Vec<u8>>) -> Result<Vec<u8>, String> {
-    let body = writer.into_inner().map_err(|e| e.to_string())?;
-    let mut out = "\u{feff}".as_bytes().to_vec();
-    out.extend(body);
-    Ok(out)
+/// Rows of cells into CSV; the header is text too.
+struct SafeWriter(csv::Writer<Vec<u8>>);
+
+impl SafeWriter {
+    fn new() -> SafeWriter {
+        SafeWriter(csv::Writer::from_writer(Vec::new()))
+    }
+
+    fn header<S: AsRef<str>>(&mut self, names: &[S]) -> Result<(), String> {
+        self.row(names.iter().map(|n| Cell::text(n.as_ref())).collect())
+    }
+
+    fn row(&mut self, cells: Vec<Cell>) -> Result<(), String> {
+        self.0
+            .write_record(cells.iter().map(|c| c.0.as_str()))
+            .map_err(|e| e.to_string())
+    }
+
+    fn finish(self) -> Result<Vec<u8>, String> {
+        let body = self.0.into_inner().map_err(|e| e.to_string())?;
+        let mut out = "\u{feff}".as_bytes().to_vec();
+        out.extend(body);
+        Ok(out)
+    }
+}
+
+fn value(v: Option<Value>) -> Cell {
+    match v {
+        None => Cell::empty(),
+        Some(Value::Count(n)) => Cell::count(n),
+        Some(Value::Kilograms(kg)) => Cell::decimal(kg, 3),
+    }
+}
+
+fn growth(m: &Metric) -> Cell {
+    m.growth_pct
+        .map(|g| Cell::decimal(g, 1))
+        .unwrap_or_else(Cell::empty)
 }
 
 pub fn uptake(report: &UptakeReport) -> Result<Vec<u8>, String> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let e = |e: csv::Error| e.to_string();
-    w.write_record(["metric", "current", "previous", "change", "growth_pct"])
-        .map_err(e)?;
+    let mut w = SafeWriter::new();
+    w.header(&["metric", "current", "previous", "change", "growth_pct"])?;
     for name in METRIC_NAMES {
         let m = report.metrics.get(name);
-        w.write_record([
-            name.to_owned(),
+        w.row(vec![
+            Cell::text(name),
             value(Some(m.current)),
             value(m.previous),
             value(m.change),
             growth(m),
-        ])
-        .map_err(e)?;
+        ])?;
     }
-    finish(w)
+    w.finish()
 }
 
 pub fn breakdown(report: &BreakdownReport) -> Result<Vec<u8>, String> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let e = |e: csv::Error| e.to_string();
+    let mut w = SafeWriter::new();
     let mut header = vec!["key".to_owned(), "label".to_owned()];
     for name in METRIC_NAMES {
         header.extend([
@@ -53,22 +110,21 @@ pub fn breakdown(report: &BreakdownReport) -> Result<Vec<u8>, String> {
             format!("{name}_growth_pct"),
         ]);
     }
-    w.write_record(&header).map_err(e)?;
+    w.header(&header)?;
     for row in &report.rows {
-        let mut record = vec![row.key.clone(), row.label.clone()];
+        let mut record = vec![Cell::text(&row.key), Cell::text(&row.label)];
         for name in METRIC_NAMES {
             let m = row.metrics.get(name);
             record.extend([value(Some(m.current)), value(m.previous), growth(m)]);
         }
-        w.write_record(&record).map_err(e)?;
+        w.row(record)?;
     }
-    finish(w)
+    w.finish()
 }
 
 pub fn products(report: &ProductReport) -> Result<Vec<u8>, String> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let e = |e: csv::Error| e.to_string();
-    w.write_record([
+    let mut w = SafeWriter::new();
+    w.header(&[
         "product_id",
         "name",
         "household_id",
@@ -82,48 +138,111 @@ pub fn products(report: &ProductReport) -> Result<Vec<u8>, String> {
         "value_vnd_growth_pct",
         "volume_kg_previous",
         "volume_kg_growth_pct",
-    ])
-    .map_err(e)?;
+    ])?;
     let countries = |map: &std::collections::BTreeMap<String, f64>| {
-        map.iter()
+        let text = map
+            .iter()
             .map(|(c, kg)| format!("{c}:{kg:.3}"))
             .collect::<Vec<_>>()
-            .join(" ")
+            .join(" ");
+        Cell::text(&text)
     };
     for row in &report.rows {
-        w.write_record([
-            row.product_id.clone(),
-            row.name.clone(),
-            row.household_id.clone(),
-            row.orders.to_string(),
-            row.value_vnd.to_string(),
-            format!("{:.3}", row.volume_kg),
-            row.views.to_string(),
-            format!("{:.3}", row.export_volume_kg),
+        w.row(vec![
+            Cell::text(&row.product_id),
+            Cell::text(&row.name),
+            Cell::text(&row.household_id),
+            Cell::count(row.orders),
+            Cell::count(row.value_vnd),
+            Cell::decimal(row.volume_kg, 3),
+            Cell::count(row.views),
+            Cell::decimal(row.export_volume_kg, 3),
             countries(&row.export_by_country),
             value(row.growth.value_vnd.previous),
             growth(&row.growth.value_vnd),
             value(row.growth.volume_kg.previous),
             growth(&row.growth.volume_kg),
-        ])
-        .map_err(e)?;
+        ])?;
     }
     let t = &report.totals;
-    w.write_record([
-        "TOTAL".to_owned(),
-        format!("{} products", t.products),
-        String::new(),
-        t.orders.to_string(),
-        t.value_vnd.to_string(),
-        format!("{:.3}", t.volume_kg),
-        t.views.to_string(),
-        format!("{:.3}", t.export_volume_kg),
+    w.row(vec![
+        Cell::text("TOTAL"),
+        Cell::text(&format!("{} products", t.products)),
+        Cell::empty(),
+        Cell::count(t.orders),
+        Cell::count(t.value_vnd),
+        Cell::decimal(t.volume_kg, 3),
+        Cell::count(t.views),
+        Cell::decimal(t.export_volume_kg, 3),
         countries(&t.export_by_country),
-        String::new(),
-        String::new(),
-        String::new(),
-        String::new(),
-    ])
-    .map_err(e)?;
-    finish(w)
+        Cell::empty(),
+        Cell::empty(),
+        Cell::empty(),
+        Cell::empty(),
+    ])?;
+    w.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formula_starts_get_a_quote_and_other_text_is_left_alone() {
+        assert_eq!(
+            spreadsheet_safe(r#"=HYPERLINK("http://evil.example","Vải")"#),
+            r#"'=HYPERLINK("http://evil.example","Vải")"#
+        );
+        for start in ["+1", "-2+3", "@SUM(A1)", "\tx", "\rx"] {
+            assert_eq!(spreadsheet_safe(start), format!("'{start}"));
+        }
+        assert_eq!(spreadsheet_safe("Vải thiều"), "Vải thiều");
+        assert_eq!(spreadsheet_safe(""), "");
+        assert_eq!(spreadsheet_safe("a=b"), "a=b");
+    }
+
+    #[test]
+    fn numbers_the_api_writes_stay_numbers() {
+        assert_eq!(Cell::decimal(-12.5, 1).0, "-12.5");
+        assert_eq!(Cell::count(-3).0, "-3");
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Writes one row and reads its cells back as a spreadsheet would get them.
+    fn round_trip(cells: Vec<Cell>) -> Vec<String> {
+        let mut w = SafeWriter::new();
+        w.row(cells).unwrap();
+        let bytes = w.finish().unwrap();
+        let body = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap();
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(body);
+        let record = reader.records().next().unwrap().unwrap();
+        record.iter().map(str::to_owned).collect()
+    }
+
+    proptest! {
+        #[test]
+        fn no_text_cell_starts_like_a_formula(text in "\\PC{0,30}|[=+\\-@\t\r].{0,20}") {
+            let cell = &round_trip(vec![Cell::text(&text)])[0];
+            prop_assert!(!cell.starts_with(FORMULA_STARTS), "{:?} written as {:?}", text, cell);
+            // Nothing is lost: the quote is the only change.
+            let quoted = format!("'{}", text);
+            prop_assert!(cell == &text || cell == &quoted);
+        }
+
+        #[test]
+        fn number_cells_read_back_as_the_same_number(n in any::<i64>(), x in -1e12f64..1e12) {
+            let cells = round_trip(vec![Cell::count(n), Cell::decimal(x, 1)]);
+            prop_assert_eq!(cells[0].parse::<i64>().unwrap(), n);
+            let back = cells[1].parse::<f64>().unwrap();
+            prop_assert!((back - x).abs() <= 0.05 + 1e-9, "{} {}", x, back);
+        }
+    }
 }

@@ -113,7 +113,7 @@ pub(crate) async fn uptake_breakdown(
         (status = 400, description = "`malformed_request`: a parameter of the wrong type", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`forbidden`: admins only", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed`: bad dates, `from` after `to`, unknown enum values", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: bad dates, `from` after `to`, unknown enum values; `q` over 200 characters or 10 words", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn products_report(
     state: web::Data<AppState>,

@@ -11,7 +11,7 @@ use super::rollups::{CounterOverflow, Counts};
 use crate::auth::CurrentUser;
 use crate::error::{AppError, AppResult};
 use crate::products::model::CATEGORIES;
-use crate::search::query_words;
+use crate::search::optional_query_words;
 use crate::startup::AppState;
 use crate::time::parse_date;
 use crate::validate::Problems;
@@ -471,10 +471,13 @@ pub async fn products(
     {
         problems.add("province_code", "must be a two-digit province code");
     }
+    let words = problems
+        .check(optional_query_words(query.q.as_deref()))
+        .unwrap_or_default();
     let (period, compare) = checked(query, problems)?;
     let compared_to = period.compared(compare);
     let filter = ProductReportFilter {
-        words: query.q.as_deref().map(query_words).unwrap_or_default(),
+        words,
         category: query.category.clone(),
         origin_province_code: query.province_code.clone(),
     };

@@ -145,12 +145,16 @@ pub fn test_settings(database_url: &str) -> Settings {
     settings.database.pool_size = 4;
     // Tests read their own writes at once; the catalogue cache has a test of its own.
     settings.catalogue.cache_ttl = Duration::ZERO;
+    // Tests open products repeatedly from one address; the view dedup has tests of its own.
+    settings.views.dedup_window = Duration::ZERO;
     settings
 }
 
 /// A running server in this process.
 pub struct RunningServer {
     pub address: String,
+    /// The `/metrics` listener when `metrics.bind` is set.
+    pub metrics_address: Option<String>,
     handle: ServerHandle,
 }
 
@@ -158,9 +162,16 @@ impl RunningServer {
     pub async fn start(settings: Settings) -> RunningServer {
         let app = Application::build(settings).expect("build the app");
         let address = format!("http://127.0.0.1:{}", app.port());
+        let metrics_address = app
+            .metrics_port()
+            .map(|port| format!("http://127.0.0.1:{port}"));
         let handle = app.handle();
         tokio::spawn(app.run_until_stopped());
-        RunningServer { address, handle }
+        RunningServer {
+            address,
+            metrics_address,
+            handle,
+        }
     }
 
     pub async fn stop(&self) {

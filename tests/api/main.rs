@@ -6,6 +6,7 @@
 
 mod helpers;
 
+mod abuse;
 mod auth;
 mod crash;
 mod errors;
