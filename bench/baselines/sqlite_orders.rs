@@ -36,6 +36,8 @@ fn main() {
     let file = args.get(1).expect("FILE").clone();
     let threads: usize = args.get(2).map(|t| t.parse().unwrap()).unwrap_or(32);
     let seconds: u64 = args.get(3).map(|s| s.parse().unwrap()).unwrap_or(10);
+    // As the server: every commit synced (FULL) unless told NORMAL.
+    let synchronous = args.get(4).cloned().unwrap_or_else(|| "FULL".to_owned());
     let mut setup = SqliteConnection::establish(&file).expect("open");
     let targets: Vec<Target> =
         diesel::sql_query("SELECT id, household_id FROM products ORDER BY id LIMIT 10000")
@@ -46,11 +48,18 @@ fn main() {
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let workers: Vec<_> = (0..threads)
         .map(|t| {
-            let (file, targets, done) = (file.clone(), targets.clone(), done.clone());
+            let (file, targets, done, synchronous) = (
+                file.clone(),
+                targets.clone(),
+                done.clone(),
+                synchronous.clone(),
+            );
             std::thread::spawn(move || {
                 let mut conn = SqliteConnection::establish(&file).expect("open");
-                conn.batch_execute("PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
-                    .unwrap();
+                conn.batch_execute(&format!(
+                    "PRAGMA busy_timeout = 5000; PRAGMA synchronous = {synchronous}; PRAGMA foreign_keys = ON;"
+                ))
+                .unwrap();
                 let mut n = t * 7919;
                 while Instant::now() < deadline {
                     n = (n * 1_103_515_245 + 12345) % 2_147_483_648;
