@@ -1,5 +1,6 @@
-//! Failure: a server killed with SIGKILL under load loses no answered order and leaves stock and
-//! rollups consistent; logs never carry secrets.
+//! Failure: a server killed with SIGKILL under load (buyers ordering while the farmer edits the
+//! listing) loses no answered order and leaves stock and rollups consistent; logs never carry
+//! secrets.
 
 use std::process::Command;
 use std::sync::Arc;
@@ -53,6 +54,32 @@ async fn keep_ordering(
     placed
 }
 
+/// The farmer edits the listing's price and description in a loop until told to stop (an edit
+/// must never undo an order, killed server or not).
+async fn keep_editing(
+    client: reqwest::Client,
+    address: String,
+    token: String,
+    product: String,
+    stop: Arc<AtomicBool>,
+) {
+    let mut round = 0;
+    while !stop.load(Ordering::Relaxed) {
+        round += 1;
+        let body = json!({"price_vnd": 30_000 + round % 50, "description": format!("Lứa {round}")});
+        let sent = client
+            .patch(format!("{address}/api/v1/products/{product}"))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+            .await;
+        match sent {
+            Ok(response) => assert_ne!(response.status().as_u16(), 500),
+            Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+        }
+    }
+}
+
 async fn stored_orders(app: &TestApp, address: &str, token: &str) -> Vec<Value> {
     let mut all = Vec::new();
     for page in 1.. {
@@ -97,6 +124,13 @@ async fn a_killed_server_loses_no_answered_order(app: TestApp) {
                 ))
             })
             .collect();
+        let editor = tokio::spawn(keep_editing(
+            app.client.clone(),
+            server.address.clone(),
+            owner.clone(),
+            product.clone(),
+            stop.clone(),
+        ));
         tokio::time::sleep(Duration::from_millis(600 + 200 * kill)).await;
         server.child.kill().expect("SIGKILL"); // kill() sends SIGKILL
         server.child.wait().unwrap();
@@ -104,6 +138,7 @@ async fn a_killed_server_loses_no_answered_order(app: TestApp) {
         for worker in workers {
             answered.extend(worker.await.unwrap());
         }
+        editor.await.unwrap();
     }
     assert!(
         answered.len() > 10,
