@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{Answer, Backend, TestApp, binary, send, spawn_app_with};
+use crate::helpers::{Answer, Backend, TestApp, binary, ndjson_lines, send, spawn_app_with};
 use crate::on_both_backends;
 
 /// Like `on_both_backends!` for tests that start their own server with adjusted settings:
@@ -43,15 +43,7 @@ with_each_backend!(
 );
 
 async fn import(app: &TestApp, token: &str, lines: &[Value]) -> Answer {
-    let body: String = lines.iter().map(|l| format!("{l}\n")).collect();
-    send(
-        app.client
-            .post(app.url("/admin/imports"))
-            .bearer_auth(token)
-            .header("content-type", "application/x-ndjson")
-            .body(body),
-    )
-    .await
+    app.import(token, ndjson_lines(lines)).await
 }
 
 /// The cells of a CSV answer (byte-order mark stripped), header row first.
@@ -303,14 +295,7 @@ async fn every_answer_says_nosniff(app: TestApp) {
 async fn an_import_lists_the_first_thousand_bad_lines_and_counts_the_rest(app: TestApp) {
     let admin = app.signed_in_admin().await;
     let body = "not json\n".repeat(1500).into_bytes();
-    let answer = send(
-        app.client
-            .post(app.url("/admin/imports"))
-            .bearer_auth(&admin)
-            .header("content-type", "application/x-ndjson")
-            .body(body),
-    )
-    .await;
+    let answer = app.import(&admin, body).await;
     let problem = answer.assert_problem(422, "import_rejected");
     let errors = problem["errors"].as_array().unwrap();
     assert_eq!(errors.len(), 1000);

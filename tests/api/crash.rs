@@ -2,7 +2,6 @@
 //! listing) loses no answered order and leaves stock and rollups consistent; logs never carry
 //! secrets.
 
-use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -10,7 +9,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::helpers::{PASSWORD, ServerProcess, TestApp, binary, buyers, shipping};
+use crate::helpers::{PASSWORD, ServerProcess, TestApp, buyers, shipping};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -175,21 +174,7 @@ async fn a_killed_server_loses_no_answered_order(app: TestApp) {
         START,
         "stock left + units sold = stock at start"
     );
-    let check = Command::new(binary())
-        .args([
-            "rebuild-rollups",
-            "--check",
-            "--database-url",
-            &app.database.url,
-        ])
-        .env("RUST_LOG", "warn")
-        .output()
-        .unwrap();
-    assert!(
-        check.status.success(),
-        "rollups disagree after the kills: {}",
-        String::from_utf8_lossy(&check.stderr)
-    );
+    app.assert_rollups_exact();
 }
 
 async fn logs_never_carry_passwords_or_tokens(app: TestApp) {

@@ -642,3 +642,42 @@ pub async fn buyers(app: &TestApp, count: usize) -> Vec<String> {
     }
     tokens
 }
+
+impl TestApp {
+    /// POST /admin/imports with an NDJSON body.
+    pub async fn import(&self, token: &str, body: impl Into<reqwest::Body>) -> Answer {
+        send(
+            self.client
+                .post(self.url("/admin/imports"))
+                .bearer_auth(token)
+                .header("content-type", "application/x-ndjson")
+                .body(body),
+        )
+        .await
+    }
+
+    /// `nongsan rebuild-rollups --check`: the stored statistics equal a recomputation from the rows.
+    pub fn assert_rollups_exact(&self) {
+        let check = Command::new(binary())
+            .args([
+                "rebuild-rollups",
+                "--check",
+                "--database-url",
+                &self.database.url,
+            ])
+            .env("RUST_LOG", "warn")
+            .output()
+            .expect("run nongsan");
+        assert!(
+            check.status.success(),
+            "rollups drifted from the rows: {}{}",
+            String::from_utf8_lossy(&check.stdout),
+            String::from_utf8_lossy(&check.stderr)
+        );
+    }
+}
+
+/// One NDJSON line per value.
+pub fn ndjson_lines(lines: &[Value]) -> String {
+    lines.iter().map(|line| format!("{line}\n")).collect()
+}

@@ -1,7 +1,6 @@
 //! Integrity under concurrent edits: stock, statistics and money hold whatever clients do at
 //! the same time, and a slow write is never cut in half by the request timeout.
 
-use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::{Duration, Instant};
@@ -10,7 +9,7 @@ use diesel::{Connection, PgConnection, RunQueryDsl, SqliteConnection};
 use serde_json::json;
 
 use crate::helpers::{
-    Answer, Backend, TestApp, binary, buyers, place_order_at, shipping, spawn_app_with,
+    Answer, Backend, TestApp, buyers, ndjson_lines, place_order_at, shipping, spawn_app_with,
 };
 use crate::on_both_backends;
 
@@ -21,26 +20,6 @@ on_both_backends!(
     totals_past_64_bits_are_refused_never_wrapped,
     concurrent_household_edits_lose_nothing,
 );
-
-/// `nongsan rebuild-rollups --check`: the stored statistics equal a recomputation from the rows.
-fn assert_rollups_exact(app: &TestApp) {
-    let check = Command::new(binary())
-        .args([
-            "rebuild-rollups",
-            "--check",
-            "--database-url",
-            &app.database.url,
-        ])
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run nongsan");
-    assert!(
-        check.status.success(),
-        "rollups drifted: {}{}",
-        String::from_utf8_lossy(&check.stdout),
-        String::from_utf8_lossy(&check.stderr)
-    );
-}
 
 /// Orders `quantity` of `product` for `buyer` until `stop`; returns the units bought.
 async fn keep_ordering(
@@ -140,7 +119,7 @@ async fn orders_never_oversell_while_the_farmer_edits_the_listing(app: TestApp) 
     assert_eq!(left + sold, START, "{sold} sold and {left} left of {START}");
     let orders = app.get("/orders?per_page=1", Some(&farmer)).await.json();
     assert_eq!(orders["total"], sold, "one order per unit sold");
-    assert_rollups_exact(&app);
+    app.assert_rollups_exact();
 }
 
 /// Buyers order while the farmer archives the product (twice at once) and pauses it: no
@@ -221,7 +200,7 @@ async fn archiving_while_buyers_order_keeps_stock_and_totals_exact(app: TestApp)
     );
     // The last of the archive and the pause wins; either way the product is off the market.
     assert_ne!(product_now["status"], "active");
-    assert_rollups_exact(&app);
+    app.assert_rollups_exact();
 }
 
 /// The owner renames a household while changing its description in other requests, and two
@@ -274,7 +253,7 @@ async fn concurrent_household_edits_lose_nothing(app: TestApp) {
         )
         .await;
     assert_eq!(found, vec![household.clone()], "search text of {last}");
-    assert_rollups_exact(&app);
+    app.assert_rollups_exact();
 }
 
 /// Imported history took no stock, so cancelling an imported open order returns none
@@ -296,15 +275,7 @@ async fn cancelling_an_imported_open_order_returns_no_stock(app: TestApp) {
                "status": "placed", "buyer_email": buyer_email,
                "items": [{"product": product, "quantity": 400, "unit_price_vnd": 30000}]}),
     ];
-    let body: String = history.iter().map(|line| format!("{line}\n")).collect();
-    let imported = crate::helpers::send(
-        app.client
-            .post(app.url("/admin/imports"))
-            .bearer_auth(&admin)
-            .header("content-type", "application/x-ndjson")
-            .body(body),
-    )
-    .await;
+    let imported = app.import(&admin, ndjson_lines(&history)).await;
     assert_eq!(imported.status, 200, "{}", imported.text);
     let orders = app.get("/orders", Some(&buyer)).await.json();
     assert_eq!(orders["total"], 1, "{orders}");
@@ -333,7 +304,7 @@ async fn cancelling_an_imported_open_order_returns_no_stock(app: TestApp) {
         .await;
     assert_eq!(cancelled.status, 200, "{}", cancelled.text);
     assert_eq!(app.stock_of(&farmer, &product).await, 5);
-    assert_rollups_exact(&app);
+    app.assert_rollups_exact();
 }
 
 const GRAMS_PER_ORDER: i64 = 1_000_000_000_000_000_000; // 10^9 units of 10^9 g

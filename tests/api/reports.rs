@@ -411,13 +411,7 @@ fn assert_metrics(context: &str, metrics: &Value, current: [i64; 9], previous: O
 }
 
 async fn import(app: &TestApp, token: &str, body: Vec<u8>) -> Answer {
-    let request = app
-        .client
-        .post(app.url("/admin/imports"))
-        .bearer_auth(token)
-        .header("content-type", "application/x-ndjson")
-        .body(body);
-    crate::helpers::send(request).await
+    app.import(token, body).await
 }
 
 async fn imported_history_reports_every_metric_exactly(app: TestApp) {
@@ -919,22 +913,7 @@ async fn rollups_agree_with_a_full_recomputation_after_a_random_mix(app: TestApp
     tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
 
     let before = all_reports(&app, &admin).await;
-    let check = Command::new(binary())
-        .args([
-            "rebuild-rollups",
-            "--check",
-            "--database-url",
-            &app.database.url,
-        ])
-        .env("RUST_LOG", "warn")
-        .output()
-        .unwrap();
-    assert!(
-        check.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&check.stdout),
-        String::from_utf8_lossy(&check.stderr)
-    );
+    app.assert_rollups_exact();
     let rebuild = Command::new(binary())
         .args(["rebuild-rollups", "--database-url", &app.database.url])
         .env("RUST_LOG", "warn")
