@@ -10,7 +10,8 @@ use actix_web::middleware::{ErrorHandlers, Next, from_fn};
 use actix_web::{App, HttpServer, web};
 use tracing_actix_web::TracingLogger;
 
-use crate::auth::throttle::LoginThrottle;
+use crate::auth::hashing::HashPool;
+use crate::auth::throttle::{LoginThrottle, RegistrationThrottle};
 use crate::config::Settings;
 use crate::db::{Database, DatabaseUrl, PoolOptions};
 use crate::error::{AppError, render_plain_errors};
@@ -21,6 +22,9 @@ pub struct AppState {
     pub db: Database,
     pub settings: Arc<Settings>,
     pub throttle: LoginThrottle,
+    pub registrations: RegistrationThrottle,
+    /// Password hashing, on threads of its own (see [`HashPool`]).
+    pub hashing: HashPool,
     pub timezone: chrono_tz::Tz,
     pub views: ViewCounter,
     pub listing_cache: crate::products::cache::ListingCache,
@@ -54,6 +58,7 @@ pub struct Application {
     port: u16,
     state: web::Data<AppState>,
     flusher: tokio::task::JoinHandle<()>,
+    maintainer: tokio::task::JoinHandle<()>,
 }
 
 pub fn pool_options(settings: &Settings) -> PoolOptions {
@@ -93,6 +98,8 @@ impl Application {
         let state = web::Data::new(AppState {
             db: database.clone(),
             throttle: LoginThrottle::new(&settings.auth),
+            registrations: RegistrationThrottle::new(&settings.auth),
+            hashing: HashPool::new(settings.auth.hash_threads, settings.auth.hash_queue_timeout)?,
             settings: Arc::new(settings.clone()),
             timezone,
             views: ViewCounter::default(),
@@ -104,6 +111,10 @@ impl Application {
         let flusher = tokio::spawn(flush_views_periodically(
             state.clone().into_inner(),
             settings.views.flush_interval,
+        ));
+        let maintainer = tokio::spawn(maintain_accounts_periodically(
+            state.clone().into_inner(),
+            settings.auth.maintenance_interval,
         ));
         let metrics = crate::metrics::middleware(&database)?;
         let app_state = state.clone();
@@ -150,6 +161,7 @@ impl Application {
             port,
             state: app_state,
             flusher,
+            maintainer,
         })
     }
 
@@ -161,6 +173,7 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let served = self.server.await;
         self.flusher.abort();
+        self.maintainer.abort();
         self.state.clone().into_inner().flush_views().await;
         served
     }
@@ -177,6 +190,24 @@ async fn flush_views_periodically(state: Arc<AppState>, every: std::time::Durati
     loop {
         ticker.tick().await;
         state.flush_views().await;
+    }
+}
+
+/// Deletes expired tokens and lets the throttles forget what has ended, so neither the table
+/// nor the memory grows with accounts that stopped coming back.
+async fn maintain_accounts_periodically(state: Arc<AppState>, every: std::time::Duration) {
+    // The first round one interval after startup, not at it (the database may still be coming up).
+    let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        state.throttle.prune();
+        state.registrations.prune();
+        match crate::auth::service::purge_expired_tokens(&state).await {
+            Ok(0) => {}
+            Ok(purged) => tracing::info!(purged, "expired tokens deleted"),
+            Err(error) => tracing::warn!(error = %error, "deleting expired tokens failed; will retry"),
+        }
     }
 }
 

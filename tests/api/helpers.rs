@@ -145,6 +145,10 @@ pub fn test_settings(database_url: &str) -> Settings {
     settings.database.pool_size = 4;
     // Tests read their own writes at once; the catalogue cache has a test of its own.
     settings.catalogue.cache_ttl = Duration::ZERO;
+    // Tests register many accounts from 127.0.0.1, and many servers share two cores: the
+    // registration throttle and the hashing queue have tests of their own with small bounds.
+    settings.auth.registrations_per_address = 1_000_000;
+    settings.auth.hash_queue_timeout = Duration::from_secs(60);
     settings
 }
 
@@ -440,6 +444,8 @@ impl ServerProcess {
             ])
             .env("NONGSAN__LOG__FORMAT", "json")
             .env("NONGSAN__DATABASE__POOL_SIZE", "4")
+            .env("NONGSAN__AUTH__REGISTRATIONS_PER_ADDRESS", "1000000")
+            .env("NONGSAN__AUTH__HASH_QUEUE_TIMEOUT", "60s")
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
