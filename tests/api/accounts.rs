@@ -163,7 +163,8 @@ async fn reinstating_an_account_brings_back_only_the_households_suspended_with_i
         let app = &app;
         let admin = admin.clone();
         async move {
-            app.get(&format!("/households/{id}"), Some(&admin)).await.json()["status"].clone()
+            let household = app.get(&format!("/households/{id}"), Some(&admin)).await.json();
+            household["status"].clone()
         }
     };
     assert_eq!(household_status(kept.clone()).await, "active");
@@ -419,7 +420,10 @@ async fn password_hashing_is_bounded_and_sheds_load_with_busy(backend: Backend) 
     else {
         return;
     };
-    let burst = (0..24).map(|i| register_from(&app, &format!("burst{i}@example.vn"), None));
+    let app = &app;
+    let burst = (0..24).map(|i| async move {
+        register_from(app, &format!("burst{i}@example.vn"), None).await
+    });
     let read = async {
         // Reads are not held up by the queue of hashes.
         let provinces = app.get("/provinces", None).await;
@@ -442,7 +446,7 @@ async fn password_hashing_is_bounded_and_sheds_load_with_busy(backend: Backend) 
     // Once the burst is over, registrations and logins go through again.
     let mut registered = None;
     for _ in 0..5 {
-        let answer = register_from(&app, "after@example.vn", None).await;
+        let answer = register_from(app, "after@example.vn", None).await;
         if answer.status == 201 {
             registered = Some(answer);
             break;
