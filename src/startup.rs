@@ -206,7 +206,9 @@ async fn maintain_accounts_periodically(state: Arc<AppState>, every: std::time::
         match crate::auth::service::purge_expired_tokens(&state).await {
             Ok(0) => {}
             Ok(purged) => tracing::info!(purged, "expired tokens deleted"),
-            Err(error) => tracing::warn!(error = %error, "deleting expired tokens failed; will retry"),
+            Err(error) => {
+                tracing::warn!(error = %error, "deleting expired tokens failed; will retry")
+            }
         }
     }
 }

@@ -20,9 +20,12 @@ pub struct TrustedProxy {
 impl TrustedProxy {
     pub fn contains(&self, address: IpAddr) -> bool {
         match (self.network, address.to_canonical()) {
-            (IpAddr::V4(net), IpAddr::V4(addr)) => {
-                mask_eq(u32::from(net).into(), u32::from(addr).into(), self.prefix, 32)
-            }
+            (IpAddr::V4(net), IpAddr::V4(addr)) => mask_eq(
+                u32::from(net).into(),
+                u32::from(addr).into(),
+                self.prefix,
+                32,
+            ),
             (IpAddr::V6(net), IpAddr::V6(addr)) => {
                 mask_eq(u128::from(net), u128::from(addr), self.prefix, 128)
             }
@@ -148,7 +151,14 @@ mod tests {
         assert!(v6.contains(ip("fd12::1")) && !v6.contains(ip("fe80::1")));
         let all: TrustedProxy = "0.0.0.0/0".parse().unwrap();
         assert!(all.contains(ip("203.0.113.9")) && !all.contains(ip("::1")));
-        for bad in ["10.0.0.0/33", "::/129", "proxy.example", "10.0.0/8", "10.0.0.0/x", ""] {
+        for bad in [
+            "10.0.0.0/33",
+            "::/129",
+            "proxy.example",
+            "10.0.0/8",
+            "10.0.0.0/x",
+            "",
+        ] {
             assert!(bad.parse::<TrustedProxy>().is_err(), "{bad}");
         }
     }
@@ -168,7 +178,11 @@ mod tests {
         let peer = Some(ip("10.0.0.1"));
         // The client wrote a fake first hop; our proxies appended the real one.
         assert_eq!(
-            resolve(peer, Some("1.1.1.1, 203.0.113.9, 192.0.2.1, 10.1.2.3"), &trusted),
+            resolve(
+                peer,
+                Some("1.1.1.1, 203.0.113.9, 192.0.2.1, 10.1.2.3"),
+                &trusted
+            ),
             Some(ip("203.0.113.9"))
         );
         assert_eq!(

@@ -120,7 +120,10 @@ mod tests {
         let pool = Arc::new(HashPool::new(1, Duration::from_millis(20)).unwrap());
         let slow = tokio::spawn({
             let pool = pool.clone();
-            async move { pool.run(|| std::thread::sleep(Duration::from_millis(300))).await }
+            async move {
+                pool.run(|| std::thread::sleep(Duration::from_millis(300)))
+                    .await
+            }
         });
         tokio::time::sleep(Duration::from_millis(50)).await;
         match pool.run(|| ()).await {

@@ -98,7 +98,10 @@ pub fn delete_user_tokens(conn: &mut DbConnection, user_id: &str) -> QueryResult
 }
 
 /// Expired tokens of every account (the maintenance task).
-pub fn delete_all_expired_tokens(conn: &mut DbConnection, now: NaiveDateTime) -> QueryResult<usize> {
+pub fn delete_all_expired_tokens(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
     diesel::delete(auth_tokens::table.filter(auth_tokens::expires_at.le(now))).execute(conn)
 }
 
@@ -113,7 +116,10 @@ pub fn revoke_tokens_beyond(
     let others: Vec<String> = auth_tokens::table
         .filter(auth_tokens::user_id.eq(user_id))
         .filter(auth_tokens::token_hash.ne(newest))
-        .order((auth_tokens::created_at.desc(), auth_tokens::token_hash.desc()))
+        .order((
+            auth_tokens::created_at.desc(),
+            auth_tokens::token_hash.desc(),
+        ))
         .select(auth_tokens::token_hash)
         .load(conn)?;
     let revoked = others.get(keep.saturating_sub(1)..).unwrap_or_default();

@@ -201,15 +201,17 @@ pub async fn login(
         .run(move |conn| Ok(repo::find_user_by_email_key(conn, &lookup_key)?))
         .await?;
     let plain = request.password;
-    let verified = state.hashing.run(move || match user {
-        Some(user) if password::verify(&plain, &user.password_hash) => Some(user),
-        Some(_) => None,
-        None => {
-            password::verify_against_dummy(&plain);
-            None
-        }
-    })
-    .await?;
+    let verified = state
+        .hashing
+        .run(move || match user {
+            Some(user) if password::verify(&plain, &user.password_hash) => Some(user),
+            Some(_) => None,
+            None => {
+                password::verify_against_dummy(&plain);
+                None
+            }
+        })
+        .await?;
     let Some(user) = verified else {
         crate::metrics::record_login_failure();
         state.throttle.record_failure(&email_key, address)?;
@@ -333,7 +335,12 @@ pub async fn set_account_status(
     let status = match request.status.as_str() {
         ACCOUNT_ACTIVE => ACCOUNT_ACTIVE,
         ACCOUNT_SUSPENDED => ACCOUNT_SUSPENDED,
-        _ => return Err(AppError::invalid_field("status", "must be active or suspended")),
+        _ => {
+            return Err(AppError::invalid_field(
+                "status",
+                "must be active or suspended",
+            ));
+        }
     };
     if id == caller.id && status == ACCOUNT_SUSPENDED {
         return Err(AppError::invalid_field(

@@ -133,7 +133,8 @@ pub struct RegistrationThrottle {
 
 impl RegistrationThrottle {
     pub fn new(settings: &AuthSettings) -> Self {
-        let allowed = NonZeroU32::new(settings.registrations_per_address.max(1)).expect("at least one");
+        let allowed =
+            NonZeroU32::new(settings.registrations_per_address.max(1)).expect("at least one");
         let period = (settings.registration_window / allowed.get()).max(Duration::from_millis(1));
         let quota = Quota::with_period(period)
             .expect("positive period")
@@ -148,9 +149,9 @@ impl RegistrationThrottle {
         let Some(address) = address else {
             return Ok(());
         };
-        self.by_address
-            .check_key(&address)
-            .map_err(|not_until| rate_limited(not_until.wait_time_from(DefaultClock::default().now())))
+        self.by_address.check_key(&address).map_err(|not_until| {
+            rate_limited(not_until.wait_time_from(DefaultClock::default().now()))
+        })
     }
 
     pub fn prune(&self) {
@@ -192,7 +193,10 @@ mod tests {
         let mut auth = settings(5, 20);
         auth.registrations_per_address = 2;
         let throttle = RegistrationThrottle::new(&auth);
-        let (a, b) = (Some("10.0.0.1".parse().unwrap()), Some("10.0.0.2".parse().unwrap()));
+        let (a, b) = (
+            Some("10.0.0.1".parse().unwrap()),
+            Some("10.0.0.2".parse().unwrap()),
+        );
         throttle.check(a).unwrap();
         throttle.check(a).unwrap();
         match throttle.check(a) {

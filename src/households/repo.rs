@@ -124,7 +124,11 @@ pub fn owned_with_status(
         .load(conn)
 }
 
-pub fn owner_has_status(conn: &mut DbConnection, owner_id: &str, status: &str) -> QueryResult<bool> {
+pub fn owner_has_status(
+    conn: &mut DbConnection,
+    owner_id: &str,
+    status: &str,
+) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(
         households::table
             .filter(households::owner_id.eq(owner_id))
@@ -170,6 +174,9 @@ pub fn take_suspended_with_owner(
 }
 
 /// An admin set this household's status by hand: that decision stands over the account's.
-pub fn forget_suspended_with_owner(conn: &mut DbConnection, household_id: &str) -> QueryResult<usize> {
+pub fn forget_suspended_with_owner(
+    conn: &mut DbConnection,
+    household_id: &str,
+) -> QueryResult<usize> {
     diesel::delete(households_suspended_with_owner::table.find(household_id)).execute(conn)
 }

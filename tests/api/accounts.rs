@@ -71,7 +71,10 @@ async fn suspending_an_account_revokes_its_tokens_refuses_its_logins_and_hides_i
         .unwrap()
         .to_owned();
     let buyer = app.signed_in("buyer").await;
-    assert_eq!(app.get(&format!("/products/{product}"), None).await.status, 200);
+    assert_eq!(
+        app.get(&format!("/products/{product}"), None).await.status,
+        200
+    );
     assert_eq!(households_total(&app, &admin).await, 1);
 
     let suspended = set_status(&app, &admin, &farmer_id, "suspended").await;
@@ -104,17 +107,25 @@ async fn suspending_an_account_revokes_its_tokens_refuses_its_logins_and_hides_i
     app.get(&format!("/households/{household}"), Some(&buyer))
         .await
         .assert_problem(404, "not_found");
-    let seen_by_admin = app.get(&format!("/households/{household}"), Some(&admin)).await;
+    let seen_by_admin = app
+        .get(&format!("/households/{household}"), Some(&admin))
+        .await;
     assert_eq!(seen_by_admin.json()["status"], "suspended");
     let order = app
-        .place_order(&buyer, json!([{"product_id": product, "quantity": 1}]), None)
+        .place_order(
+            &buyer,
+            json!([{"product_id": product, "quantity": 1}]),
+            None,
+        )
         .await;
     assert_ne!(order.status, 201, "{}", order.text);
     assert!(order.status.is_client_error(), "{}", order.text);
     // The statistics follow, as they do for a household suspended by hand.
     assert_eq!(households_total(&app, &admin).await, 0);
 
-    let shown = app.get(&format!("/admin/users/{farmer_id}"), Some(&admin)).await;
+    let shown = app
+        .get(&format!("/admin/users/{farmer_id}"), Some(&admin))
+        .await;
     assert_eq!(shown.status, 200, "{}", shown.text);
     assert_eq!(shown.json()["status"], "suspended");
     // Suspending again changes nothing.
@@ -149,7 +160,12 @@ async fn reinstating_an_account_brings_back_only_the_households_suspended_with_i
     assert_eq!(patched.status, 200, "{}", patched.text);
     assert_eq!(households_total(&app, &admin).await, 1);
 
-    assert_eq!(set_status(&app, &admin, &farmer_id, "suspended").await.status, 200);
+    assert_eq!(
+        set_status(&app, &admin, &farmer_id, "suspended")
+            .await
+            .status,
+        200
+    );
     assert_eq!(households_total(&app, &admin).await, 0);
     let reinstated = set_status(&app, &admin, &farmer_id, "active").await;
     assert_eq!(reinstated.status, 200, "{}", reinstated.text);
@@ -158,12 +174,18 @@ async fn reinstating_an_account_brings_back_only_the_households_suspended_with_i
     let login = app.login("mai@example.vn", PASSWORD).await;
     assert_eq!(login.status, 200, "{}", login.text);
     assert_eq!(login.json()["user"]["status"], "active");
-    assert_eq!(app.get(&format!("/products/{product}"), None).await.status, 200);
+    assert_eq!(
+        app.get(&format!("/products/{product}"), None).await.status,
+        200
+    );
     let household_status = |id: String| {
         let app = &app;
         let admin = admin.clone();
         async move {
-            let household = app.get(&format!("/households/{id}"), Some(&admin)).await.json();
+            let household = app
+                .get(&format!("/households/{id}"), Some(&admin))
+                .await
+                .json();
             household["status"].clone()
         }
     };
@@ -194,7 +216,11 @@ async fn only_admins_see_and_change_accounts(app: TestApp) {
     app.get(&path, Some(&buyer))
         .await
         .assert_problem(403, "forbidden");
-    for bad in [json!({"status": "banned"}), json!({}), json!({"status": "suspended", "x": 1})] {
+    for bad in [
+        json!({"status": "banned"}),
+        json!({}),
+        json!({"status": "suspended", "x": 1}),
+    ] {
         let answer = app.patch(&path, Some(&admin), bad.clone()).await;
         answer.assert_problem(422, "validation_failed");
     }
@@ -396,7 +422,8 @@ async fn registrations_are_throttled_per_client_address_behind_trusted_proxies_o
     .await
     .unwrap();
     for i in 0..3 {
-        let answer = register_from(&proxied, &format!("p{i}@example.vn"), Some("203.0.113.7")).await;
+        let answer =
+            register_from(&proxied, &format!("p{i}@example.vn"), Some("203.0.113.7")).await;
         assert_eq!(answer.status, 201, "{}", answer.text);
     }
     register_from(&proxied, "p3@example.vn", Some("203.0.113.7"))
@@ -421,9 +448,8 @@ async fn password_hashing_is_bounded_and_sheds_load_with_busy(backend: Backend) 
         return;
     };
     let app = &app;
-    let burst = (0..24).map(|i| async move {
-        register_from(app, &format!("burst{i}@example.vn"), None).await
-    });
+    let burst = (0..24)
+        .map(|i| async move { register_from(app, &format!("burst{i}@example.vn"), None).await });
     let read = async {
         // Reads are not held up by the queue of hashes.
         let provinces = app.get("/provinces", None).await;
@@ -442,7 +468,10 @@ async fn password_hashing_is_bounded_and_sheds_load_with_busy(backend: Backend) 
             other => panic!("expected 201 or 503 busy, got {other}: {}", answer.text),
         }
     }
-    assert!(busy > 0, "one hashing thread cannot start 24 hashes within 20 ms");
+    assert!(
+        busy > 0,
+        "one hashing thread cannot start 24 hashes within 20 ms"
+    );
     // Once the burst is over, registrations and logins go through again.
     let mut registered = None;
     for _ in 0..5 {
