@@ -85,7 +85,18 @@ pub struct AuthSettings {
     pub login_failures_per_address: u32,
     #[serde(with = "humantime_serde")]
     pub login_failure_window: Duration,
-    pub trust_forwarded_for: bool,
+    /// Proxies whose `X-Forwarded-For` is believed (addresses or CIDR ranges).
+    pub trusted_proxies: Vec<crate::auth::client_address::TrustedProxy>,
+    /// Password hashing threads; 0 means one per core.
+    pub hash_threads: usize,
+    #[serde(with = "humantime_serde")]
+    pub hash_queue_timeout: Duration,
+    pub registrations_per_address: u32,
+    #[serde(with = "humantime_serde")]
+    pub registration_window: Duration,
+    pub max_tokens_per_user: u32,
+    #[serde(with = "humantime_serde")]
+    pub maintenance_interval: Duration,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -134,7 +145,10 @@ impl Settings {
             Environment::with_prefix("NONGSAN")
                 .prefix_separator("__")
                 .separator("__")
-                .try_parsing(true),
+                .try_parsing(true)
+                // NONGSAN__AUTH__TRUSTED_PROXIES=10.0.0.0/8,192.0.2.1
+                .list_separator(",")
+                .with_list_parse_key("auth.trusted_proxies"),
         );
         if let Some(url) = std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()) {
             builder = builder.set_override("database.url", url)?;
@@ -180,6 +194,18 @@ impl Settings {
         anyhow::ensure!(
             !self.auth.login_failure_window.is_zero(),
             "auth.login_failure_window must be positive"
+        );
+        anyhow::ensure!(
+            self.auth.registrations_per_address >= 1 && !self.auth.registration_window.is_zero(),
+            "auth.registrations_per_address must be at least 1 and auth.registration_window positive"
+        );
+        anyhow::ensure!(
+            !self.auth.hash_queue_timeout.is_zero() && !self.auth.maintenance_interval.is_zero(),
+            "auth.hash_queue_timeout and auth.maintenance_interval must be positive"
+        );
+        anyhow::ensure!(
+            self.auth.max_tokens_per_user >= 1,
+            "auth.max_tokens_per_user must be at least 1"
         );
         Ok(())
     }

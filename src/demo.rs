@@ -637,6 +637,7 @@ pub fn load(
             role: role.to_owned(),
             phone: None,
             created_at: now,
+            status: crate::auth::repo::ACCOUNT_ACTIVE.to_owned(),
         })
         .collect();
     write_transaction(conn, |conn| {

@@ -53,6 +53,9 @@ pub enum AppError {
     },
     #[error("too many requests; retry after {retry_after_secs}s")]
     RateLimited { retry_after_secs: u64 },
+    /// Too much work of one kind queued (password hashing): 503 `busy`, retry later.
+    #[error("busy; retry after {retry_after_secs}s")]
+    Busy { retry_after_secs: u64 },
     /// The database does not answer (or is too busy); the cause is logged, not shown.
     #[error("database unavailable: {0}")]
     Unavailable(String),
@@ -148,6 +151,7 @@ impl AppError {
         match self {
             AppError::Client { code, .. } => code,
             AppError::RateLimited { .. } => "rate_limited",
+            AppError::Busy { .. } => "busy",
             AppError::Unavailable(_) => "unavailable",
             AppError::Internal(_) => "internal",
         }
@@ -192,6 +196,7 @@ impl ResponseError for AppError {
         match self {
             AppError::Client { status, .. } => *status,
             AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -210,6 +215,18 @@ impl ResponseError for AppError {
                     StatusCode::TOO_MANY_REQUESTS,
                     "rate_limited",
                     &format!("too many attempts; try again in {retry_after_secs} seconds"),
+                    &[],
+                );
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+                response
+            }
+            AppError::Busy { retry_after_secs } => {
+                let mut response = problem_response(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "busy",
+                    &format!("the server is busy; try again in {retry_after_secs} seconds"),
                     &[],
                 );
                 response

@@ -11,7 +11,8 @@ use actix_web::middleware::{DefaultHeaders, ErrorHandlers, Next, from_fn};
 use actix_web::{App, HttpServer, web};
 use tracing_actix_web::TracingLogger;
 
-use crate::auth::throttle::LoginThrottle;
+use crate::auth::hashing::HashPool;
+use crate::auth::throttle::{LoginThrottle, RegistrationThrottle};
 use crate::config::Settings;
 use crate::db::request_writes::{WriteClaim, with_claim};
 use crate::db::{Database, DatabaseUrl, PoolOptions};
@@ -23,6 +24,9 @@ pub struct AppState {
     pub db: Database,
     pub settings: Arc<Settings>,
     pub throttle: LoginThrottle,
+    pub registrations: RegistrationThrottle,
+    /// Password hashing, on threads of its own (see [`HashPool`]).
+    pub hashing: HashPool,
     pub timezone: chrono_tz::Tz,
     pub views: ViewCounter,
     pub listing_cache: crate::products::cache::ListingCache,
@@ -58,6 +62,7 @@ pub struct Application {
     metrics_server: Option<(Server, u16)>,
     state: web::Data<AppState>,
     flusher: tokio::task::JoinHandle<()>,
+    maintainer: tokio::task::JoinHandle<()>,
 }
 
 pub fn pool_options(settings: &Settings) -> PoolOptions {
@@ -98,6 +103,8 @@ impl Application {
         let state = web::Data::new(AppState {
             db: database.clone(),
             throttle: LoginThrottle::new(&settings.auth),
+            registrations: RegistrationThrottle::new(&settings.auth),
+            hashing: HashPool::new(settings.auth.hash_threads, settings.auth.hash_queue_timeout)?,
             settings: Arc::new(settings.clone()),
             timezone,
             views: ViewCounter::new(
@@ -112,6 +119,10 @@ impl Application {
         let flusher = tokio::spawn(flush_views_periodically(
             state.clone().into_inner(),
             settings.views.flush_interval,
+        ));
+        let maintainer = tokio::spawn(maintain_accounts_periodically(
+            state.clone().into_inner(),
+            settings.auth.maintenance_interval,
         ));
         let metrics_listener = match settings.metrics.bind.trim() {
             "" => None,
@@ -172,6 +183,7 @@ impl Application {
             metrics_server,
             state: app_state,
             flusher,
+            maintainer,
         })
     }
 
@@ -196,6 +208,7 @@ impl Application {
             let _ = task.await;
         }
         self.flusher.abort();
+        self.maintainer.abort();
         self.state.clone().into_inner().flush_views().await;
         served
     }
@@ -251,6 +264,26 @@ async fn flush_views_periodically(state: Arc<AppState>, every: std::time::Durati
     loop {
         ticker.tick().await;
         state.flush_views().await;
+    }
+}
+
+/// Deletes expired tokens and lets the throttles forget what has ended, so neither the table
+/// nor the memory grows with accounts that stopped coming back.
+async fn maintain_accounts_periodically(state: Arc<AppState>, every: std::time::Duration) {
+    // The first round one interval after startup, not at it (the database may still be coming up).
+    let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        state.throttle.prune();
+        state.registrations.prune();
+        match crate::auth::service::purge_expired_tokens(&state).await {
+            Ok(0) => {}
+            Ok(purged) => tracing::info!(purged, "expired tokens deleted"),
+            Err(error) => {
+                tracing::warn!(error = %error, "deleting expired tokens failed; will retry")
+            }
+        }
     }
 }
 

@@ -1,7 +1,6 @@
 //! Extractors: `CurrentUser` requires a valid bearer token; `MaybeUser` allows none.
 
 use std::future::Future;
-use std::net::IpAddr;
 use std::pin::Pin;
 
 use actix_web::dev::Payload;
@@ -75,21 +74,4 @@ impl FromRequest for MaybeUser {
             }
         })
     }
-}
-
-/// The client's address for throttling: the socket peer, or the first `X-Forwarded-For` hop
-/// when the deployment says a trusted proxy sets it.
-pub fn client_address(req: &HttpRequest, trust_forwarded_for: bool) -> Option<IpAddr> {
-    if trust_forwarded_for {
-        let forwarded = req
-            .headers()
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .and_then(|v| v.trim().parse().ok());
-        if forwarded.is_some() {
-            return forwarded;
-        }
-    }
-    req.peer_addr().map(|a| a.ip())
 }

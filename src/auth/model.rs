@@ -32,7 +32,7 @@ impl Role {
     }
 }
 
-/// `{id, email, full_name, role, phone, created_at}`
+/// `{id, email, full_name, role, phone, status, created_at}`
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct UserView {
     pub id: String,
@@ -40,6 +40,8 @@ pub struct UserView {
     pub full_name: String,
     pub role: String,
     pub phone: Option<String>,
+    /// `active`, or `suspended` by an admin (a suspended account cannot sign in).
+    pub status: String,
     #[serde(with = "crate::time::rfc3339")]
     pub created_at: NaiveDateTime,
 }
@@ -52,6 +54,7 @@ impl From<User> for UserView {
             full_name: user.full_name,
             role: user.role,
             phone: user.phone,
+            status: user.status,
             created_at: user.created_at,
         }
     }

@@ -19,7 +19,12 @@ pub struct User {
     pub role: String,
     pub phone: Option<String>,
     pub created_at: NaiveDateTime,
+    /// `active` or `suspended`.
+    pub status: String,
 }
+
+pub const ACCOUNT_ACTIVE: &str = "active";
+pub const ACCOUNT_SUSPENDED: &str = "suspended";
 
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = auth_tokens)]
@@ -85,6 +90,49 @@ pub fn find_token_user(
 
 pub fn delete_token(conn: &mut DbConnection, token_hash: &str) -> QueryResult<usize> {
     diesel::delete(auth_tokens::table.filter(auth_tokens::token_hash.eq(token_hash))).execute(conn)
+}
+
+/// Every token of one account (suspension).
+pub fn delete_user_tokens(conn: &mut DbConnection, user_id: &str) -> QueryResult<usize> {
+    diesel::delete(auth_tokens::table.filter(auth_tokens::user_id.eq(user_id))).execute(conn)
+}
+
+/// Expired tokens of every account (the maintenance task).
+pub fn delete_all_expired_tokens(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::delete(auth_tokens::table.filter(auth_tokens::expires_at.le(now))).execute(conn)
+}
+
+/// Keeps `keep` tokens of `user_id`, `newest` among them and then the most recent; revokes the rest.
+pub fn revoke_tokens_beyond(
+    conn: &mut DbConnection,
+    user_id: &str,
+    newest: &str,
+    keep: usize,
+) -> QueryResult<usize> {
+    // Sessions are capped, so this loads at most `keep` + 1 rows.
+    let others: Vec<String> = auth_tokens::table
+        .filter(auth_tokens::user_id.eq(user_id))
+        .filter(auth_tokens::token_hash.ne(newest))
+        .order((
+            auth_tokens::created_at.desc(),
+            auth_tokens::token_hash.desc(),
+        ))
+        .select(auth_tokens::token_hash)
+        .load(conn)?;
+    let revoked = others.get(keep.saturating_sub(1)..).unwrap_or_default();
+    if revoked.is_empty() {
+        return Ok(0);
+    }
+    diesel::delete(auth_tokens::table.filter(auth_tokens::token_hash.eq_any(revoked))).execute(conn)
+}
+
+pub fn set_user_status(conn: &mut DbConnection, id: &str, status: &str) -> QueryResult<usize> {
+    diesel::update(users::table.find(id))
+        .set(users::status.eq(status))
+        .execute(conn)
 }
 
 pub fn delete_expired_tokens(

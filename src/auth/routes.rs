@@ -2,9 +2,10 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::extract::{CurrentUser, client_address};
+use super::client_address::client_address;
+use super::extract::CurrentUser;
 use super::model::{LoginView, UserView};
-use super::service::{self, LoginRequest, RegisterRequest};
+use super::service::{self, LoginRequest, RegisterRequest, UpdateUserRequest};
 use crate::api::{ApiJson, OptionalJson};
 use crate::error::AppResult;
 use crate::openapi::{Problem, api_resource};
@@ -15,6 +16,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
     api_resource!(cfg, login);
     api_resource!(cfg, logout);
     api_resource!(cfg, me);
+    api_resource!(cfg, get_user, update_user);
 }
 
 /// Register a farmer or buyer account.
@@ -23,12 +25,18 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         (status = 201, description = "The new account", body = UserView),
         (status = 409, description = "`email_taken` (emails are unique whatever their case)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation_failed`: role admin or unknown, password not 8..=128 characters, …", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`rate_limited`: too many registrations from this address (`auth.registrations_per_address`); see Retry-After", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 503, description = "`busy`: too many passwords being hashed; see Retry-After", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
     ))]
 pub(crate) async fn register(
     state: web::Data<AppState>,
+    req: HttpRequest,
     body: ApiJson<RegisterRequest>,
 ) -> AppResult<HttpResponse> {
-    let user = service::register(&state, body.0).await?;
+    let address = client_address(&req, &state.settings.auth.trusted_proxies);
+    let user = service::register(&state, body.0, address).await?;
     Ok(HttpResponse::Created().json(user))
 }
 
@@ -37,7 +45,11 @@ pub(crate) async fn register(
     responses(
         (status = 200, description = "A token valid for `auth.token_ttl` (30 days by default)", body = LoginView),
         (status = 401, description = "`invalid_credentials`: the same answer for a wrong password and an unknown email", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`account_suspended`: the password is right but an admin suspended the account", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: an email over 254 characters", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "`rate_limited`: too many failures for this email or address; see Retry-After", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 503, description = "`busy`: too many passwords being checked; see Retry-After", body = Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds to wait"))),
     ))]
 pub(crate) async fn login(
@@ -45,7 +57,7 @@ pub(crate) async fn login(
     req: HttpRequest,
     body: ApiJson<LoginRequest>,
 ) -> AppResult<HttpResponse> {
-    let address = client_address(&req, state.settings.auth.trust_forwarded_for);
+    let address = client_address(&req, &state.settings.auth.trusted_proxies);
     let session = service::login(&state, body.0, address).await?;
     Ok(HttpResponse::Ok().json(session))
 }
@@ -73,4 +85,43 @@ pub(crate) async fn logout(
     ))]
 pub(crate) async fn me(caller: CurrentUser) -> AppResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(caller.user))
+}
+
+/// One account (admins only).
+#[utoipa::path(get, path = "/api/v1/admin/users/{id}", tag = "accounts", security(("bearer" = [])),
+    params(("id" = String, Path, description = "User id")),
+    responses(
+        (status = 200, description = "The account", body = UserView),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn get_user(
+    state: web::Data<AppState>,
+    caller: CurrentUser,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let user = service::get_user(&state, &caller, &id).await?;
+    Ok(HttpResponse::Ok().json(user))
+}
+
+/// Suspend or reinstate an account (admins only). Suspending revokes its tokens at once, refuses
+/// its logins and suspends its active households; reinstating brings back those households.
+#[utoipa::path(patch, path = "/api/v1/admin/users/{id}", tag = "accounts", request_body = UpdateUserRequest,
+    params(("id" = String, Path, description = "User id")), security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The account with its new status", body = UserView),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: status not `active`/`suspended`, or an admin suspending themselves", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn update_user(
+    state: web::Data<AppState>,
+    caller: CurrentUser,
+    id: web::Path<String>,
+    body: ApiJson<UpdateUserRequest>,
+) -> AppResult<HttpResponse> {
+    let user = service::set_account_status(&state, &caller, &id, body.0).await?;
+    Ok(HttpResponse::Ok().json(user))
 }

@@ -3,19 +3,18 @@
 use std::net::IpAddr;
 
 use actix_web::http::StatusCode;
-use actix_web::web;
 use chrono::Duration;
 use serde::Deserialize;
 
 use super::model::{LoginView, Role, UserView};
-use super::repo::{self, NewAuthToken, User};
+use super::repo::{self, ACCOUNT_ACTIVE, ACCOUNT_SUSPENDED, NewAuthToken, User};
 use super::{password, token};
-use crate::db::DbConnection;
+use crate::db::{DbConnection, write_transaction};
 use crate::error::{AppError, AppResult};
-use crate::ids::UserId;
+use crate::ids::{UserId, from_path};
 use crate::startup::AppState;
 use crate::time::now_utc;
-use crate::validate::{self, NAME_MAX_CHARS, Problems};
+use crate::validate::{self, EMAIL_MAX_CHARS, NAME_MAX_CHARS, Problems};
 
 pub const PASSWORD_MIN_CHARS: usize = 8;
 pub const PASSWORD_MAX_CHARS: usize = 128;
@@ -120,6 +119,7 @@ impl NewAccount {
             role: self.role.as_str().to_owned(),
             phone: self.phone,
             created_at: now_utc(),
+            status: ACCOUNT_ACTIVE.to_owned(),
         }
     }
 }
@@ -149,8 +149,13 @@ pub fn insert_account(
     }
 }
 
-pub async fn register(state: &AppState, request: RegisterRequest) -> AppResult<UserView> {
+pub async fn register(
+    state: &AppState,
+    request: RegisterRequest,
+    address: Option<IpAddr>,
+) -> AppResult<UserView> {
     let account = NewAccount::parse(request, false)?;
+    state.registrations.check(address)?;
     let email_key = account.email.to_lowercase();
     // Cheap check first so that a taken email costs no Argon2 work; the unique key still decides races.
     let exists = state
@@ -161,7 +166,7 @@ pub async fn register(state: &AppState, request: RegisterRequest) -> AppResult<U
         return Err(email_taken());
     }
     let plain = account.password.clone();
-    let password_hash = web::block(move || password::hash(&plain)).await??;
+    let password_hash = state.hashing.run(move || password::hash(&plain)).await??;
     state
         .db
         .run(move |conn| insert_account(conn, account, password_hash))
@@ -181,6 +186,13 @@ pub async fn login(
     request: LoginRequest,
     address: Option<IpAddr>,
 ) -> AppResult<LoginView> {
+    // No address can register more than 254 characters, and none may grow the throttle's memory.
+    if request.email.trim().chars().count() > EMAIL_MAX_CHARS {
+        return Err(AppError::invalid_field(
+            "email",
+            "must be at most 254 characters",
+        ));
+    }
     let email_key = request.email.trim().to_lowercase();
     state.throttle.check(&email_key, address)?;
     let lookup_key = email_key.clone();
@@ -189,20 +201,30 @@ pub async fn login(
         .run(move |conn| Ok(repo::find_user_by_email_key(conn, &lookup_key)?))
         .await?;
     let plain = request.password;
-    let verified = web::block(move || match user {
-        Some(user) if password::verify(&plain, &user.password_hash) => Some(user),
-        Some(_) => None,
-        None => {
-            password::verify_against_dummy(&plain);
-            None
-        }
-    })
-    .await?;
+    let verified = state
+        .hashing
+        .run(move || match user {
+            Some(user) if password::verify(&plain, &user.password_hash) => Some(user),
+            Some(_) => None,
+            None => {
+                password::verify_against_dummy(&plain);
+                None
+            }
+        })
+        .await?;
     let Some(user) = verified else {
         crate::metrics::record_login_failure();
         state.throttle.record_failure(&email_key, address)?;
         return Err(invalid_credentials());
     };
+    // Told only after a right password, so suspension reveals nothing about a guess.
+    if user.status != ACCOUNT_ACTIVE {
+        return Err(AppError::client(
+            StatusCode::FORBIDDEN,
+            "account_suspended",
+            "this account is suspended",
+        ));
+    }
 
     let token = token::generate();
     let now = now_utc();
@@ -214,12 +236,16 @@ pub async fn login(
         expires_at: now + ttl,
     };
     let expires_at = record.expires_at;
+    let keep = state.settings.auth.max_tokens_per_user as usize;
     state
         .db
         .run(move |conn| {
-            repo::delete_expired_tokens(conn, &record.user_id, now)?;
-            repo::insert_token(conn, &record)?;
-            Ok(())
+            write_transaction(conn, |conn| {
+                repo::delete_expired_tokens(conn, &record.user_id, now)?;
+                repo::insert_token(conn, &record)?;
+                repo::revoke_tokens_beyond(conn, &record.user_id, &record.token_hash, keep)?;
+                Ok::<_, AppError>(())
+            })
         })
         .await?;
     Ok(LoginView {
@@ -251,6 +277,10 @@ pub async fn authenticate(state: &AppState, bearer: &str) -> AppResult<CurrentUs
         .run(move |conn| Ok(repo::find_token_user(conn, &lookup, now_utc())?))
         .await?
         .ok_or_else(|| AppError::unauthenticated("the token is unknown, expired or revoked"))?;
+    // Suspension deletes the tokens; this also covers a login that raced with it.
+    if user.status != ACCOUNT_ACTIVE {
+        return Err(AppError::unauthenticated("the account is suspended"));
+    }
     let id = UserId::parse(&user.id)
         .ok_or_else(|| anyhow::anyhow!("stored user id {:?} is not a UUID", user.id))?;
     let role = Role::parse(&user.role)
@@ -261,4 +291,92 @@ pub async fn authenticate(state: &AppState, bearer: &str) -> AppResult<CurrentUs
         user: user.into(),
         token_hash,
     })
+}
+
+/// `PATCH /admin/users/{id}`: `{"status": "active" | "suspended"}`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"status": "suspended"}))]
+pub struct UpdateUserRequest {
+    pub status: String,
+}
+
+fn admins_only(caller: &CurrentUser) -> AppResult<()> {
+    if caller.is_admin() {
+        Ok(())
+    } else {
+        Err(AppError::forbidden("only admins manage accounts"))
+    }
+}
+
+pub async fn get_user(state: &AppState, caller: &CurrentUser, id: &str) -> AppResult<UserView> {
+    admins_only(caller)?;
+    let id = from_path(id, UserId::parse, "user")?.to_db();
+    state
+        .db
+        .run(move |conn| {
+            repo::find_user(conn, &id)?
+                .map(UserView::from)
+                .ok_or_else(|| AppError::not_found("user"))
+        })
+        .await
+}
+
+/// Suspends or reinstates an account. Suspending revokes every token of it and suspends its
+/// active households (remembered, so reinstating brings back exactly those); all in one transaction.
+pub async fn set_account_status(
+    state: &AppState,
+    caller: &CurrentUser,
+    id: &str,
+    request: UpdateUserRequest,
+) -> AppResult<UserView> {
+    admins_only(caller)?;
+    let id = from_path(id, UserId::parse, "user")?;
+    let status = match request.status.as_str() {
+        ACCOUNT_ACTIVE => ACCOUNT_ACTIVE,
+        ACCOUNT_SUSPENDED => ACCOUNT_SUSPENDED,
+        _ => {
+            return Err(AppError::invalid_field(
+                "status",
+                "must be active or suspended",
+            ));
+        }
+    };
+    if id == caller.id && status == ACCOUNT_SUSPENDED {
+        return Err(AppError::invalid_field(
+            "status",
+            "admins cannot suspend their own account",
+        ));
+    }
+    let id = id.to_db();
+    let timezone = state.timezone;
+    state
+        .db
+        .run(move |conn| {
+            write_transaction(conn, |conn| {
+                let mut user =
+                    repo::find_user(conn, &id)?.ok_or_else(|| AppError::not_found("user"))?;
+                if user.status == status {
+                    return Ok(user.into());
+                }
+                repo::set_user_status(conn, &id, status)?;
+                if status == ACCOUNT_SUSPENDED {
+                    repo::delete_user_tokens(conn, &id)?;
+                    crate::households::service::suspend_with_owner(conn, &id, timezone)?;
+                } else {
+                    crate::households::service::reinstate_with_owner(conn, &id, timezone)?;
+                }
+                user.status = status.to_owned();
+                Ok(user.into())
+            })
+        })
+        .await
+}
+
+/// Deletes every expired token (the maintenance task; logins also clear their own account's).
+pub async fn purge_expired_tokens(state: &AppState) -> AppResult<usize> {
+    state
+        .db
+        .run(|conn| Ok(repo::delete_all_expired_tokens(conn, now_utc())?))
+        .await
 }

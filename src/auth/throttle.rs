@@ -49,14 +49,26 @@ impl<K: Hash + Eq + Clone> KeyedThrottle<K> {
         let not_until = self.failures.check_key(key).err()?;
         let wait = not_until.wait_time_from(DefaultClock::default().now());
         let mut blocked = self.blocked_until.lock().unwrap_or_else(|p| p.into_inner());
-        let now = Instant::now();
-        // Keep the map small: forget blocks that have ended.
-        if blocked.len() > 10_000 {
-            blocked.retain(|_, until| *until > now);
-            self.failures.retain_recent();
-        }
-        blocked.insert(key.clone(), now + wait);
+        blocked.insert(key.clone(), Instant::now() + wait);
         Some(wait)
+    }
+
+    /// Forgets blocks that have ended and keys whose allowance has refilled.
+    fn prune(&self) {
+        let now = Instant::now();
+        self.blocked_until
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|_, until| *until > now);
+        self.failures.retain_recent();
+        self.failures.shrink_to_fit();
+    }
+
+    /// Keys remembered (blocked or counted), for tests.
+    #[cfg(test)]
+    fn remembered(&self) -> usize {
+        let blocked = self.blocked_until.lock().unwrap_or_else(|p| p.into_inner());
+        blocked.len().max(self.failures.len())
     }
 }
 
@@ -104,6 +116,48 @@ impl LoginThrottle {
             None => Ok(()),
         }
     }
+
+    /// Forgets what has ended; the maintenance task calls it (see `startup`), so the memory
+    /// stays bounded by recent activity rather than growing until some size is passed.
+    pub fn prune(&self) {
+        self.by_email.prune();
+        self.by_address.prune();
+    }
+}
+
+/// Registrations per client address: every valid registration request counts (the expensive
+/// part is the password hash), refilling evenly over `auth.registration_window`.
+pub struct RegistrationThrottle {
+    by_address: DefaultKeyedRateLimiter<IpAddr>,
+}
+
+impl RegistrationThrottle {
+    pub fn new(settings: &AuthSettings) -> Self {
+        let allowed =
+            NonZeroU32::new(settings.registrations_per_address.max(1)).expect("at least one");
+        let period = (settings.registration_window / allowed.get()).max(Duration::from_millis(1));
+        let quota = Quota::with_period(period)
+            .expect("positive period")
+            .allow_burst(allowed);
+        Self {
+            by_address: RateLimiter::keyed(quota),
+        }
+    }
+
+    /// Counts one registration from `address`; 429 once its allowance is used up.
+    pub fn check(&self, address: Option<IpAddr>) -> Result<(), AppError> {
+        let Some(address) = address else {
+            return Ok(());
+        };
+        self.by_address.check_key(&address).map_err(|not_until| {
+            rate_limited(not_until.wait_time_from(DefaultClock::default().now()))
+        })
+    }
+
+    pub fn prune(&self) {
+        self.by_address.retain_recent();
+        self.by_address.shrink_to_fit();
+    }
 }
 
 #[cfg(test)]
@@ -111,13 +165,46 @@ mod tests {
     use super::*;
 
     fn settings(per_email: u32, per_address: u32) -> AuthSettings {
-        AuthSettings {
-            token_ttl: Duration::from_secs(3600),
-            login_failures_per_email: per_email,
-            login_failures_per_address: per_address,
-            login_failure_window: Duration::from_secs(900),
-            trust_forwarded_for: false,
+        let mut auth = crate::config::Settings::defaults().auth;
+        auth.login_failures_per_email = per_email;
+        auth.login_failures_per_address = per_address;
+        auth.login_failure_window = Duration::from_secs(900);
+        auth
+    }
+
+    #[test]
+    fn pruning_forgets_ended_blocks_and_refilled_allowances() {
+        let mut auth = settings(1, 100);
+        auth.login_failure_window = Duration::from_millis(20);
+        let throttle = LoginThrottle::new(&auth);
+        let address = Some("10.0.0.9".parse().unwrap());
+        throttle.record_failure("a@x.vn", address).unwrap();
+        assert!(throttle.record_failure("a@x.vn", address).is_err());
+        assert_eq!(throttle.by_email.remembered(), 1);
+        assert_eq!(throttle.by_address.remembered(), 1);
+        std::thread::sleep(Duration::from_millis(60));
+        throttle.prune();
+        assert_eq!(throttle.by_email.remembered(), 0);
+        assert_eq!(throttle.by_address.remembered(), 0);
+    }
+
+    #[test]
+    fn registrations_are_counted_per_address() {
+        let mut auth = settings(5, 20);
+        auth.registrations_per_address = 2;
+        let throttle = RegistrationThrottle::new(&auth);
+        let (a, b) = (
+            Some("10.0.0.1".parse().unwrap()),
+            Some("10.0.0.2".parse().unwrap()),
+        );
+        throttle.check(a).unwrap();
+        throttle.check(a).unwrap();
+        match throttle.check(a) {
+            Err(AppError::RateLimited { retry_after_secs }) => assert!(retry_after_secs >= 1),
+            other => panic!("expected 429, got {other:?}"),
         }
+        throttle.check(b).unwrap();
+        throttle.check(None).unwrap();
     }
 
     #[test]

@@ -10,6 +10,7 @@ diesel::table! {
         role -> Text,
         phone -> Nullable<Text>,
         created_at -> Timestamp,
+        status -> Text,
     }
 }
 
@@ -78,6 +79,13 @@ diesel::table! {
         product_id -> Text,
         day -> Date,
         views -> BigInt,
+    }
+}
+
+diesel::table! {
+    households_suspended_with_owner (household_id) {
+        household_id -> Text,
+        owner_id -> Text,
     }
 }
 
@@ -151,4 +159,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     orders,
     order_items,
     idempotency_keys,
+    households_suspended_with_owner,
 );

@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::api::Paging;
-use crate::db::schema::households;
+use crate::db::schema::{households, households_suspended_with_owner};
 use crate::db::{DbConnection, MultiBackend};
 use crate::search::like_pattern;
 
@@ -123,4 +123,74 @@ pub fn list(
         .select(Household::as_select())
         .load(conn)?;
     Ok((rows, total))
+}
+
+/// An owner's households with this status.
+pub fn owned_with_status(
+    conn: &mut DbConnection,
+    owner_id: &str,
+    status: &str,
+) -> QueryResult<Vec<Household>> {
+    households::table
+        .filter(households::owner_id.eq(owner_id))
+        .filter(households::status.eq(status))
+        .select(Household::as_select())
+        .load(conn)
+}
+
+pub fn owner_has_status(
+    conn: &mut DbConnection,
+    owner_id: &str,
+    status: &str,
+) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        households::table
+            .filter(households::owner_id.eq(owner_id))
+            .filter(households::status.eq(status)),
+    ))
+    .get_result(conn)
+}
+
+/// Records that `household_id` was suspended along with its owner's account.
+pub fn remember_suspended_with_owner(
+    conn: &mut DbConnection,
+    household_id: &str,
+    owner_id: &str,
+) -> QueryResult<()> {
+    diesel::insert_into(households_suspended_with_owner::table)
+        .values((
+            households_suspended_with_owner::household_id.eq(household_id),
+            households_suspended_with_owner::owner_id.eq(owner_id),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// The households suspended along with `owner_id`'s account, forgetting them.
+pub fn take_suspended_with_owner(
+    conn: &mut DbConnection,
+    owner_id: &str,
+) -> QueryResult<Vec<Household>> {
+    let rows = households::table
+        .inner_join(
+            households_suspended_with_owner::table
+                .on(households_suspended_with_owner::household_id.eq(households::id)),
+        )
+        .filter(households_suspended_with_owner::owner_id.eq(owner_id))
+        .select(Household::as_select())
+        .load(conn)?;
+    diesel::delete(
+        households_suspended_with_owner::table
+            .filter(households_suspended_with_owner::owner_id.eq(owner_id)),
+    )
+    .execute(conn)?;
+    Ok(rows)
+}
+
+/// An admin set this household's status by hand: that decision stands over the account's.
+pub fn forget_suspended_with_owner(
+    conn: &mut DbConnection,
+    household_id: &str,
+) -> QueryResult<usize> {
+    diesel::delete(households_suspended_with_owner::table.find(household_id)).execute(conn)
 }

@@ -121,6 +121,14 @@ pub async fn create(
     state
         .db
         .run(move |conn| {
+            // A farmer an admin has stopped once does not start over under a new household.
+            if repo::owner_has_status(conn, &owner_id, STATUS_SUSPENDED)? {
+                return Err(AppError::client(
+                    actix_web::http::StatusCode::FORBIDDEN,
+                    "owner_suspended",
+                    "a household of yours is suspended; you cannot register another one",
+                ));
+            }
             problems.check(check_province(conn, "province_code", &province_code)?);
             problems.finish()?;
             let (Some(name), Some(district), Some(address), Some(phone), Some(description)) =
@@ -321,6 +329,7 @@ pub async fn update(
                 changes.updated_at = Some(now_utc());
                 repo::update(conn, &household.id, &changes)?;
                 if let Some(status) = &changes.status {
+                    repo::forget_suspended_with_owner(conn, &household.id)?;
                     let mut rollups = RollupBatch::new(timezone);
                     rollups.household_status_changed(&household, status);
                     rollups.write_at_commit(conn)?;
@@ -331,4 +340,52 @@ pub async fn update(
             })
         })
         .await
+}
+
+/// The owner's account was suspended: their active households are suspended with it (so every
+/// visibility check hides their products) and remembered. Runs inside a write transaction.
+pub fn suspend_with_owner(
+    conn: &mut DbConnection,
+    owner_id: &str,
+    timezone: chrono_tz::Tz,
+) -> AppResult<()> {
+    let mut rollups = RollupBatch::new(timezone);
+    for household in repo::owned_with_status(conn, owner_id, STATUS_ACTIVE)? {
+        set_status(conn, &household, STATUS_SUSPENDED, &mut rollups)?;
+        repo::remember_suspended_with_owner(conn, &household.id, owner_id)?;
+    }
+    Ok(rollups.write_at_commit(conn)?)
+}
+
+/// The owner's account was reinstated: the households suspended with it become active again.
+pub fn reinstate_with_owner(
+    conn: &mut DbConnection,
+    owner_id: &str,
+    timezone: chrono_tz::Tz,
+) -> AppResult<()> {
+    let mut rollups = RollupBatch::new(timezone);
+    for household in repo::take_suspended_with_owner(conn, owner_id)? {
+        set_status(conn, &household, STATUS_ACTIVE, &mut rollups)?;
+    }
+    Ok(rollups.write_at_commit(conn)?)
+}
+
+/// Changes one household's status and counts the change in the statistics, as a PATCH does.
+fn set_status(
+    conn: &mut DbConnection,
+    household: &Household,
+    status: &str,
+    rollups: &mut RollupBatch,
+) -> AppResult<()> {
+    if household.status == status {
+        return Ok(());
+    }
+    let changes = HouseholdChanges {
+        status: Some(status.to_owned()),
+        updated_at: Some(now_utc()),
+        ..Default::default()
+    };
+    repo::update(conn, &household.id, &changes)?;
+    rollups.household_status_changed(household, status);
+    Ok(())
 }

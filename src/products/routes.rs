@@ -5,7 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use super::model::ProductView;
 use super::service::{self, CreateProductRequest, ListProductsQuery, UpdateProductRequest};
 use crate::api::{ApiJson, ApiQuery, Page};
-use crate::auth::extract::client_address;
+use crate::auth::client_address::client_address;
 use crate::auth::{CurrentUser, MaybeUser};
 use crate::error::{AppError, AppResult};
 use crate::openapi::{Problem, api_resource};
@@ -90,7 +90,7 @@ pub(crate) async fn get_product(
     caller: MaybeUser,
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    let client = client_address(&req, state.settings.auth.trust_forwarded_for);
+    let client = client_address(&req, &state.settings.auth.trusted_proxies);
     let product = service::get(&state, caller.0, &id, client).await?;
     Ok(HttpResponse::Ok().json(product))
 }

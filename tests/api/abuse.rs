@@ -356,7 +356,7 @@ async fn distinct_clients_each_count_a_view(backend: Backend) {
     let Some(app) = spawn_app_with(backend, |s| {
         s.views.dedup_window = Duration::from_secs(600);
         // The client address comes from X-Forwarded-For, as behind a proxy.
-        s.auth.trust_forwarded_for = true;
+        s.auth.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()];
     })
     .await
     else {

@@ -38,6 +38,7 @@ async fn registering_returns_the_user_and_no_secret(app: TestApp) {
     assert_eq!(user["full_name"], "Nguyễn Thị Lan");
     assert_eq!(user["role"], "farmer");
     assert_eq!(user["phone"], "0912 345 678");
+    assert_eq!(user["status"], "active");
     let id = uuid::Uuid::parse_str(user["id"].as_str().unwrap()).unwrap();
     assert_eq!(id.get_version_num(), 7);
     let created_at = user["created_at"].as_str().unwrap();
@@ -49,7 +50,7 @@ async fn registering_returns_the_user_and_no_secret(app: TestApp) {
         .keys()
         .map(String::as_str)
         .collect();
-    assert_eq!(keys.len(), 6, "exactly the documented fields: {keys:?}");
+    assert_eq!(keys.len(), 7, "exactly the documented fields: {keys:?}");
     assert!(!answer.text.contains("argon2") && !answer.text.contains(PASSWORD));
 
     let buyer = app.register("buyer@example.vn", "buyer").await;

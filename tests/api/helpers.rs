@@ -147,6 +147,10 @@ pub fn test_settings(database_url: &str) -> Settings {
     settings.catalogue.cache_ttl = Duration::ZERO;
     // Tests open products repeatedly from one address; the view dedup has tests of its own.
     settings.views.dedup_window = Duration::ZERO;
+    // Tests register many accounts from 127.0.0.1, and many servers share two cores: the
+    // registration throttle and the hashing queue have tests of their own with small bounds.
+    settings.auth.registrations_per_address = 1_000_000;
+    settings.auth.hash_queue_timeout = Duration::from_secs(60);
     settings
 }
 
@@ -451,6 +455,8 @@ impl ServerProcess {
             ])
             .env("NONGSAN__LOG__FORMAT", "json")
             .env("NONGSAN__DATABASE__POOL_SIZE", "4")
+            .env("NONGSAN__AUTH__REGISTRATIONS_PER_ADDRESS", "1000000")
+            .env("NONGSAN__AUTH__HASH_QUEUE_TIMEOUT", "60s")
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
