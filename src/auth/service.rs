@@ -169,7 +169,9 @@ pub async fn register(
     let password_hash = state.hashing.run(move || password::hash(&plain)).await??;
     state
         .db
-        .run(move |conn| insert_account(conn, account, password_hash))
+        .run(move |conn| {
+            write_transaction(conn, |conn| insert_account(conn, account, password_hash))
+        })
         .await
 }
 
@@ -260,7 +262,11 @@ pub async fn logout(state: &AppState, caller: &CurrentUser) -> AppResult<()> {
     let token_hash = caller.token_hash.clone();
     state
         .db
-        .run(move |conn| Ok(repo::delete_token(conn, &token_hash)?))
+        .run(move |conn| {
+            write_transaction(conn, |conn| {
+                Ok::<_, AppError>(repo::delete_token(conn, &token_hash)?)
+            })
+        })
         .await?;
     Ok(())
 }
