@@ -3,9 +3,9 @@
 use actix_web::{HttpResponse, web};
 use diesel::connection::SimpleConnection;
 
+use crate::context::Context;
 use crate::error::AppResult;
 use crate::openapi::{Problem, api_resource};
-use crate::startup::AppState;
 
 pub fn config(cfg: &mut web::ServiceConfig) {
     api_resource!(cfg, healthz);
@@ -25,9 +25,8 @@ pub(crate) async fn healthz() -> HttpResponse {
         (status = 200, description = "Ready", body = serde_json::Value, example = json!({"status": "ready"})),
         (status = 503, description = "`unavailable`: the database does not answer", body = Problem, content_type = "application/problem+json"),
     ))]
-pub(crate) async fn readyz(state: web::Data<AppState>) -> AppResult<HttpResponse> {
-    state
-        .db
+pub(crate) async fn readyz(ctx: web::Data<Context>) -> AppResult<HttpResponse> {
+    ctx.db
         .run(|conn| Ok(conn.batch_execute("SELECT 1")?))
         .await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({"status": "ready"})))

@@ -4,10 +4,10 @@ use actix_web::{HttpResponse, web};
 use diesel::prelude::*;
 use serde::Serialize;
 
+use crate::context::Context;
 use crate::db::DbConnection;
 use crate::db::schema::provinces;
 use crate::error::AppResult;
-use crate::startup::AppState;
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = provinces)]
@@ -40,8 +40,8 @@ pub fn config(cfg: &mut web::ServiceConfig) {
 #[utoipa::path(get, path = "/api/v1/provinces", tag = "households",
     responses((status = 200, description = "Sorted by code", body = Vec<Province>,
         example = json!([{"code": "01", "name": "Hà Nội"}, {"code": "24", "name": "Bắc Giang"}]))))]
-pub(crate) async fn list_provinces(state: web::Data<AppState>) -> AppResult<HttpResponse> {
-    let provinces = state.db.run(|conn| Ok(all(conn)?)).await?;
+pub(crate) async fn list_provinces(ctx: web::Data<Context>) -> AppResult<HttpResponse> {
+    let provinces = ctx.db.run(|conn| Ok(all(conn)?)).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("cache-control", "public, max-age=86400"))
         .json(provinces))

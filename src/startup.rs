@@ -11,47 +11,25 @@ use actix_web::middleware::{DefaultHeaders, ErrorHandlers, Next, from_fn};
 use actix_web::{App, HttpServer, web};
 use tracing_actix_web::TracingLogger;
 
-use crate::auth::hashing::HashPool;
-use crate::auth::throttle::{LoginThrottle, RegistrationThrottle};
+use crate::auth::service::Guards;
 use crate::config::Settings;
+use crate::context::Context;
 use crate::db::request_writes::{WriteClaim, with_claim};
 use crate::db::{Database, DatabaseUrl, PoolOptions};
 use crate::error::{AppError, render_plain_errors};
+use crate::products::cache::ListingCache;
 use crate::products::views::ViewCounter;
 
-/// What every handler can reach.
-pub struct AppState {
-    pub db: Database,
-    pub settings: Arc<Settings>,
-    pub throttle: LoginThrottle,
-    pub registrations: RegistrationThrottle,
-    /// Password hashing, on threads of its own (see [`HashPool`]).
-    pub hashing: HashPool,
-    pub timezone: chrono_tz::Tz,
-    pub views: ViewCounter,
-    pub listing_cache: crate::products::cache::ListingCache,
-}
-
-impl AppState {
-    /// Today's date in the platform's time zone.
-    pub fn today(&self) -> chrono::NaiveDate {
-        chrono::Utc::now()
-            .with_timezone(&self.timezone)
-            .date_naive()
-    }
-
-    /// Writes buffered product views; failures are logged and retried on the next call.
-    pub async fn flush_views(self: &Arc<Self>) {
-        let state = self.clone();
-        let outcome =
-            tokio::task::spawn_blocking(move || state.views.flush(&state.db, state.timezone)).await;
-        match outcome {
-            Ok(Ok(_)) => {}
-            Ok(Err(error)) => {
-                tracing::warn!(error = %error, "writing product views failed; will retry")
-            }
-            Err(error) => tracing::error!(error = %error, "view flush task failed"),
+/// Writes buffered product views; failures are logged and retried on the next call.
+async fn flush_views(ctx: &Context, views: &Arc<ViewCounter>) {
+    let (db, views, timezone) = (ctx.db.clone(), views.clone(), ctx.timezone);
+    let outcome = tokio::task::spawn_blocking(move || views.flush(&db, timezone)).await;
+    match outcome {
+        Ok(Ok(_)) => {}
+        Ok(Err(error)) => {
+            tracing::warn!(error = %error, "writing product views failed; will retry")
         }
+        Err(error) => tracing::error!(error = %error, "view flush task failed"),
     }
 }
 
@@ -60,7 +38,8 @@ pub struct Application {
     port: u16,
     /// `/metrics` alone on `metrics.bind`, when that is set.
     metrics_server: Option<(Server, u16)>,
-    state: web::Data<AppState>,
+    ctx: web::Data<Context>,
+    views: web::Data<ViewCounter>,
     flusher: tokio::task::JoinHandle<()>,
     maintainer: tokio::task::JoinHandle<()>,
 }
@@ -99,29 +78,24 @@ impl Application {
         let listener = TcpListener::bind(&settings.server.bind)
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.server.bind))?;
         let port = listener.local_addr()?.port();
-        let timezone = settings.timezone()?;
-        let state = web::Data::new(AppState {
-            db: database.clone(),
-            throttle: LoginThrottle::new(&settings.auth),
-            registrations: RegistrationThrottle::new(&settings.auth),
-            hashing: HashPool::new(settings.auth.hash_threads, settings.auth.hash_queue_timeout)?,
-            settings: Arc::new(settings.clone()),
-            timezone,
-            views: ViewCounter::new(
-                settings.views.dedup_window,
-                crate::products::views::DEDUP_CAPACITY,
-            ),
-            listing_cache: crate::products::cache::ListingCache::new(
-                settings.catalogue.cache_ttl,
-                settings.catalogue.cache_bytes,
-            ),
-        });
+        let ctx = web::Data::new(Context::new(database.clone(), settings.clone())?);
+        let guards = web::Data::new(Guards::new(&settings.auth)?);
+        let views = web::Data::new(ViewCounter::new(
+            settings.views.dedup_window,
+            crate::products::views::DEDUP_CAPACITY,
+        ));
+        let listing_cache = web::Data::new(ListingCache::new(
+            settings.catalogue.cache_ttl,
+            settings.catalogue.cache_bytes,
+        ));
         let flusher = tokio::spawn(flush_views_periodically(
-            state.clone().into_inner(),
+            ctx.clone().into_inner(),
+            views.clone().into_inner(),
             settings.views.flush_interval,
         ));
         let maintainer = tokio::spawn(maintain_accounts_periodically(
-            state.clone().into_inner(),
+            ctx.clone().into_inner(),
+            guards.clone().into_inner(),
             settings.auth.maintenance_interval,
         ));
         let metrics_listener = match settings.metrics.bind.trim() {
@@ -136,13 +110,16 @@ impl Application {
             Some(listener) => Some(metrics_only_server(listener, &metrics, &settings)?),
             None => None,
         };
-        let app_state = state.clone();
+        let (app_ctx, app_views) = (ctx.clone(), views.clone());
         let json_limit = settings.server.json_body_limit;
         let request_timeout = settings.server.request_timeout;
 
         let mut server = HttpServer::new(move || {
             App::new()
-                .app_data(state.clone())
+                .app_data(ctx.clone())
+                .app_data(guards.clone())
+                .app_data(views.clone())
+                .app_data(listing_cache.clone())
                 .app_data(web::PayloadConfig::new(json_limit))
                 .wrap(from_fn(move |req, next| {
                     enforce_timeout(request_timeout, req, next)
@@ -181,7 +158,8 @@ impl Application {
             server: server.run(),
             port,
             metrics_server,
-            state: app_state,
+            ctx: app_ctx,
+            views: app_views,
             flusher,
             maintainer,
         })
@@ -209,7 +187,7 @@ impl Application {
         }
         self.flusher.abort();
         self.maintainer.abort();
-        self.state.clone().into_inner().flush_views().await;
+        flush_views(&self.ctx, &self.views.clone().into_inner()).await;
         served
     }
 
@@ -258,26 +236,33 @@ fn metrics_only_server(
     Ok((server, port))
 }
 
-async fn flush_views_periodically(state: Arc<AppState>, every: std::time::Duration) {
+async fn flush_views_periodically(
+    ctx: Arc<Context>,
+    views: Arc<ViewCounter>,
+    every: std::time::Duration,
+) {
     let mut ticker = tokio::time::interval(every);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticker.tick().await;
-        state.flush_views().await;
+        flush_views(&ctx, &views).await;
     }
 }
 
 /// Deletes expired tokens and lets the throttles forget what has ended, so neither the table
 /// nor the memory grows with accounts that stopped coming back.
-async fn maintain_accounts_periodically(state: Arc<AppState>, every: std::time::Duration) {
+async fn maintain_accounts_periodically(
+    ctx: Arc<Context>,
+    guards: Arc<Guards>,
+    every: std::time::Duration,
+) {
     // The first round one interval after startup, not at it (the database may still be coming up).
     let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticker.tick().await;
-        state.throttle.prune();
-        state.registrations.prune();
-        match crate::auth::service::purge_expired_tokens(&state).await {
+        guards.prune();
+        match crate::auth::service::purge_expired_tokens(&ctx).await {
             Ok(0) => {}
             Ok(purged) => tracing::info!(purged, "expired tokens deleted"),
             Err(error) => {

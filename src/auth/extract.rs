@@ -9,8 +9,8 @@ use actix_web::{FromRequest, HttpRequest, web};
 
 pub use super::service::CurrentUser;
 use super::service::authenticate;
+use crate::context::Context;
 use crate::error::AppError;
-use crate::startup::AppState;
 
 /// The caller if a token was sent; a token that is sent but not valid is still 401.
 pub struct MaybeUser(pub Option<CurrentUser>);
@@ -36,10 +36,10 @@ fn bearer_token(req: &HttpRequest) -> Result<Option<String>, AppError> {
     }
 }
 
-fn state(req: &HttpRequest) -> Result<web::Data<AppState>, AppError> {
-    req.app_data::<web::Data<AppState>>()
+fn context(req: &HttpRequest) -> Result<web::Data<Context>, AppError> {
+    req.app_data::<web::Data<Context>>()
         .cloned()
-        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("AppState is not registered")))
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("the Context is not registered")))
 }
 
 impl FromRequest for CurrentUser {
@@ -48,12 +48,12 @@ impl FromRequest for CurrentUser {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let token = bearer_token(req);
-        let state = state(req);
+        let ctx = context(req);
         Box::pin(async move {
             let token = token?.ok_or_else(|| {
                 AppError::unauthenticated("sign in first: send Authorization: Bearer <token>")
             })?;
-            authenticate(&*state?, &token).await
+            authenticate(&*ctx?, &token).await
         })
     }
 }
@@ -64,11 +64,11 @@ impl FromRequest for MaybeUser {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let token = bearer_token(req);
-        let state = state(req);
+        let ctx = context(req);
         Box::pin(async move {
             match token? {
                 None => Ok(MaybeUser(None)),
-                Some(token) => authenticate(&*state?, &token)
+                Some(token) => authenticate(&*ctx?, &token)
                     .await
                     .map(|user| MaybeUser(Some(user))),
             }

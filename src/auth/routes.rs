@@ -5,11 +5,11 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use super::client_address::client_address;
 use super::extract::CurrentUser;
 use super::model::{LoginView, UserView};
-use super::service::{self, LoginRequest, RegisterRequest, UpdateUserRequest};
+use super::service::{self, Guards, LoginRequest, RegisterRequest, UpdateUserRequest};
 use crate::api::{ApiJson, OptionalJson};
+use crate::context::Context;
 use crate::error::AppResult;
 use crate::openapi::{Problem, api_resource};
-use crate::startup::AppState;
 
 pub fn config(cfg: &mut web::ServiceConfig) {
     api_resource!(cfg, register);
@@ -31,12 +31,13 @@ pub fn config(cfg: &mut web::ServiceConfig) {
             headers(("Retry-After" = u64, description = "Seconds to wait"))),
     ))]
 pub(crate) async fn register(
-    state: web::Data<AppState>,
+    ctx: web::Data<Context>,
+    guards: web::Data<Guards>,
     req: HttpRequest,
     body: ApiJson<RegisterRequest>,
 ) -> AppResult<HttpResponse> {
-    let address = client_address(&req, &state.settings.auth.trusted_proxies);
-    let user = service::register(&state, body.0, address).await?;
+    let address = client_address(&req, &ctx.settings.auth.trusted_proxies);
+    let user = service::register(&ctx, &guards, body.0, address).await?;
     Ok(HttpResponse::Created().json(user))
 }
 
@@ -53,12 +54,13 @@ pub(crate) async fn register(
             headers(("Retry-After" = u64, description = "Seconds to wait"))),
     ))]
 pub(crate) async fn login(
-    state: web::Data<AppState>,
+    ctx: web::Data<Context>,
+    guards: web::Data<Guards>,
     req: HttpRequest,
     body: ApiJson<LoginRequest>,
 ) -> AppResult<HttpResponse> {
-    let address = client_address(&req, &state.settings.auth.trusted_proxies);
-    let session = service::login(&state, body.0, address).await?;
+    let address = client_address(&req, &ctx.settings.auth.trusted_proxies);
+    let session = service::login(&ctx, &guards, body.0, address).await?;
     Ok(HttpResponse::Ok().json(session))
 }
 
@@ -69,11 +71,11 @@ pub(crate) async fn login(
         (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn logout(
-    state: web::Data<AppState>,
+    ctx: web::Data<Context>,
     caller: CurrentUser,
     _body: OptionalJson<serde_json::Value>,
 ) -> AppResult<HttpResponse> {
-    service::logout(&state, &caller).await?;
+    service::logout(&ctx, &caller).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -97,11 +99,11 @@ pub(crate) async fn me(caller: CurrentUser) -> AppResult<HttpResponse> {
         (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn get_user(
-    state: web::Data<AppState>,
+    ctx: web::Data<Context>,
     caller: CurrentUser,
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    let user = service::get_user(&state, &caller, &id).await?;
+    let user = service::get_user(&ctx, &caller, &id).await?;
     Ok(HttpResponse::Ok().json(user))
 }
 
@@ -117,11 +119,11 @@ pub(crate) async fn get_user(
         (status = 422, description = "`validation_failed`: status not `active`/`suspended`, or an admin suspending themselves", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn update_user(
-    state: web::Data<AppState>,
+    ctx: web::Data<Context>,
     caller: CurrentUser,
     id: web::Path<String>,
     body: ApiJson<UpdateUserRequest>,
 ) -> AppResult<HttpResponse> {
-    let user = service::set_account_status(&state, &caller, &id, body.0).await?;
+    let user = service::set_account_status(&ctx, &caller, &id, body.0).await?;
     Ok(HttpResponse::Ok().json(user))
 }

@@ -6,13 +6,16 @@ use actix_web::http::StatusCode;
 use chrono::Duration;
 use serde::Deserialize;
 
+use super::hashing::HashPool;
 use super::model::{LoginView, Role, UserView};
 use super::repo::{self, ACCOUNT_ACTIVE, ACCOUNT_SUSPENDED, NewAuthToken, User};
+use super::throttle::{LoginThrottle, RegistrationThrottle};
 use super::{password, token};
+use crate::config::AuthSettings;
+use crate::context::Context;
 use crate::db::{DbConnection, write_transaction};
 use crate::error::{AppError, AppResult};
 use crate::ids::{UserId, from_path};
-use crate::startup::AppState;
 use crate::time::now_utc;
 use crate::validate::{self, EMAIL_MAX_CHARS, NAME_MAX_CHARS, Problems};
 
@@ -149,16 +152,41 @@ pub fn insert_account(
     }
 }
 
+/// What stands between clients and the passwords: the throttles and the hashing threads.
+pub struct Guards {
+    pub logins: LoginThrottle,
+    pub registrations: RegistrationThrottle,
+    /// Password hashing, on threads of its own (see [`HashPool`]).
+    pub hashing: HashPool,
+}
+
+impl Guards {
+    pub fn new(settings: &AuthSettings) -> std::io::Result<Guards> {
+        Ok(Guards {
+            logins: LoginThrottle::new(settings),
+            registrations: RegistrationThrottle::new(settings),
+            hashing: HashPool::new(settings.hash_threads, settings.hash_queue_timeout)?,
+        })
+    }
+
+    /// Lets the throttles forget what has ended.
+    pub fn prune(&self) {
+        self.logins.prune();
+        self.registrations.prune();
+    }
+}
+
 pub async fn register(
-    state: &AppState,
+    ctx: &Context,
+    guards: &Guards,
     request: RegisterRequest,
     address: Option<IpAddr>,
 ) -> AppResult<UserView> {
     let account = NewAccount::parse(request, false)?;
-    state.registrations.check(address)?;
+    guards.registrations.check(address)?;
     let email_key = account.email.to_lowercase();
     // Cheap check first so that a taken email costs no Argon2 work; the unique key still decides races.
-    let exists = state
+    let exists = ctx
         .db
         .run(move |conn| Ok(repo::find_user_by_email_key(conn, &email_key)?.is_some()))
         .await?;
@@ -166,9 +194,8 @@ pub async fn register(
         return Err(email_taken());
     }
     let plain = account.password.clone();
-    let password_hash = state.hashing.run(move || password::hash(&plain)).await??;
-    state
-        .db
+    let password_hash = guards.hashing.run(move || password::hash(&plain)).await??;
+    ctx.db
         .run(move |conn| {
             write_transaction(conn, |conn| insert_account(conn, account, password_hash))
         })
@@ -184,7 +211,8 @@ fn invalid_credentials() -> AppError {
 }
 
 pub async fn login(
-    state: &AppState,
+    ctx: &Context,
+    guards: &Guards,
     request: LoginRequest,
     address: Option<IpAddr>,
 ) -> AppResult<LoginView> {
@@ -196,14 +224,14 @@ pub async fn login(
         ));
     }
     let email_key = request.email.trim().to_lowercase();
-    state.throttle.check(&email_key, address)?;
+    guards.logins.check(&email_key, address)?;
     let lookup_key = email_key.clone();
-    let user = state
+    let user = ctx
         .db
         .run(move |conn| Ok(repo::find_user_by_email_key(conn, &lookup_key)?))
         .await?;
     let plain = request.password;
-    let verified = state
+    let verified = guards
         .hashing
         .run(move || match user {
             Some(user) if password::verify(&plain, &user.password_hash) => Some(user),
@@ -216,7 +244,7 @@ pub async fn login(
         .await?;
     let Some(user) = verified else {
         crate::metrics::record_login_failure();
-        state.throttle.record_failure(&email_key, address)?;
+        guards.logins.record_failure(&email_key, address)?;
         return Err(invalid_credentials());
     };
     // Told only after a right password, so suspension reveals nothing about a guess.
@@ -230,7 +258,7 @@ pub async fn login(
 
     let token = token::generate();
     let now = now_utc();
-    let ttl = Duration::from_std(state.settings.auth.token_ttl).unwrap_or(Duration::days(30));
+    let ttl = Duration::from_std(ctx.settings.auth.token_ttl).unwrap_or(Duration::days(30));
     let record = NewAuthToken {
         token_hash: token::hash(&token),
         user_id: user.id.clone(),
@@ -238,9 +266,8 @@ pub async fn login(
         expires_at: now + ttl,
     };
     let expires_at = record.expires_at;
-    let keep = state.settings.auth.max_tokens_per_user as usize;
-    state
-        .db
+    let keep = ctx.settings.auth.max_tokens_per_user as usize;
+    ctx.db
         .run(move |conn| {
             write_transaction(conn, |conn| {
                 repo::delete_expired_tokens(conn, &record.user_id, now)?;
@@ -258,10 +285,9 @@ pub async fn login(
     })
 }
 
-pub async fn logout(state: &AppState, caller: &CurrentUser) -> AppResult<()> {
+pub async fn logout(ctx: &Context, caller: &CurrentUser) -> AppResult<()> {
     let token_hash = caller.token_hash.clone();
-    state
-        .db
+    ctx.db
         .run(move |conn| {
             write_transaction(conn, |conn| {
                 Ok::<_, AppError>(repo::delete_token(conn, &token_hash)?)
@@ -272,13 +298,13 @@ pub async fn logout(state: &AppState, caller: &CurrentUser) -> AppResult<()> {
 }
 
 /// The caller behind a bearer token: unknown, expired or revoked tokens are 401.
-pub async fn authenticate(state: &AppState, bearer: &str) -> AppResult<CurrentUser> {
+pub async fn authenticate(ctx: &Context, bearer: &str) -> AppResult<CurrentUser> {
     if !token::looks_valid(bearer) {
         return Err(AppError::unauthenticated("the token is not valid"));
     }
     let token_hash = token::hash(bearer);
     let lookup = token_hash.clone();
-    let user = state
+    let user = ctx
         .db
         .run(move |conn| Ok(repo::find_token_user(conn, &lookup, now_utc())?))
         .await?
@@ -315,11 +341,10 @@ fn admins_only(caller: &CurrentUser) -> AppResult<()> {
     }
 }
 
-pub async fn get_user(state: &AppState, caller: &CurrentUser, id: &str) -> AppResult<UserView> {
+pub async fn get_user(ctx: &Context, caller: &CurrentUser, id: &str) -> AppResult<UserView> {
     admins_only(caller)?;
     let id = from_path(id, UserId::parse, "user")?.to_db();
-    state
-        .db
+    ctx.db
         .run(move |conn| {
             repo::find_user(conn, &id)?
                 .map(UserView::from)
@@ -331,7 +356,7 @@ pub async fn get_user(state: &AppState, caller: &CurrentUser, id: &str) -> AppRe
 /// Suspends or reinstates an account. Suspending revokes every token of it and suspends its
 /// active households (remembered, so reinstating brings back exactly those); all in one transaction.
 pub async fn set_account_status(
-    state: &AppState,
+    ctx: &Context,
     caller: &CurrentUser,
     id: &str,
     request: UpdateUserRequest,
@@ -355,9 +380,8 @@ pub async fn set_account_status(
         ));
     }
     let id = id.to_db();
-    let timezone = state.timezone;
-    state
-        .db
+    let timezone = ctx.timezone;
+    ctx.db
         .run(move |conn| {
             write_transaction(conn, |conn| {
                 let mut user =
@@ -380,9 +404,8 @@ pub async fn set_account_status(
 }
 
 /// Deletes every expired token (the maintenance task; logins also clear their own account's).
-pub async fn purge_expired_tokens(state: &AppState) -> AppResult<usize> {
-    state
-        .db
+pub async fn purge_expired_tokens(ctx: &Context) -> AppResult<usize> {
+    ctx.db
         .run(|conn| Ok(repo::delete_all_expired_tokens(conn, now_utc())?))
         .await
 }

@@ -6,9 +6,9 @@ use super::model::HouseholdView;
 use super::service::{self, CreateHouseholdRequest, ListHouseholdsQuery, UpdateHouseholdRequest};
 use crate::api::{ApiJson, ApiQuery, Page};
 use crate::auth::{CurrentUser, MaybeUser};
+use crate::context::Context;
 use crate::error::AppResult;
 use crate::openapi::{Problem, api_resource};
-use crate::startup::AppState;
 
 pub fn config(cfg: &mut web::ServiceConfig) {
     api_resource!(cfg, list_households, create_household);
@@ -25,11 +25,11 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         (status = 422, description = "`validation_failed`, e.g. an unknown `province_code`", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn create_household(
-    state: web::Data<AppState>,
+    ctx: web::Data<Context>,
     caller: CurrentUser,
     body: ApiJson<CreateHouseholdRequest>,
 ) -> AppResult<HttpResponse> {
-    let household = service::create(&state, &caller, body.0).await?;
+    let household = service::create(&ctx, &caller, body.0).await?;
     Ok(HttpResponse::Created().json(household))
 }
 
@@ -43,11 +43,11 @@ pub(crate) async fn create_household(
         (status = 422, description = "`validation_failed`: paging out of range, bad province code; `q` over 200 characters or 10 words, any parameter over 200 characters", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn list_households(
-    state: web::Data<AppState>,
+    ctx: web::Data<Context>,
     caller: MaybeUser,
     query: ApiQuery<ListHouseholdsQuery>,
 ) -> AppResult<HttpResponse> {
-    let page = service::list(&state, caller.0.as_ref(), query.0).await?;
+    let page = service::list(&ctx, caller.0.as_ref(), query.0).await?;
     Ok(HttpResponse::Ok().json(page))
 }
 
@@ -59,11 +59,11 @@ pub(crate) async fn list_households(
         (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn get_household(
-    state: web::Data<AppState>,
+    ctx: web::Data<Context>,
     caller: MaybeUser,
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    let household = service::get(&state, caller.0, &id).await?;
+    let household = service::get(&ctx, caller.0, &id).await?;
     Ok(HttpResponse::Ok().json(household))
 }
 
@@ -78,11 +78,11 @@ pub(crate) async fn get_household(
         (status = 422, description = "`validation_failed`", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn update_household(
-    state: web::Data<AppState>,
+    ctx: web::Data<Context>,
     caller: CurrentUser,
     id: web::Path<String>,
     body: ApiJson<UpdateHouseholdRequest>,
 ) -> AppResult<HttpResponse> {
-    let household = service::update(&state, caller, &id, body.0).await?;
+    let household = service::update(&ctx, caller, &id, body.0).await?;
     Ok(HttpResponse::Ok().json(household))
 }

@@ -7,12 +7,12 @@ use super::model::{HouseholdView, STATUS_ACTIVE, STATUS_SUSPENDED};
 use super::repo::{self, Household, HouseholdChanges, HouseholdFilter};
 use crate::api::{Page, PageParams, Paging};
 use crate::auth::{CurrentUser, Role};
+use crate::context::Context;
 use crate::db::{DbConnection, write_transaction};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::ids::{HouseholdId, from_path};
 use crate::reports::rollups::RollupBatch;
 use crate::search::{optional_query_words, search_text};
-use crate::startup::AppState;
 use crate::time::now_utc;
 use crate::validate::{self, DESCRIPTION_MAX_CHARS, NAME_MAX_CHARS, Problems};
 
@@ -86,7 +86,7 @@ pub fn check_province(
 }
 
 pub async fn create(
-    state: &AppState,
+    ctx: &Context,
     caller: &CurrentUser,
     request: CreateHouseholdRequest,
 ) -> AppResult<HouseholdView> {
@@ -117,9 +117,8 @@ pub async fn create(
     ));
     let province_code = request.province_code.trim().to_owned();
     let owner_id = caller.id.to_db();
-    let timezone = state.timezone;
-    state
-        .db
+    let timezone = ctx.timezone;
+    ctx.db
         .run(move |conn| {
             // A farmer an admin has stopped once does not start over under a new household.
             if repo::owner_has_status(conn, &owner_id, STATUS_SUSPENDED)? {
@@ -164,7 +163,7 @@ pub async fn create(
 }
 
 pub async fn list(
-    state: &AppState,
+    ctx: &Context,
     caller: Option<&CurrentUser>,
     query: ListHouseholdsQuery,
 ) -> AppResult<Page<HouseholdView>> {
@@ -210,7 +209,7 @@ pub async fn list(
         status,
         owner_id: None,
     };
-    let (rows, total) = state
+    let (rows, total) = ctx
         .db
         .run(move |conn| Ok(repo::list(conn, &filter, paging)?))
         .await?;
@@ -232,20 +231,15 @@ pub fn visible_household(
         .ok_or_else(|| AppError::not_found("household"))
 }
 
-pub async fn get(
-    state: &AppState,
-    caller: Option<CurrentUser>,
-    id: &str,
-) -> AppResult<HouseholdView> {
+pub async fn get(ctx: &Context, caller: Option<CurrentUser>, id: &str) -> AppResult<HouseholdView> {
     let id = from_path(id, HouseholdId::parse, "household")?;
-    state
-        .db
+    ctx.db
         .run(move |conn| Ok(visible_household(conn, caller.as_ref(), &id)?.into()))
         .await
 }
 
 pub async fn update(
-    state: &AppState,
+    ctx: &Context,
     caller: CurrentUser,
     id: &str,
     request: UpdateHouseholdRequest,
@@ -297,9 +291,8 @@ pub async fn update(
         Some(_) => problems.add("status", "must be active or suspended"),
     }
     let province_code = request.province_code.map(|c| c.trim().to_owned());
-    let timezone = state.timezone;
-    state
-        .db
+    let timezone = ctx.timezone;
+    ctx.db
         .run(move |conn| {
             write_transaction(conn, |conn| {
                 // Locked for the change: its status (for the totals) and its name and

@@ -8,9 +8,9 @@ use futures_util::StreamExt;
 use super::model::ImportSummary;
 use super::service::{self, NdjsonParser};
 use crate::auth::CurrentUser;
+use crate::context::Context;
 use crate::error::{AppError, AppResult};
 use crate::openapi::{Problem, api_resource};
-use crate::startup::AppState;
 
 /// How much of an upload is parsed in one go on the blocking pool.
 const PARSE_BATCH_BYTES: usize = 1 << 20;
@@ -46,7 +46,7 @@ fn is_ndjson(req: &HttpRequest) -> bool {
         (status = 422, description = "`import_rejected` with `errors: [{line, message}]`", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn import_history(
-    state: web::Data<AppState>,
+    ctx: web::Data<Context>,
     caller: CurrentUser,
     req: HttpRequest,
     mut body: web::Payload,
@@ -61,7 +61,7 @@ pub(crate) async fn import_history(
             "send the import as application/x-ndjson: one JSON record per line",
         ));
     }
-    let limit = state.settings.server.import_body_limit;
+    let limit = ctx.settings.server.import_body_limit;
     let too_large = || {
         AppError::client(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -111,8 +111,8 @@ pub(crate) async fn import_history(
             "the file holds no records",
         ));
     }
-    let timezone = state.timezone;
-    let summary = state
+    let timezone = ctx.timezone;
+    let summary = ctx
         .db
         .run(move |conn| {
             let plan = service::plan(conn, records, errors)?;

@@ -8,9 +8,9 @@ use super::service::{
 };
 use crate::api::{ApiJson, ApiQuery, OptionalJson, Page};
 use crate::auth::CurrentUser;
+use crate::context::Context;
 use crate::error::{AppError, AppResult};
 use crate::openapi::{Problem, api_resource};
-use crate::startup::AppState;
 
 pub fn config(cfg: &mut web::ServiceConfig) {
     api_resource!(cfg, list_orders, place_order);
@@ -46,13 +46,13 @@ fn idempotency_key(req: &HttpRequest) -> AppResult<Option<String>> {
         (status = 422, description = "`validation_failed`, `mixed_households` or `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn place_order(
-    state: web::Data<AppState>,
+    ctx: web::Data<Context>,
     req: HttpRequest,
     caller: CurrentUser,
     body: ApiJson<PlaceOrderRequest>,
 ) -> AppResult<HttpResponse> {
     let key = idempotency_key(&req)?;
-    let placed = service::place(&state, caller, key, body.0).await?;
+    let placed = service::place(&ctx, caller, key, body.0).await?;
     let mut response = HttpResponse::build(service::placed_status(&placed));
     match placed {
         Placed::Created(order) => Ok(response.json(order)),
@@ -71,11 +71,11 @@ pub(crate) async fn place_order(
         (status = 422, description = "`validation_failed`", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn list_orders(
-    state: web::Data<AppState>,
+    ctx: web::Data<Context>,
     caller: CurrentUser,
     query: ApiQuery<ListOrdersQuery>,
 ) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(service::list(&state, caller, query.0).await?))
+    Ok(HttpResponse::Ok().json(service::list(&ctx, caller, query.0).await?))
 }
 
 /// One order the caller may see (others: 404).
@@ -87,11 +87,11 @@ pub(crate) async fn list_orders(
         (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn get_order(
-    state: web::Data<AppState>,
+    ctx: web::Data<Context>,
     caller: CurrentUser,
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(service::get(&state, caller, &id).await?))
+    Ok(HttpResponse::Ok().json(service::get(&ctx, caller, &id).await?))
 }
 
 /// placed → confirmed, by the household's owner. The body may be empty.
@@ -104,12 +104,12 @@ pub(crate) async fn get_order(
         (status = 409, description = "`invalid_transition`", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn confirm_order(
-    state: web::Data<AppState>,
+    ctx: web::Data<Context>,
     caller: CurrentUser,
     id: web::Path<String>,
     _body: OptionalJson<serde_json::Map<String, serde_json::Value>>,
 ) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(service::make_move(&state, caller, &id, Move::Confirm).await?))
+    Ok(HttpResponse::Ok().json(service::make_move(&ctx, caller, &id, Move::Confirm).await?))
 }
 
 /// confirmed → shipped, by the household's owner, with an optional tracking code.
@@ -123,13 +123,13 @@ pub(crate) async fn confirm_order(
         (status = 422, description = "`validation_failed`: tracking code over 100 characters", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn ship_order(
-    state: web::Data<AppState>,
+    ctx: web::Data<Context>,
     caller: CurrentUser,
     id: web::Path<String>,
     body: OptionalJson<ShipRequest>,
 ) -> AppResult<HttpResponse> {
     let tracking_code = body.0.unwrap_or_default().tracking_code;
-    let order = service::make_move(&state, caller, &id, Move::Ship { tracking_code }).await?;
+    let order = service::make_move(&ctx, caller, &id, Move::Ship { tracking_code }).await?;
     Ok(HttpResponse::Ok().json(order))
 }
 
@@ -143,12 +143,12 @@ pub(crate) async fn ship_order(
         (status = 409, description = "`invalid_transition`", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn deliver_order(
-    state: web::Data<AppState>,
+    ctx: web::Data<Context>,
     caller: CurrentUser,
     id: web::Path<String>,
     _body: OptionalJson<serde_json::Map<String, serde_json::Value>>,
 ) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(service::make_move(&state, caller, &id, Move::Deliver).await?))
+    Ok(HttpResponse::Ok().json(service::make_move(&ctx, caller, &id, Move::Deliver).await?))
 }
 
 /// Cancel: the buyer from placed; the owner from placed or confirmed; an admin from anything but
@@ -163,12 +163,12 @@ pub(crate) async fn deliver_order(
         (status = 422, description = "`validation_failed`: reason over 500 characters", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn cancel_order(
-    state: web::Data<AppState>,
+    ctx: web::Data<Context>,
     caller: CurrentUser,
     id: web::Path<String>,
     body: OptionalJson<CancelRequest>,
 ) -> AppResult<HttpResponse> {
     let reason = body.0.unwrap_or_default().reason;
     Ok(HttpResponse::Ok()
-        .json(service::make_move(&state, caller, &id, Move::Cancel { reason }).await?))
+        .json(service::make_move(&ctx, caller, &id, Move::Cancel { reason }).await?))
 }

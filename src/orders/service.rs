@@ -15,13 +15,13 @@ use super::model::{
 use super::repo::{self, IdempotencyRecord, Order, OrderFilter, OrderItem, OrderMove};
 use crate::api::{Page, PageParams, Paging};
 use crate::auth::{CurrentUser, Role};
+use crate::context::Context;
 use crate::db::{DbConnection, write_transaction};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::households::service::check_province;
 use crate::ids::{HouseholdId, OrderId, ProductId, from_path};
 use crate::products::model::{MAX_PRICE_VND, STATUS_ACTIVE};
 use crate::reports::rollups::RollupBatch;
-use crate::startup::AppState;
 use crate::time::{day_start_utc, now_utc, parse_date};
 use crate::validate::{self, NAME_MAX_CHARS, Problems};
 
@@ -252,7 +252,7 @@ fn is_unique_violation(error: &AppError) -> bool {
 }
 
 pub async fn place(
-    state: &AppState,
+    ctx: &Context,
     caller: CurrentUser,
     idempotency_key: Option<String>,
     request: PlaceOrderRequest,
@@ -265,11 +265,10 @@ pub async fn place(
     }
     let hash = request_hash(&request);
     let (draft, problems) = parse_request(&request);
-    let timezone = state.timezone;
+    let timezone = ctx.timezone;
     let placed = {
         let (caller, key, hash) = (caller.clone(), idempotency_key.clone(), hash.clone());
-        state
-            .db
+        ctx.db
             .write(move |conn| {
                 let key = key.as_deref();
                 place_in_transaction(conn, &caller, key, &hash, &draft, problems, timezone)
@@ -281,8 +280,7 @@ pub async fn place(
         // on the writer (SQLite) and then replays the first one's order.
         Err(error) if idempotency_key.is_some() && is_unique_violation(&error) => {
             let key = idempotency_key.unwrap_or_default();
-            state
-                .db
+            ctx.db
                 .run(move |conn| replay(conn, &caller, &key, &hash))
                 .await?
                 .ok_or(error)?
@@ -587,10 +585,9 @@ fn visible_order(
     }
 }
 
-pub async fn get(state: &AppState, caller: CurrentUser, id: &str) -> AppResult<OrderView> {
+pub async fn get(ctx: &Context, caller: CurrentUser, id: &str) -> AppResult<OrderView> {
     let id = from_path(id, OrderId::parse, "order")?;
-    state
-        .db
+    ctx.db
         .run(move |conn| {
             let (order, _) = visible_order(conn, &caller, &id)?;
             let items = repo::items_of(conn, std::slice::from_ref(&order.id))?;
@@ -647,7 +644,7 @@ impl Move {
 }
 
 pub async fn make_move(
-    state: &AppState,
+    ctx: &Context,
     caller: CurrentUser,
     id: &str,
     requested: Move,
@@ -676,9 +673,8 @@ pub async fn make_move(
         other => other,
     };
     problems.finish()?;
-    let timezone = state.timezone;
-    state
-        .db
+    let timezone = ctx.timezone;
+    ctx.db
         .run(move |conn| {
             write_transaction(conn, |conn| {
                 let (order, relation) = visible_order(conn, &caller, &id)?;
@@ -748,7 +744,7 @@ pub async fn make_move(
 }
 
 pub async fn list(
-    state: &AppState,
+    ctx: &Context,
     caller: CurrentUser,
     query: ListOrdersQuery,
 ) -> AppResult<Page<OrderView>> {
@@ -792,7 +788,7 @@ pub async fn list(
         problems.add("to", "must not be before from");
     }
     problems.finish()?;
-    let tz = state.timezone;
+    let tz = ctx.timezone;
     let me = caller.id.to_db();
     let filter = OrderFilter {
         buyer_id: (caller.role == Role::Buyer).then(|| me.clone()),
@@ -802,8 +798,7 @@ pub async fn list(
         placed_from: from.map(|d| day_start_utc(d, tz)),
         placed_before: to.and_then(|d| d.succ_opt()).map(|d| day_start_utc(d, tz)),
     };
-    state
-        .db
+    ctx.db
         .run(move |conn| {
             let (orders, total) = repo::list(conn, &filter, paging)?;
             let ids: Vec<String> = orders.iter().map(|o| o.id.clone()).collect();

@@ -2,14 +2,16 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
+use super::cache::ListingCache;
 use super::model::ProductView;
 use super::service::{self, CreateProductRequest, ListProductsQuery, UpdateProductRequest};
+use super::views::ViewCounter;
 use crate::api::{ApiJson, ApiQuery, Page};
 use crate::auth::client_address::client_address;
 use crate::auth::{CurrentUser, MaybeUser};
+use crate::context::Context;
 use crate::error::{AppError, AppResult};
 use crate::openapi::{Problem, api_resource};
-use crate::startup::AppState;
 
 pub fn config(cfg: &mut web::ServiceConfig) {
     api_resource!(cfg, list_products, create_product);
@@ -28,11 +30,11 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         (status = 422, description = "`validation_failed` naming each field (a suspended household is `household_id`)", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn create_product(
-    state: web::Data<AppState>,
+    ctx: web::Data<Context>,
     caller: CurrentUser,
     body: ApiJson<CreateProductRequest>,
 ) -> AppResult<HttpResponse> {
-    let product = service::create(&state, caller, body.0).await?;
+    let product = service::create(&ctx, caller, body.0).await?;
     Ok(HttpResponse::Created().json(product))
 }
 
@@ -49,7 +51,8 @@ pub(crate) async fn create_product(
         (status = 422, description = "`validation_failed`: unknown sort, category, certification; bad price range or paging; `q` over 200 characters or 10 words, any parameter over 200 characters", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn list_products(
-    state: web::Data<AppState>,
+    ctx: web::Data<Context>,
+    cache: web::Data<ListingCache>,
     caller: MaybeUser,
     query: ApiQuery<ListProductsQuery>,
 ) -> AppResult<HttpResponse> {
@@ -59,17 +62,17 @@ pub(crate) async fn list_products(
         .then(|| super::cache::key(&query.0))
         .flatten();
     if let Some(key) = &key
-        && let Some(body) = state.listing_cache.get(key)
+        && let Some(body) = cache.get(key)
     {
         return Ok(HttpResponse::Ok()
             .content_type("application/json")
             .body(body));
     }
-    let page = service::list(&state, caller.0, query.0).await?;
+    let page = service::list(&ctx, caller.0, query.0).await?;
     let body =
         web::Bytes::from(serde_json::to_vec(&page).map_err(|e| AppError::Internal(e.into()))?);
     if let Some(key) = key {
-        state.listing_cache.put(key, body.clone());
+        cache.put(key, body.clone());
     }
     Ok(HttpResponse::Ok()
         .content_type("application/json")
@@ -85,13 +88,14 @@ pub(crate) async fn list_products(
         (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn get_product(
-    state: web::Data<AppState>,
+    ctx: web::Data<Context>,
+    views: web::Data<ViewCounter>,
     req: HttpRequest,
     caller: MaybeUser,
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    let client = client_address(&req, &state.settings.auth.trusted_proxies);
-    let product = service::get(&state, caller.0, &id, client).await?;
+    let client = client_address(&req, &ctx.settings.auth.trusted_proxies);
+    let product = service::get(&ctx, &views, caller.0, &id, client).await?;
     Ok(HttpResponse::Ok().json(product))
 }
 
@@ -106,12 +110,12 @@ pub(crate) async fn get_product(
         (status = 422, description = "`validation_failed`", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn update_product(
-    state: web::Data<AppState>,
+    ctx: web::Data<Context>,
     caller: CurrentUser,
     id: web::Path<String>,
     body: ApiJson<UpdateProductRequest>,
 ) -> AppResult<HttpResponse> {
-    let product = service::update(&state, caller, &id, body.0).await?;
+    let product = service::update(&ctx, caller, &id, body.0).await?;
     Ok(HttpResponse::Ok().json(product))
 }
 
@@ -125,10 +129,10 @@ pub(crate) async fn update_product(
         (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn archive_product(
-    state: web::Data<AppState>,
+    ctx: web::Data<Context>,
     caller: CurrentUser,
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    service::archive(&state, caller, &id).await?;
+    service::archive(&ctx, caller, &id).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -9,8 +9,10 @@ use super::model::{
     encode_certifications,
 };
 use super::repo::{self, Product, ProductFields, ProductFilter, ProductPatch, ProductSort};
+use super::views::ViewCounter;
 use crate::api::{Page, PageParams, Paging};
 use crate::auth::{CurrentUser, Role};
+use crate::context::Context;
 use crate::db::{DbConnection, write_transaction};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::households::repo::Household;
@@ -18,7 +20,6 @@ use crate::households::service::{can_manage, check_province, visible_household};
 use crate::ids::{HouseholdId, ProductId, from_path};
 use crate::reports::rollups::RollupBatch;
 use crate::search::{optional_query_words, search_text};
-use crate::startup::AppState;
 use crate::time::now_utc;
 use crate::validate::{self, DESCRIPTION_MAX_CHARS, NAME_MAX_CHARS, Problems};
 
@@ -141,7 +142,7 @@ pub fn ocop_stars(value: Option<i64>) -> Result<Option<i32>, FieldError> {
     }
 }
 
-/// Rules across fields, checked on the product's final state.
+/// Rules across fields, checked on the product's final ctx.
 pub fn check_whole(problems: &mut Problems, product: &ProductFields) {
     if product.ocop_stars.is_some() && !product.certifications.contains(",OCOP,") {
         problems.add("ocop_stars", "OCOP stars need the OCOP certification");
@@ -289,7 +290,7 @@ fn manageable_product(
 }
 
 pub async fn create(
-    state: &AppState,
+    ctx: &Context,
     caller: CurrentUser,
     request: CreateProductRequest,
 ) -> AppResult<ProductView> {
@@ -371,10 +372,9 @@ pub async fn create(
     };
     check_whole(&mut problems, &product);
     let origin = request.origin_province_code.map(|c| c.trim().to_owned());
-    let timezone = state.timezone;
+    let timezone = ctx.timezone;
 
-    state
-        .db
+    ctx.db
         .run(move |conn| {
             write_transaction(conn, |conn| {
                 let household = visible_household(conn, Some(&caller), &household_id)?;
@@ -426,7 +426,7 @@ pub async fn create(
 }
 
 pub async fn list(
-    state: &AppState,
+    ctx: &Context,
     caller: Option<CurrentUser>,
     query: ListProductsQuery,
 ) -> AppResult<Page<ProductView>> {
@@ -502,7 +502,7 @@ pub async fn list(
         in_stock: query.in_stock.unwrap_or(false),
         status,
     };
-    let (rows, total) = state
+    let (rows, total) = ctx
         .db
         .run(move |conn| {
             if filter.status.is_some() {
@@ -548,25 +548,26 @@ fn authorize_status_filter(
 
 /// Reads a product and counts one view of it (one per client address and `views.dedup_window`).
 pub async fn get(
-    state: &AppState,
+    ctx: &Context,
+    views: &ViewCounter,
     caller: Option<CurrentUser>,
     id: &str,
     client: Option<std::net::IpAddr>,
 ) -> AppResult<ProductView> {
     let id = from_path(id, ProductId::parse, "product")?;
-    let (product, _) = state
+    let (product, _) = ctx
         .db
         .run(move |conn| visible_product(conn, caller.as_ref(), &id))
         .await?;
-    state.views.record(&product.id, state.today(), client);
+    views.record(&product.id, ctx.today(), client);
     let mut view = ProductView::from(product);
     // Views are written in batches; show this process's not-yet-written ones too.
-    view.views += state.views.pending(&view.id);
+    view.views += views.pending(&view.id);
     Ok(view)
 }
 
 pub async fn update(
-    state: &AppState,
+    ctx: &Context,
     caller: CurrentUser,
     id: &str,
     request: UpdateProductRequest,
@@ -577,9 +578,8 @@ pub async fn update(
     let origin = request
         .origin_province_code
         .map(|code| code.trim().to_owned());
-    let timezone = state.timezone;
-    state
-        .db
+    let timezone = ctx.timezone;
+    ctx.db
         .run(move |conn| {
             write_transaction(conn, |conn| {
                 let (product, _) = manageable_product(conn, &caller, &id)?;
@@ -609,11 +609,10 @@ pub async fn update(
 }
 
 /// Archives a product: it leaves the listings and cannot be ordered; old orders keep it.
-pub async fn archive(state: &AppState, caller: CurrentUser, id: &str) -> AppResult<()> {
+pub async fn archive(ctx: &Context, caller: CurrentUser, id: &str) -> AppResult<()> {
     let id = from_path(id, ProductId::parse, "product")?;
-    let timezone = state.timezone;
-    state
-        .db
+    let timezone = ctx.timezone;
+    ctx.db
         .run(move |conn| {
             write_transaction(conn, |conn| {
                 let (product, _) = manageable_product(conn, &caller, &id)?;

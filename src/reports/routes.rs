@@ -8,9 +8,9 @@ use super::service::{BreakdownReport, ProductReport, UptakeReport};
 use super::{chart, csv_out};
 use crate::api::ApiQuery;
 use crate::auth::CurrentUser;
+use crate::context::Context;
 use crate::error::{AppError, AppResult};
 use crate::openapi::{Problem, api_resource};
-use crate::startup::AppState;
 
 pub fn config(cfg: &mut web::ServiceConfig) {
     api_resource!(cfg, uptake_report);
@@ -66,13 +66,13 @@ fn respond<T: serde::Serialize>(
         (status = 422, description = "`validation_failed`: bad dates, `from` after `to`, unknown enum values", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn uptake_report(
-    state: web::Data<AppState>,
+    ctx: web::Data<Context>,
     caller: CurrentUser,
     req: HttpRequest,
     query: ApiQuery<ReportQuery>,
 ) -> AppResult<HttpResponse> {
     let csv = wants_csv(&req, &query.0)?;
-    let report = service::uptake(&state, &caller, &query.0).await?;
+    let report = service::uptake(&ctx, &caller, &query.0).await?;
     respond(csv, "uptake", &report, csv_out::uptake)
 }
 
@@ -89,13 +89,13 @@ pub(crate) async fn uptake_report(
         (status = 422, description = "`validation_failed`: bad dates, `from` after `to`, unknown enum values", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn uptake_breakdown(
-    state: web::Data<AppState>,
+    ctx: web::Data<Context>,
     caller: CurrentUser,
     req: HttpRequest,
     query: ApiQuery<ReportQuery>,
 ) -> AppResult<HttpResponse> {
     let csv = wants_csv(&req, &query.0)?;
-    let report = service::breakdown(&state, &caller, &query.0).await?;
+    let report = service::breakdown(&ctx, &caller, &query.0).await?;
     respond(
         csv,
         &format!("uptake-by-{}", report.by),
@@ -116,13 +116,13 @@ pub(crate) async fn uptake_breakdown(
         (status = 422, description = "`validation_failed`: bad dates, `from` after `to`, unknown enum values; `q` over 200 characters or 10 words", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn products_report(
-    state: web::Data<AppState>,
+    ctx: web::Data<Context>,
     caller: CurrentUser,
     req: HttpRequest,
     query: ApiQuery<ReportQuery>,
 ) -> AppResult<HttpResponse> {
     let csv = wants_csv(&req, &query.0)?;
-    let report = service::products(&state, &caller, &query.0).await?;
+    let report = service::products(&ctx, &caller, &query.0).await?;
     respond(csv, "products", &report, csv_out::products)
 }
 
@@ -137,11 +137,11 @@ pub(crate) async fn products_report(
         (status = 422, description = "`validation_failed`: bad dates, `from` after `to`, unknown enum values", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn uptake_chart(
-    state: web::Data<AppState>,
+    ctx: web::Data<Context>,
     caller: CurrentUser,
     query: ApiQuery<ReportQuery>,
 ) -> AppResult<HttpResponse> {
-    let data = service::chart_data(&state, &caller, &query.0).await?;
+    let data = service::chart_data(&ctx, &caller, &query.0).await?;
     let svg = chart::render(&data)
         .map_err(|e| AppError::Internal(anyhow::anyhow!("drawing the chart failed: {e}")))?;
     Ok(HttpResponse::Ok()

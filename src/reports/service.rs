@@ -9,10 +9,10 @@ use super::period::{Compare, MAX_PERIOD_DAYS, Period};
 use super::repo::{self, Grouping, ProductReportFilter};
 use super::rollups::{CounterOverflow, Counts};
 use crate::auth::CurrentUser;
+use crate::context::Context;
 use crate::error::{AppError, AppResult};
 use crate::products::model::CATEGORIES;
 use crate::search::optional_query_words;
-use crate::startup::AppState;
 use crate::time::parse_date;
 use crate::validate::Problems;
 
@@ -276,19 +276,19 @@ fn checked(query: &ReportQuery, mut problems: Problems) -> AppResult<(Period, Co
 }
 
 pub async fn uptake(
-    state: &AppState,
+    ctx: &Context,
     caller: &CurrentUser,
     query: &ReportQuery,
 ) -> AppResult<UptakeReport> {
     require_admin(caller)?;
     let (period, compare) = checked(query, Problems::new())?;
     let compared_to = period.compared(compare);
-    let (current, previous) = state
+    let (current, previous) = ctx
         .db
         .run(move |conn| Ok(repo::period_totals(conn, period, compared_to)?))
         .await?;
     Ok(UptakeReport {
-        timezone: state.settings.reporting.timezone.clone(),
+        timezone: ctx.settings.reporting.timezone.clone(),
         period,
         compared_to,
         metrics: Metrics::new(
@@ -312,7 +312,7 @@ pub fn category_label(category: &str) -> &'static str {
 }
 
 pub async fn breakdown(
-    state: &AppState,
+    ctx: &Context,
     caller: &CurrentUser,
     query: &ReportQuery,
 ) -> AppResult<BreakdownReport> {
@@ -343,7 +343,7 @@ pub async fn breakdown(
         "household" => Some(Grouping::Household),
         _ => None,
     };
-    let rows = state
+    let rows = ctx
         .db
         .run(move |conn| {
             let Some(grouping) = grouping else {
@@ -427,7 +427,7 @@ pub async fn breakdown(
         .await?;
     Ok(BreakdownReport {
         by,
-        timezone: state.settings.reporting.timezone.clone(),
+        timezone: ctx.settings.reporting.timezone.clone(),
         period,
         compared_to,
         rows,
@@ -439,7 +439,7 @@ fn kilograms(grams: i64) -> f64 {
 }
 
 pub async fn products(
-    state: &AppState,
+    ctx: &Context,
     caller: &CurrentUser,
     query: &ReportQuery,
 ) -> AppResult<ProductReport> {
@@ -481,7 +481,7 @@ pub async fn products(
         category: query.category.clone(),
         origin_province_code: query.province_code.clone(),
     };
-    let (activity, views, exports, previous) = state
+    let (activity, views, exports, previous) = ctx
         .db
         .run(move |conn| {
             let activity = repo::product_activity(conn, &filter, period)?;
@@ -557,7 +557,7 @@ pub async fn products(
     });
     rows.truncate(limit.clamp(1, 500) as usize);
     Ok(ProductReport {
-        timezone: state.settings.reporting.timezone.clone(),
+        timezone: ctx.settings.reporting.timezone.clone(),
         period,
         compared_to,
         rows,
@@ -566,7 +566,7 @@ pub async fn products(
 }
 
 pub async fn chart_data(
-    state: &AppState,
+    ctx: &Context,
     caller: &CurrentUser,
     query: &ReportQuery,
 ) -> AppResult<ChartData> {
@@ -585,7 +585,7 @@ pub async fn chart_data(
     let (period, compare) = checked(query, problems)?;
     let metric = metric.unwrap_or("transaction_value_vnd");
     let index = METRIC_NAMES.iter().position(|m| *m == metric).unwrap_or(5);
-    let days = state
+    let days = ctx
         .db
         .run(move |conn| Ok(repo::day_totals(conn, period.to)?))
         .await?;

@@ -1,0 +1,34 @@
+//! What services run with: the database, the settings and the platform's time zone. Startup
+//! (and the command line) builds one; services receive it, and never the application state that
+//! startup assembles, so that nothing below the routes depends on startup.
+
+use std::sync::Arc;
+
+use crate::config::Settings;
+use crate::db::Database;
+
+#[derive(Clone)]
+pub struct Context {
+    pub db: Database,
+    pub settings: Arc<Settings>,
+    /// The platform's time zone (`reporting.timezone`): calendar days of reports and views.
+    pub timezone: chrono_tz::Tz,
+}
+
+impl Context {
+    pub fn new(db: Database, settings: Settings) -> anyhow::Result<Context> {
+        let timezone = settings.timezone()?;
+        Ok(Context {
+            db,
+            settings: Arc::new(settings),
+            timezone,
+        })
+    }
+
+    /// Today's date in the platform's time zone.
+    pub fn today(&self) -> chrono::NaiveDate {
+        chrono::Utc::now()
+            .with_timezone(&self.timezone)
+            .date_naive()
+    }
+}
