@@ -73,7 +73,7 @@ pub struct DatabaseSettings {
     pub connect_timeout: Duration,
     #[serde(with = "humantime_serde")]
     pub sqlite_busy_timeout: Duration,
-    pub sqlite_synchronous: crate::db::SqliteSynchronous,
+    pub sqlite_synchronous: SqliteSynchronous,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -86,7 +86,7 @@ pub struct AuthSettings {
     #[serde(with = "humantime_serde")]
     pub login_failure_window: Duration,
     /// Proxies whose `X-Forwarded-For` is believed (addresses or CIDR ranges).
-    pub trusted_proxies: Vec<crate::auth::client_address::TrustedProxy>,
+    pub trusted_proxies: Vec<crate::client_address::TrustedProxy>,
     /// Password hashing threads; 0 means one per core.
     pub hash_threads: usize,
     #[serde(with = "humantime_serde")]
@@ -117,6 +117,26 @@ pub enum LogFormat {
 pub struct LogSettings {
     pub format: LogFormat,
     pub level: String,
+}
+
+/// How hard SQLite makes sure a commit is on disk before it returns (`PRAGMA synchronous`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SqliteSynchronous {
+    /// Every commit is synced to disk: an acknowledged order survives a power loss.
+    Full,
+    /// The log is synced only at checkpoints: faster, but the last commits before a power loss
+    /// (not a process crash) can be lost.
+    Normal,
+}
+
+impl SqliteSynchronous {
+    pub fn pragma(self) -> &'static str {
+        match self {
+            SqliteSynchronous::Full => "FULL",
+            SqliteSynchronous::Normal => "NORMAL",
+        }
+    }
 }
 
 /// Values given on the command line; they win over everything else.

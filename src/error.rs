@@ -287,16 +287,24 @@ impl From<diesel::result::Error> for AppError {
     }
 }
 
+/// What SQLite says when its `SUM` passes 64 bits; the same message for the guards on the
+/// rollup counters (see the migration) and for sums made in Rust, so that one mapping (422
+/// `value_out_of_range`) covers them all.
+pub const COUNTER_OVERFLOW: &str = "integer overflow";
+
+/// What a write of a request that its timeout gave up answers (nobody reads it).
+pub const ABANDONED_WRITE: &str = "the request timed out before its write started";
+
 /// Messages of errors that mean a sum no longer fits in 64 bits.
 fn is_overflow(message: &str) -> bool {
-    message.contains(crate::reports::rollups::COUNTER_OVERFLOW)
+    message.contains(COUNTER_OVERFLOW)
         || (message.contains("out of range") && message.contains("bigint"))
 }
 
 /// Messages of errors that mean "the database is not there right now" rather than a bug.
 fn is_outage(message: &str) -> bool {
     const OUTAGE: [&str; 11] = [
-        crate::db::ABANDONED_WRITE,
+        ABANDONED_WRITE,
         "database is locked",
         "database is busy",
         "terminating connection",

@@ -3,9 +3,9 @@
 use actix_web::{HttpResponse, web};
 use diesel::connection::SimpleConnection;
 
+use crate::api::{Problem, api_resource};
 use crate::context::Context;
 use crate::error::AppResult;
-use crate::openapi::{Problem, api_resource};
 
 pub fn config(cfg: &mut web::ServiceConfig) {
     api_resource!(cfg, healthz);

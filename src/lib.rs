@@ -3,6 +3,7 @@
 pub mod api;
 pub mod auth;
 pub mod cli;
+pub mod client_address;
 pub mod config;
 pub mod context;
 pub mod db;

@@ -33,7 +33,7 @@ pub fn looks_like_code(code: &str) -> bool {
 }
 
 pub fn config(cfg: &mut web::ServiceConfig) {
-    crate::openapi::api_resource!(cfg, list_provinces);
+    crate::api::api_resource!(cfg, list_provinces);
 }
 
 /// The 63 provinces and centrally-run cities with their two-digit codes.

@@ -1,7 +1,6 @@
 //! Accounts: registration, login with bearer tokens, logout, `/me`, and the extractor that
 //! gives handlers the signed-in user.
 
-pub mod client_address;
 pub mod extract;
 pub mod hashing;
 pub mod model;

@@ -2,14 +2,14 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::client_address::client_address;
 use super::extract::CurrentUser;
 use super::model::{LoginView, UserView};
 use super::service::{self, Guards, LoginRequest, RegisterRequest, UpdateUserRequest};
 use crate::api::{ApiJson, OptionalJson};
+use crate::api::{Problem, api_resource};
+use crate::client_address::client_address;
 use crate::context::Context;
 use crate::error::AppResult;
-use crate::openapi::{Problem, api_resource};
 
 pub fn config(cfg: &mut web::ServiceConfig) {
     api_resource!(cfg, register);

@@ -18,6 +18,7 @@ use diesel::prelude::*;
 use diesel::{PgConnection, SqliteConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
+pub use crate::config::SqliteSynchronous;
 use crate::error::AppError;
 use request_writes::{ClaimScope, request_claim};
 pub use sqlite_writer::{CommitWrite, write_at_commit};
@@ -81,26 +82,6 @@ pub struct ConnectionManager {
     url: DatabaseUrl,
     busy_timeout_ms: u64,
     synchronous: SqliteSynchronous,
-}
-
-/// How hard SQLite makes sure a commit is on disk before it returns (`PRAGMA synchronous`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SqliteSynchronous {
-    /// Every commit is synced to disk: an acknowledged order survives a power loss.
-    Full,
-    /// The log is synced only at checkpoints: faster, but the last commits before a power loss
-    /// (not a process crash) can be lost.
-    Normal,
-}
-
-impl SqliteSynchronous {
-    fn pragma(self) -> &'static str {
-        match self {
-            SqliteSynchronous::Full => "FULL",
-            SqliteSynchronous::Normal => "NORMAL",
-        }
-    }
 }
 
 impl ConnectionManager {
@@ -277,7 +258,7 @@ impl Database {
         actix_web::web::block(move || {
             // A request given up while this waited for a thread does no work at all.
             if claim.as_ref().is_some_and(|c| c.is_abandoned()) {
-                return Err(AppError::Unavailable(ABANDONED_WRITE.into()));
+                return Err(AppError::Unavailable(crate::error::ABANDONED_WRITE.into()));
             }
             let _claim = ClaimScope::enter(claim);
             database.run_blocking(work)
@@ -398,13 +379,10 @@ where
     }
 }
 
-/// What a write of a request that its timeout gave up answers (nobody reads it).
-pub const ABANDONED_WRITE: &str = "the request timed out before its write started";
-
 pub(crate) fn abandoned_write() -> diesel::result::Error {
     diesel::result::Error::DatabaseError(
         diesel::result::DatabaseErrorKind::Unknown,
-        Box::new(ABANDONED_WRITE.to_owned()),
+        Box::new(crate::error::ABANDONED_WRITE.to_owned()),
     )
 }
 

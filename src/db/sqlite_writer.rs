@@ -169,7 +169,9 @@ where
     fn run(&mut self, conn: &mut DbConnection) -> bool {
         let work = self.work.take().expect("a write runs once");
         if !self.claim.as_ref().is_none_or(WriteClaim::start_write) {
-            self.outcome = Some(Err(AppError::Unavailable(super::ABANDONED_WRITE.into())));
+            self.outcome = Some(Err(AppError::Unavailable(
+                crate::error::ABANDONED_WRITE.into(),
+            )));
             return false;
         }
         let outcome = work(conn);

@@ -5,10 +5,10 @@ use actix_web::{HttpResponse, web};
 use super::model::HouseholdView;
 use super::service::{self, CreateHouseholdRequest, ListHouseholdsQuery, UpdateHouseholdRequest};
 use crate::api::{ApiJson, ApiQuery, Page};
+use crate::api::{Problem, api_resource};
 use crate::auth::{CurrentUser, MaybeUser};
 use crate::context::Context;
 use crate::error::AppResult;
-use crate::openapi::{Problem, api_resource};
 
 pub fn config(cfg: &mut web::ServiceConfig) {
     api_resource!(cfg, list_households, create_household);

@@ -7,10 +7,10 @@ use futures_util::StreamExt;
 
 use super::model::ImportSummary;
 use super::service::{self, NdjsonParser};
+use crate::api::{Problem, api_resource};
 use crate::auth::CurrentUser;
 use crate::context::Context;
 use crate::error::{AppError, AppResult};
-use crate::openapi::{Problem, api_resource};
 
 /// How much of an upload is parsed in one go on the blocking pool.
 const PARSE_BATCH_BYTES: usize = 1 << 20;

@@ -7,10 +7,10 @@ use super::service::{
     self, CancelRequest, ListOrdersQuery, Move, PlaceOrderRequest, Placed, ShipRequest,
 };
 use crate::api::{ApiJson, ApiQuery, OptionalJson, Page};
+use crate::api::{Problem, api_resource};
 use crate::auth::CurrentUser;
 use crate::context::Context;
 use crate::error::{AppError, AppResult};
-use crate::openapi::{Problem, api_resource};
 
 pub fn config(cfg: &mut web::ServiceConfig) {
     api_resource!(cfg, list_orders, place_order);

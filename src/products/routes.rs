@@ -7,11 +7,11 @@ use super::model::ProductView;
 use super::service::{self, CreateProductRequest, ListProductsQuery, UpdateProductRequest};
 use super::views::ViewCounter;
 use crate::api::{ApiJson, ApiQuery, Page};
-use crate::auth::client_address::client_address;
+use crate::api::{Problem, api_resource};
 use crate::auth::{CurrentUser, MaybeUser};
+use crate::client_address::client_address;
 use crate::context::Context;
 use crate::error::{AppError, AppResult};
-use crate::openapi::{Problem, api_resource};
 
 pub fn config(cfg: &mut web::ServiceConfig) {
     api_resource!(cfg, list_products, create_product);

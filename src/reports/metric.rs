@@ -1,6 +1,7 @@
 //! A metric with its comparison: `{"current", "previous", "change", "growth_pct"}`.
 
 use serde::Serialize;
+use utoipa::ToSchema;
 
 /// Growth in percent, `(current - previous) / previous × 100`, rounded half away from zero to one
 /// decimal in exact integer arithmetic; `None` when `previous` is 0.
@@ -75,6 +76,44 @@ impl Metric {
             growth_pct: previous.and_then(|p| growth_pct(current, p)),
         }
     }
+}
+
+/// How a metric is documented in the OpenAPI document (its values are counts, đồng or kilograms).
+/// A metric this period against the compared one.
+#[derive(Serialize, ToSchema)]
+#[schema(example = json!({"current": 7987, "previous": 2745, "change": 5242, "growth_pct": 191.0}))]
+pub struct MetricDoc {
+    /// A count, đồng, or kilograms (volume metrics) this period.
+    pub current: f64,
+    /// The same in the compared period; null with `compare=none`.
+    pub previous: Option<f64>,
+    pub change: Option<f64>,
+    /// `(current - previous) / previous × 100`, rounded half away from zero to one decimal;
+    /// null when previous is 0 or without a comparison.
+    pub growth_pct: Option<f64>,
+}
+
+/// The nine uptake metrics.
+#[derive(Serialize, ToSchema)]
+pub struct MetricsDoc {
+    /// Households whose `joined_at` falls in the period.
+    pub households_joined: MetricDoc,
+    /// Households joined up to the period's end and not suspended.
+    pub households_total: MetricDoc,
+    /// Products created in the period.
+    pub products_listed: MetricDoc,
+    /// Products created up to the period's end and not archived.
+    pub products_total: MetricDoc,
+    /// Orders placed in the period and not cancelled.
+    pub orders: MetricDoc,
+    /// Sum of `total_vnd` of those orders.
+    pub transaction_value_vnd: MetricDoc,
+    /// Sum of `total_weight_grams` / 1000 of those orders.
+    pub volume_kg: MetricDoc,
+    /// The same for orders shipped outside Vietnam.
+    pub export_volume_kg: MetricDoc,
+    /// Product page views counted in the period.
+    pub product_views: MetricDoc,
 }
 
 #[cfg(test)]

@@ -32,11 +32,6 @@ pub struct Counts {
     pub views: i64,
 }
 
-/// What SQLite says when its `SUM` passes 64 bits; the same message for the guards on the
-/// rollup counters (see the migration) and for sums made here, so that one mapping (422
-/// `value_out_of_range`) covers them all.
-pub const COUNTER_OVERFLOW: &str = "integer overflow";
-
 /// A sum of counters that does not fit in 64 bits: refused, never wrapped or capped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CounterOverflow;
@@ -45,7 +40,7 @@ impl From<CounterOverflow> for diesel::result::Error {
     fn from(_: CounterOverflow) -> Self {
         diesel::result::Error::DatabaseError(
             diesel::result::DatabaseErrorKind::Unknown,
-            Box::new(COUNTER_OVERFLOW.to_owned()),
+            Box::new(crate::error::COUNTER_OVERFLOW.to_owned()),
         )
     }
 }

@@ -7,10 +7,10 @@ use super::service::{self, ReportQuery};
 use super::service::{BreakdownReport, ProductReport, UptakeReport};
 use super::{chart, csv_out};
 use crate::api::ApiQuery;
+use crate::api::{Problem, api_resource};
 use crate::auth::CurrentUser;
 use crate::context::Context;
 use crate::error::{AppError, AppResult};
-use crate::openapi::{Problem, api_resource};
 
 pub fn config(cfg: &mut web::ServiceConfig) {
     api_resource!(cfg, uptake_report);

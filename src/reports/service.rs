@@ -146,7 +146,7 @@ pub struct UptakeReport {
     pub timezone: String,
     pub period: Period,
     pub compared_to: Option<Period>,
-    #[schema(value_type = crate::openapi::MetricsDoc)]
+    #[schema(value_type = super::metric::MetricsDoc)]
     pub metrics: Metrics,
 }
 
@@ -154,7 +154,7 @@ pub struct UptakeReport {
 pub struct BreakdownRow {
     pub key: String,
     pub label: String,
-    #[schema(value_type = crate::openapi::MetricsDoc)]
+    #[schema(value_type = super::metric::MetricsDoc)]
     pub metrics: Metrics,
 }
 
@@ -169,9 +169,9 @@ pub struct BreakdownReport {
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ProductGrowth {
-    #[schema(value_type = crate::openapi::MetricDoc)]
+    #[schema(value_type = super::metric::MetricDoc)]
     pub value_vnd: Metric,
-    #[schema(value_type = crate::openapi::MetricDoc)]
+    #[schema(value_type = super::metric::MetricDoc)]
     pub volume_kg: Metric,
 }
 

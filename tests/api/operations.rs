@@ -93,7 +93,7 @@ async fn every_route_is_in_the_openapi_document_and_the_docs_are_served(app: Tes
     // /metrics is served by middleware, not by a registered handler.
     let served_by_middleware = ("get".to_owned(), "/metrics".to_owned());
     assert!(documented.remove(&served_by_middleware));
-    let registered = nongsan::openapi::registered_routes();
+    let registered = nongsan::api::registered_routes();
     assert!(!registered.is_empty());
     let undocumented: Vec<_> = registered.difference(&documented).collect();
     assert!(

@@ -12,6 +12,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{AppError, FieldError};
 
+pub mod resource;
+pub(crate) use resource::api_resource;
+pub use resource::{Problem, registered_routes};
+
 /// A JSON request body. Unlike actix's `web::Json`, a wrong shape names the field
 /// (`items[0].quantity`) and every failure is one of our problem documents.
 pub struct ApiJson<T>(pub T);

@@ -1,0 +1,106 @@
+//! Registering documented routes, and the problem answer every error is: what each domain's
+//! routes share.
+//!
+//! Routes are registered with [`api_resource!`], which reads each handler's method and path from
+//! its `#[utoipa::path]`: a handler without one does not compile, and a test compares the routes
+//! registered here with the OpenAPI document's paths.
+
+use std::collections::BTreeSet;
+use std::sync::Mutex;
+
+use actix_web::{Resource, web};
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa::openapi::path::HttpMethod;
+
+/// Every (method, path) registered through [`api_resource!`], for the completeness test.
+static REGISTERED: Mutex<BTreeSet<(String, String)>> = Mutex::new(BTreeSet::new());
+
+pub fn registered_routes() -> BTreeSet<(String, String)> {
+    REGISTERED.lock().unwrap_or_else(|p| p.into_inner()).clone()
+}
+
+/// The path inside the `/api/v1` scope (root paths stay as they are).
+pub fn scoped(full_path: &str) -> String {
+    full_path
+        .strip_prefix("/api/v1")
+        .unwrap_or(full_path)
+        .to_owned()
+}
+
+fn method_name(method: &HttpMethod) -> String {
+    serde_json::to_value(method)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// Adds one documented handler to a resource and records it.
+pub fn add_route<F, Args>(
+    mut resource: Resource,
+    full_path: &str,
+    methods: Vec<HttpMethod>,
+    handler: F,
+) -> Resource
+where
+    F: actix_web::Handler<Args>,
+    Args: actix_web::FromRequest + 'static,
+    F::Output: actix_web::Responder + 'static,
+{
+    for method in methods {
+        let name = method_name(&method);
+        let actix_method = match method {
+            HttpMethod::Get => actix_web::http::Method::GET,
+            HttpMethod::Post => actix_web::http::Method::POST,
+            HttpMethod::Put => actix_web::http::Method::PUT,
+            HttpMethod::Delete => actix_web::http::Method::DELETE,
+            HttpMethod::Patch => actix_web::http::Method::PATCH,
+            HttpMethod::Head => actix_web::http::Method::HEAD,
+            HttpMethod::Options => actix_web::http::Method::OPTIONS,
+            HttpMethod::Trace => actix_web::http::Method::TRACE,
+        };
+        REGISTERED
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert((name, full_path.to_owned()));
+        resource = resource.route(web::method(actix_method).to(handler.clone()));
+    }
+    resource
+}
+
+/// Registers handlers that share one path as one resource (so a wrong method is 405), taking
+/// the method and path from each handler's `#[utoipa::path]`.
+macro_rules! api_resource {
+    ($cfg:expr, $first:ident $(, $rest:ident)* $(,)?) => {
+        pastey::paste! {{
+            let full_path = <[<__path_ $first>] as utoipa::Path>::path();
+            let mut resource = actix_web::web::resource($crate::api::resource::scoped(&full_path));
+            resource = $crate::api::resource::add_route(
+                resource, &full_path, <[<__path_ $first>] as utoipa::Path>::methods(), $first);
+            $(
+                assert_eq!(<[<__path_ $rest>] as utoipa::Path>::path(), full_path, "one resource, one path");
+                resource = $crate::api::resource::add_route(
+                    resource, &full_path, <[<__path_ $rest>] as utoipa::Path>::methods(), $rest);
+            )*
+            $cfg.service(resource);
+        }}
+    };
+}
+pub(crate) use api_resource;
+
+/// An RFC 9457 problem, as every error is answered.
+#[derive(Serialize, ToSchema)]
+#[schema(example = json!({"type": "about:blank", "title": "Conflict", "status": 409, "code": "insufficient_stock",
+    "detail": "only 3 units of 'Vải thiều Bắc Giang' are left",
+    "errors": [{"field": "items[0].quantity", "message": "only 3 left"}]}))]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    /// Stable snake_case code for programs (`validation_failed`, `insufficient_stock`, …).
+    pub code: String,
+    pub detail: String,
+    /// Field problems (`{field, message}`) or, for imports, bad lines (`{line, message}`).
+    pub errors: Vec<serde_json::Value>,
+}
