@@ -1,5 +1,6 @@
 //! nongsan: a backend for agricultural e-commerce marketplaces.
 
+pub mod accounts;
 pub mod api;
 pub mod auth;
 pub mod cli;

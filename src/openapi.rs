@@ -39,7 +39,7 @@ fn metrics_doc() {}
     paths(
         crate::health::healthz, crate::health::readyz, metrics_doc,
         crate::auth::routes::register, crate::auth::routes::login, crate::auth::routes::logout, crate::auth::routes::me,
-        crate::auth::routes::get_user, crate::auth::routes::update_user,
+        crate::accounts::routes::get_user, crate::accounts::routes::update_user,
         crate::provinces::list_provinces,
         crate::households::routes::list_households, crate::households::routes::create_household,
         crate::households::routes::get_household, crate::households::routes::update_household,

@@ -135,6 +135,7 @@ impl Application {
                 .service(
                     web::scope("/api/v1")
                         .configure(crate::auth::routes::config)
+                        .configure(crate::accounts::routes::config)
                         .configure(crate::provinces::config)
                         .configure(crate::households::routes::config)
                         .configure(crate::products::routes::config)

@@ -8,14 +8,14 @@ use serde::Deserialize;
 
 use super::hashing::HashPool;
 use super::model::{LoginView, Role, UserView};
-use super::repo::{self, ACCOUNT_ACTIVE, ACCOUNT_SUSPENDED, NewAuthToken, User};
+use super::repo::{self, ACCOUNT_ACTIVE, NewAuthToken, User};
 use super::throttle::{LoginThrottle, RegistrationThrottle};
 use super::{password, token};
 use crate::config::AuthSettings;
 use crate::context::Context;
 use crate::db::{DbConnection, write_transaction};
 use crate::error::{AppError, AppResult};
-use crate::ids::{UserId, from_path};
+use crate::ids::UserId;
 use crate::time::now_utc;
 use crate::validate::{self, EMAIL_MAX_CHARS, NAME_MAX_CHARS, Problems};
 
@@ -326,83 +326,6 @@ pub async fn authenticate(ctx: &Context, bearer: &str) -> AppResult<CurrentUser>
 }
 
 /// `PATCH /admin/users/{id}`: `{"status": "active" | "suspended"}`.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(example = json!({"status": "suspended"}))]
-pub struct UpdateUserRequest {
-    pub status: String,
-}
-
-fn admins_only(caller: &CurrentUser) -> AppResult<()> {
-    if caller.is_admin() {
-        Ok(())
-    } else {
-        Err(AppError::forbidden("only admins manage accounts"))
-    }
-}
-
-pub async fn get_user(ctx: &Context, caller: &CurrentUser, id: &str) -> AppResult<UserView> {
-    admins_only(caller)?;
-    let id = from_path(id, UserId::parse, "user")?.to_db();
-    ctx.db
-        .run(move |conn| {
-            repo::find_user(conn, &id)?
-                .map(UserView::from)
-                .ok_or_else(|| AppError::not_found("user"))
-        })
-        .await
-}
-
-/// Suspends or reinstates an account. Suspending revokes every token of it and suspends its
-/// active households (remembered, so reinstating brings back exactly those); all in one transaction.
-pub async fn set_account_status(
-    ctx: &Context,
-    caller: &CurrentUser,
-    id: &str,
-    request: UpdateUserRequest,
-) -> AppResult<UserView> {
-    admins_only(caller)?;
-    let id = from_path(id, UserId::parse, "user")?;
-    let status = match request.status.as_str() {
-        ACCOUNT_ACTIVE => ACCOUNT_ACTIVE,
-        ACCOUNT_SUSPENDED => ACCOUNT_SUSPENDED,
-        _ => {
-            return Err(AppError::invalid_field(
-                "status",
-                "must be active or suspended",
-            ));
-        }
-    };
-    if id == caller.id && status == ACCOUNT_SUSPENDED {
-        return Err(AppError::invalid_field(
-            "status",
-            "admins cannot suspend their own account",
-        ));
-    }
-    let id = id.to_db();
-    let timezone = ctx.timezone;
-    ctx.db
-        .run(move |conn| {
-            write_transaction(conn, |conn| {
-                let mut user =
-                    repo::find_user(conn, &id)?.ok_or_else(|| AppError::not_found("user"))?;
-                if user.status == status {
-                    return Ok(user.into());
-                }
-                repo::set_user_status(conn, &id, status)?;
-                if status == ACCOUNT_SUSPENDED {
-                    repo::delete_user_tokens(conn, &id)?;
-                    crate::households::service::suspend_with_owner(conn, &id, timezone)?;
-                } else {
-                    crate::households::service::reinstate_with_owner(conn, &id, timezone)?;
-                }
-                user.status = status.to_owned();
-                Ok(user.into())
-            })
-        })
-        .await
-}
-
 /// Deletes every expired token (the maintenance task; logins also clear their own account's).
 pub async fn purge_expired_tokens(ctx: &Context) -> AppResult<usize> {
     ctx.db
