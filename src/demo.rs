@@ -7,14 +7,12 @@
 //! 140 tonnes exported to Europe, Japan and Australia.
 
 use chrono::{Duration, NaiveDate, NaiveDateTime, TimeZone};
-use diesel::prelude::*;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::auth::repo::User;
-use crate::db::schema::{households, users};
-use crate::db::{DbConnection, bulk_insert, write_transaction};
+use crate::db::{DbConnection, write_transaction};
 use crate::error::AppError;
 use crate::ids::UserId;
 use crate::imports::model::{
@@ -606,8 +604,8 @@ pub fn generate(tz: chrono_tz::Tz, scale: u32) -> (Vec<(u64, ImportRecord)>, Vec
 }
 
 /// True when the database has no households yet (the demo loads only into an empty one).
-pub fn is_empty(conn: &mut DbConnection) -> QueryResult<bool> {
-    Ok(households::table.count().get_result::<i64>(conn)? == 0)
+pub fn is_empty(conn: &mut DbConnection) -> diesel::QueryResult<bool> {
+    crate::households::repo::none_yet(conn)
 }
 
 /// Loads the demo: accounts (one password hash for all), then the history through the import path.
@@ -642,7 +640,7 @@ pub fn load(
         .collect();
     write_transaction(conn, |conn| {
         for chunk in rows.chunks(1000) {
-            bulk_insert!(conn, users::table, chunk)?;
+            crate::auth::repo::insert_users(conn, chunk)?;
         }
         Ok::<_, AppError>(())
     })?;

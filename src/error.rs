@@ -123,6 +123,16 @@ impl AppError {
         Self::client(StatusCode::FORBIDDEN, "forbidden", detail)
     }
 
+    /// 403 with a code of its own (`account_suspended`, `owner_suspended`).
+    pub fn refused(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::client(StatusCode::FORBIDDEN, code, detail)
+    }
+
+    /// 401 with a code of its own (`invalid_credentials`).
+    pub fn not_authenticated(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::client(StatusCode::UNAUTHORIZED, code, detail)
+    }
+
     pub fn not_found(what: &str) -> Self {
         Self::client(
             StatusCode::NOT_FOUND,

@@ -147,3 +147,19 @@ pub fn delete_expired_tokens(
     )
     .execute(conn)
 }
+
+/// Many accounts at once (the demo's).
+pub fn insert_users(conn: &mut DbConnection, rows: &[User]) -> QueryResult<usize> {
+    crate::db::bulk_insert!(conn, users::table, rows)
+}
+
+/// The accounts with these email keys that exist (email key, id, role).
+pub fn accounts_by_email_keys(
+    conn: &mut DbConnection,
+    keys: &[String],
+) -> QueryResult<Vec<(String, String, String)>> {
+    users::table
+        .filter(users::email_key.eq_any(keys))
+        .select((users::email_key, users::id, users::role))
+        .load(conn)
+}

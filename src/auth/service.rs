@@ -2,7 +2,6 @@
 
 use std::net::IpAddr;
 
-use actix_web::http::StatusCode;
 use chrono::Duration;
 use serde::Deserialize;
 
@@ -203,11 +202,7 @@ pub async fn register(
 }
 
 fn invalid_credentials() -> AppError {
-    AppError::client(
-        StatusCode::UNAUTHORIZED,
-        "invalid_credentials",
-        "the email or the password is wrong",
-    )
+    AppError::not_authenticated("invalid_credentials", "the email or the password is wrong")
 }
 
 pub async fn login(
@@ -249,8 +244,7 @@ pub async fn login(
     };
     // Told only after a right password, so suspension reveals nothing about a guess.
     if user.status != ACCOUNT_ACTIVE {
-        return Err(AppError::client(
-            StatusCode::FORBIDDEN,
+        return Err(AppError::refused(
             "account_suspended",
             "this account is suspended",
         ));

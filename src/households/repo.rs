@@ -194,3 +194,16 @@ pub fn forget_suspended_with_owner(
 ) -> QueryResult<usize> {
     diesel::delete(households_suspended_with_owner::table.find(household_id)).execute(conn)
 }
+
+/// True when there is no household at all (the demo loads only into an empty database).
+pub fn none_yet(conn: &mut DbConnection) -> QueryResult<bool> {
+    Ok(households::table.count().get_result::<i64>(conn)? == 0)
+}
+
+/// The province of each of these households that exists (id, province code).
+pub fn provinces_of(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<(String, String)>> {
+    households::table
+        .filter(households::id.eq_any(ids))
+        .select((households::id, households::province_code))
+        .load(conn)
+}

@@ -122,8 +122,7 @@ pub async fn create(
         .run(move |conn| {
             // A farmer an admin has stopped once does not start over under a new household.
             if repo::owner_has_status(conn, &owner_id, STATUS_SUSPENDED)? {
-                return Err(AppError::client(
-                    actix_web::http::StatusCode::FORBIDDEN,
+                return Err(AppError::refused(
                     "owner_suspended",
                     "a household of yours is suspended; you cannot register another one",
                 ));

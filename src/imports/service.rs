@@ -9,7 +9,7 @@ use diesel::prelude::*;
 use super::model::{
     HouseholdRecord, ImportRecord, ImportSummary, OrderRecord, ProductRecord, ViewsRecord,
 };
-use crate::db::schema::{households, products, users};
+use crate::db::schema::{households, products};
 use crate::db::{DbConnection, bulk_insert, write_transaction};
 use crate::error::{AppError, FieldError, LineError, ProblemItem};
 use crate::households::repo::Household;
@@ -308,34 +308,19 @@ pub fn plan(
     let mut stored_households: HashMap<String, HouseholdTarget> = HashMap::new();
     let mut stored_products: HashMap<String, ProductTarget> = HashMap::new();
     for chunk in ids.chunks(1000) {
-        let rows: Vec<(String, String)> = households::table
-            .filter(households::id.eq_any(chunk))
-            .select((households::id, households::province_code))
-            .load(conn)?;
-        for (id, province_code) in rows {
+        for (id, province_code) in crate::households::repo::provinces_of(conn, chunk)? {
             stored_households.insert(id.clone(), HouseholdTarget { id, province_code });
         }
-        let rows: Vec<(String, String, String, String, i64, i64)> = products::table
-            .filter(products::id.eq_any(chunk))
-            .select((
-                products::id,
-                products::household_id,
-                products::name,
-                products::category,
-                products::price_vnd,
-                products::unit_weight_grams,
-            ))
-            .load(conn)?;
-        for (id, household_id, name, category, price_vnd, unit_weight_grams) in rows {
+        for p in crate::products::repo::snapshots(conn, chunk)? {
             stored_products.insert(
-                id.clone(),
+                p.id.clone(),
                 ProductTarget {
-                    id,
-                    household_id,
-                    name,
-                    category,
-                    price_vnd,
-                    unit_weight_grams,
+                    id: p.id,
+                    household_id: p.household_id,
+                    name: p.name,
+                    category: p.category,
+                    price_vnd: p.price_vnd,
+                    unit_weight_grams: p.unit_weight_grams,
                 },
             );
         }
@@ -343,10 +328,7 @@ pub fn plan(
     let emails: Vec<String> = emails.into_iter().collect();
     let mut accounts: HashMap<String, (String, String)> = HashMap::new();
     for chunk in emails.chunks(1000) {
-        let rows: Vec<(String, String, String)> = users::table
-            .filter(users::email_key.eq_any(chunk))
-            .select((users::email_key, users::id, users::role))
-            .load(conn)?;
+        let rows = crate::auth::repo::accounts_by_email_keys(conn, chunk)?;
         accounts.extend(rows.into_iter().map(|(key, id, role)| (key, (id, role))));
     }
     let provinces: HashSet<String> = crate::provinces::all(conn)?

@@ -53,10 +53,9 @@ pub(crate) async fn place_order(
 ) -> AppResult<HttpResponse> {
     let key = idempotency_key(&req)?;
     let placed = service::place(&ctx, caller, key, body.0).await?;
-    let mut response = HttpResponse::build(service::placed_status(&placed));
     match placed {
-        Placed::Created(order) => Ok(response.json(order)),
-        Placed::Replayed(order) => Ok(response
+        Placed::Created(order) => Ok(HttpResponse::Created().json(order)),
+        Placed::Replayed(order) => Ok(HttpResponse::Ok()
             .insert_header(("Idempotent-Replayed", "true"))
             .json(order)),
     }

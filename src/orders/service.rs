@@ -3,7 +3,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use actix_web::http::StatusCode;
 use chrono::Duration;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -819,14 +818,6 @@ pub async fn list(
             Ok(Page::new(views, paging, total))
         })
         .await
-}
-
-/// For the routes: the status of a placing outcome.
-pub fn placed_status(placed: &Placed) -> StatusCode {
-    match placed {
-        Placed::Created(_) => StatusCode::CREATED,
-        Placed::Replayed(_) => StatusCode::OK,
-    }
 }
 
 #[cfg(test)]

@@ -473,3 +473,29 @@ mod tests {
         }
     }
 }
+
+/// What an order line snapshots of a product.
+#[derive(Debug, Clone, Queryable)]
+pub struct ProductSnapshot {
+    pub id: String,
+    pub household_id: String,
+    pub name: String,
+    pub category: String,
+    pub price_vnd: i64,
+    pub unit_weight_grams: i64,
+}
+
+/// The snapshots of each of these products that exists.
+pub fn snapshots(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<ProductSnapshot>> {
+    products::table
+        .filter(products::id.eq_any(ids))
+        .select((
+            products::id,
+            products::household_id,
+            products::name,
+            products::category,
+            products::price_vnd,
+            products::unit_weight_grams,
+        ))
+        .load(conn)
+}
