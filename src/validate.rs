@@ -7,6 +7,8 @@ use crate::error::FieldError;
 pub const NAME_MAX_CHARS: usize = 200;
 pub const DESCRIPTION_MAX_CHARS: usize = 5000;
 pub const EMAIL_MAX_CHARS: usize = 254;
+/// Postal addresses: of households and of shipping.
+pub const ADDRESS_MAX_CHARS: usize = 500;
 
 /// Collects field problems; `finish` turns them into a 422 when there are any.
 #[derive(Debug, Default)]
@@ -132,6 +134,41 @@ pub fn optional_phone(field: &str, value: Option<&str>) -> Result<Option<String>
             field,
             "must be a phone number of 8 to 15 digits",
         ))
+    }
+}
+
+pub fn in_range(field: &str, value: i64, min: i64, max: i64) -> Result<i64, FieldError> {
+    if (min..=max).contains(&value) {
+        Ok(value)
+    } else {
+        Err(FieldError::new(
+            field,
+            format!("must be between {min} and {max}"),
+        ))
+    }
+}
+
+pub fn one_of(field: &str, value: &str, allowed: &[&str]) -> Result<String, FieldError> {
+    if allowed.contains(&value) {
+        Ok(value.to_owned())
+    } else {
+        Err(FieldError::new(
+            field,
+            format!("must be one of {}", allowed.join(", ")),
+        ))
+    }
+}
+
+/// An optional calendar date `YYYY-MM-DD` (empty is none).
+pub fn optional_date(
+    field: &str,
+    value: Option<&str>,
+) -> Result<Option<chrono::NaiveDate>, FieldError> {
+    match value.map(str::trim).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(text) => chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+            .map(Some)
+            .map_err(|_| FieldError::new(field, "must be a date YYYY-MM-DD")),
     }
 }
 

@@ -3,7 +3,9 @@
 
 use serde::Deserialize;
 
-use super::model::{HouseholdView, STATUS_ACTIVE, STATUS_SUSPENDED};
+use super::model::{
+    HouseholdDraft, HouseholdInput, HouseholdView, STATUS_ACTIVE, STATUS_SUSPENDED,
+};
 use super::repo::{self, Household, HouseholdChanges, HouseholdFilter};
 use crate::api::{Page, PageParams, Paging};
 use crate::auth::{CurrentUser, Role};
@@ -14,9 +16,7 @@ use crate::ids::{HouseholdId, from_path};
 use crate::reports::rollups::RollupBatch;
 use crate::search::{optional_query_words, search_text};
 use crate::time::now_utc;
-use crate::validate::{self, DESCRIPTION_MAX_CHARS, NAME_MAX_CHARS, Problems};
-
-pub const ADDRESS_MAX_CHARS: usize = 500;
+use crate::validate::{self, ADDRESS_MAX_CHARS, DESCRIPTION_MAX_CHARS, NAME_MAX_CHARS, Problems};
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -94,27 +94,17 @@ pub async fn create(
         return Err(AppError::forbidden("only farmers register farm households"));
     }
     let mut problems = Problems::new();
-    let name = problems.check(validate::required_text(
-        "name",
-        &request.name,
-        NAME_MAX_CHARS,
-    ));
-    let district = problems.check(validate::optional_text(
-        "district",
-        request.district.as_deref(),
-        NAME_MAX_CHARS,
-    ));
-    let address = problems.check(validate::optional_text(
-        "address",
-        request.address.as_deref(),
-        ADDRESS_MAX_CHARS,
-    ));
-    let phone = problems.check(validate::optional_phone("phone", request.phone.as_deref()));
-    let description = problems.check(validate::optional_text(
-        "description",
-        request.description.as_deref(),
-        DESCRIPTION_MAX_CHARS,
-    ));
+    let draft = HouseholdDraft::parse(
+        &mut problems,
+        HouseholdInput {
+            name: &request.name,
+            province_code: &request.province_code,
+            district: request.district.as_deref(),
+            address: request.address.as_deref(),
+            phone: request.phone.as_deref(),
+            description: request.description.as_deref(),
+        },
+    );
     let province_code = request.province_code.trim().to_owned();
     let owner_id = caller.id.to_db();
     let timezone = ctx.timezone;
@@ -129,27 +119,13 @@ pub async fn create(
             }
             problems.check(check_province(conn, "province_code", &province_code)?);
             problems.finish()?;
-            let (Some(name), Some(district), Some(address), Some(phone), Some(description)) =
-                (name, district, address, phone, description)
-            else {
-                unreachable!("every missing value recorded a problem")
-            };
-            let now = now_utc();
-            let household = Household {
-                id: HouseholdId::generate().to_db(),
-                owner_id: Some(owner_id),
-                search_text: search_text(&name, description.as_deref()),
-                name,
-                province_code,
-                district,
-                address,
-                phone,
-                description,
-                status: STATUS_ACTIVE.to_owned(),
-                joined_at: now,
-                created_at: now,
-                updated_at: now,
-            };
+            let draft = draft.expect("a draft without problems");
+            let household = draft.into_row(
+                HouseholdId::generate().to_db(),
+                Some(owner_id),
+                STATUS_ACTIVE,
+                now_utc(),
+            );
             write_transaction(conn, |conn| {
                 repo::insert(conn, &household)?;
                 let mut rollups = RollupBatch::new(timezone);

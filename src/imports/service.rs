@@ -12,6 +12,7 @@ use super::model::{
 use crate::db::schema::{households, products};
 use crate::db::{DbConnection, bulk_insert, write_transaction};
 use crate::error::{AppError, FieldError, LineError, ProblemItem};
+use crate::households::model::{HouseholdDraft, HouseholdInput, STATUS_ACTIVE, STATUS_SUSPENDED};
 use crate::households::repo::Household;
 use crate::ids::{HouseholdId, OrderId, ProductId};
 use crate::orders::model::{
@@ -19,16 +20,12 @@ use crate::orders::model::{
     STATUSES, UNPAID,
 };
 use crate::orders::repo::{Order, OrderItem};
-use crate::products::model::{
-    CATEGORIES, MAX_PRICE_VND, MAX_STOCK_QUANTITY, MAX_UNIT_WEIGHT_GRAMS, STATUS_ACTIVE,
-    STATUSES as PRODUCT_STATUSES, UNIT_MAX_CHARS,
-};
-use crate::products::repo::{Product, ProductFields};
-use crate::products::service as product_rules;
+use crate::products::model::{MAX_PRICE_VND, MAX_STOCK_QUANTITY, STATUSES as PRODUCT_STATUSES};
+use crate::products::model::{ProductDraft, ProductInput};
+use crate::products::repo::Product;
 use crate::reports::rollups::RollupBatch;
-use crate::search::search_text;
 use crate::time::{now_utc, parse_date};
-use crate::validate::{self, DESCRIPTION_MAX_CHARS, NAME_MAX_CHARS, Problems};
+use crate::validate::{self, Problems};
 
 /// How many bad lines a rejection lists at most.
 pub const MAX_REPORTED_ERRORS: usize = 1000;
@@ -426,34 +423,27 @@ fn household_row(
     if h.reference.trim().is_empty() {
         problems.add("ref", "must not be empty");
     }
-    let name = problems.check(validate::required_text("name", &h.name, NAME_MAX_CHARS));
-    let province_code = h.province_code.trim().to_owned();
-    if !provinces.contains(&province_code) {
+    let draft = HouseholdDraft::parse(
+        &mut problems,
+        HouseholdInput {
+            name: &h.name,
+            province_code: &h.province_code,
+            district: h.district.as_deref(),
+            address: h.address.as_deref(),
+            phone: h.phone.as_deref(),
+            description: h.description.as_deref(),
+        },
+    );
+    if !provinces.contains(h.province_code.trim()) {
         problems.add("province_code", "unknown province code");
     }
-    let district = problems.check(validate::optional_text(
-        "district",
-        h.district.as_deref(),
-        NAME_MAX_CHARS,
-    ));
-    let address = problems.check(validate::optional_text(
-        "address",
-        h.address.as_deref(),
-        500,
-    ));
-    let phone = problems.check(validate::optional_phone("phone", h.phone.as_deref()));
-    let description = problems.check(validate::optional_text(
-        "description",
-        h.description.as_deref(),
-        DESCRIPTION_MAX_CHARS,
-    ));
     let joined_at = problems.check(timestamp("joined_at", h.joined_at.as_deref(), now));
     let status = match h.status.as_deref() {
-        None | Some("active") => "active",
-        Some("suspended") => "suspended",
+        None | Some(STATUS_ACTIVE) => STATUS_ACTIVE,
+        Some(STATUS_SUSPENDED) => STATUS_SUSPENDED,
         Some(_) => {
             problems.add("status", "must be active or suspended");
-            "active"
+            STATUS_ACTIVE
         }
     };
     let owner_id = match &h.owner_email {
@@ -470,39 +460,17 @@ fn household_row(
             }
         },
     };
+    let (Some(draft), Some(joined_at)) = (draft, joined_at) else {
+        return Err(describe(problems.0));
+    };
     if !problems.is_empty() {
         return Err(describe(problems.0));
     }
-    let (
-        Some(name),
-        Some(district),
-        Some(address),
-        Some(phone),
-        Some(description),
-        Some(joined_at),
-    ) = (name, district, address, phone, description, joined_at)
-    else {
-        return Err("invalid household".to_owned());
-    };
     let id = refs
         .get(&h.reference)
         .map(|(_, t)| t.id.clone())
         .unwrap_or_default();
-    Ok(Household {
-        id,
-        owner_id,
-        search_text: search_text(&name, description.as_deref()),
-        name,
-        province_code,
-        district,
-        address,
-        phone,
-        description,
-        status: status.to_owned(),
-        joined_at,
-        created_at: joined_at,
-        updated_at: joined_at,
-    })
+    Ok(draft.into_row(id, owner_id, status, joined_at))
 }
 
 fn product_row(
@@ -522,16 +490,6 @@ fn product_row(
             "names no household of this file (ref) or of the platform (id)",
         );
     }
-    let name = problems
-        .check(validate::required_text("name", &p.name, NAME_MAX_CHARS))
-        .unwrap_or_default();
-    let description = problems
-        .check(validate::optional_text(
-            "description",
-            p.description.as_deref(),
-            DESCRIPTION_MAX_CHARS,
-        ))
-        .flatten();
     let created_at = problems
         .check(timestamp("created_at", p.created_at.as_deref(), now))
         .unwrap_or(now);
@@ -546,95 +504,33 @@ fn product_row(
             .map(|h| h.province_code.clone())
             .unwrap_or_default(),
     };
-    let product = ProductFields {
-        search_text: search_text(&name, description.as_deref()),
-        name,
-        description,
-        category: problems
-            .check(product_rules::one_of("category", &p.category, &CATEGORIES))
-            .unwrap_or_default(),
-        unit: problems
-            .check(validate::required_text("unit", &p.unit, UNIT_MAX_CHARS))
-            .unwrap_or_default(),
-        unit_weight_grams: problems
-            .check(product_rules::in_range(
-                "unit_weight_grams",
-                p.unit_weight_grams,
-                1,
-                MAX_UNIT_WEIGHT_GRAMS,
-            ))
-            .unwrap_or(1),
-        price_vnd: problems
-            .check(product_rules::in_range(
-                "price_vnd",
-                p.price_vnd,
-                1,
-                MAX_PRICE_VND,
-            ))
-            .unwrap_or(1),
-        stock_quantity: problems
-            .check(product_rules::in_range(
-                "stock_quantity",
-                p.stock_quantity.unwrap_or(0),
-                0,
-                MAX_STOCK_QUANTITY,
-            ))
-            .unwrap_or(0),
-        origin_province_code: origin,
-        certifications: product_rules::certifications(
-            &mut problems,
-            p.certifications.as_deref().unwrap_or(&[]),
-        ),
-        ocop_stars: problems
-            .check(product_rules::ocop_stars(p.ocop_stars))
-            .flatten(),
-        harvest_from: problems
-            .check(product_rules::date(
-                "harvest_from",
-                p.harvest_from.as_deref(),
-            ))
-            .flatten(),
-        harvest_to: problems
-            .check(product_rules::date("harvest_to", p.harvest_to.as_deref()))
-            .flatten(),
-        status: problems
-            .check(product_rules::one_of(
-                "status",
-                p.status.as_deref().unwrap_or(STATUS_ACTIVE),
-                &PRODUCT_STATUSES,
-            ))
-            .unwrap_or_default(),
-        updated_at: created_at,
-    };
-    product_rules::check_whole(&mut problems, &product);
+    let product = ProductDraft::parse(
+        &mut problems,
+        ProductInput {
+            name: &p.name,
+            description: p.description.as_deref(),
+            category: &p.category,
+            unit: &p.unit,
+            unit_weight_grams: p.unit_weight_grams,
+            price_vnd: p.price_vnd,
+            stock_quantity: p.stock_quantity.unwrap_or(0),
+            certifications: p.certifications.as_deref().unwrap_or(&[]),
+            ocop_stars: p.ocop_stars,
+            harvest_from: p.harvest_from.as_deref(),
+            harvest_to: p.harvest_to.as_deref(),
+            status: p.status.as_deref(),
+        },
+        &PRODUCT_STATUSES,
+    );
     if !problems.is_empty() {
         return Err(describe(problems.0));
     }
     let household = household.expect("checked above");
-    Ok(Product {
-        id: refs
-            .get(&p.reference)
-            .map(|(_, id)| id.clone())
-            .unwrap_or_default(),
-        household_id: household.id,
-        name: product.name,
-        description: product.description,
-        category: product.category,
-        unit: product.unit,
-        unit_weight_grams: product.unit_weight_grams,
-        price_vnd: product.price_vnd,
-        stock_quantity: product.stock_quantity,
-        origin_province_code: product.origin_province_code,
-        certifications: product.certifications,
-        ocop_stars: product.ocop_stars,
-        harvest_from: product.harvest_from,
-        harvest_to: product.harvest_to,
-        status: product.status,
-        views: 0,
-        search_text: product.search_text,
-        created_at,
-        updated_at: created_at,
-    })
+    let id = refs
+        .get(&p.reference)
+        .map(|(_, id)| id.clone())
+        .unwrap_or_default();
+    Ok(product.into_row(id, household.id, origin, created_at))
 }
 
 fn order_rows(
@@ -708,13 +604,13 @@ fn order_rows(
         if !seen.insert(product.id.clone()) {
             problems.add(format!("items[{i}].product"), "appears more than once");
         }
-        let quantity = problems.check(product_rules::in_range(
+        let quantity = problems.check(validate::in_range(
             &format!("items[{i}].quantity"),
             item.quantity,
             1,
             MAX_STOCK_QUANTITY,
         ));
-        let price = problems.check(product_rules::in_range(
+        let price = problems.check(validate::in_range(
             &format!("items[{i}].unit_price_vnd"),
             item.unit_price_vnd.unwrap_or(product.price_vnd),
             1,

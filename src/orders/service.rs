@@ -22,7 +22,7 @@ use crate::ids::{HouseholdId, OrderId, ProductId, from_path};
 use crate::products::model::{MAX_PRICE_VND, STATUS_ACTIVE};
 use crate::reports::rollups::RollupBatch;
 use crate::time::{day_start_utc, now_utc, parse_date};
-use crate::validate::{self, NAME_MAX_CHARS, Problems};
+use crate::validate::{self, ADDRESS_MAX_CHARS, NAME_MAX_CHARS, Problems};
 
 pub const MAX_ITEMS_PER_ORDER: usize = 100;
 pub const MAX_QUANTITY: i64 = 1_000_000_000;
@@ -30,7 +30,6 @@ pub const IDEMPOTENCY_KEY_MAX_CHARS: usize = 255;
 pub const NOTE_MAX_CHARS: usize = 1000;
 pub const REASON_MAX_CHARS: usize = 500;
 pub const TRACKING_CODE_MAX_CHARS: usize = 100;
-const ADDRESS_MAX_CHARS: usize = 500;
 
 /// How long an Idempotency-Key is remembered.
 pub fn idempotency_window() -> Duration {

@@ -37,27 +37,6 @@ pub struct Product {
     pub updated_at: NaiveDateTime,
 }
 
-/// Every mutable column, validated: a new product's fields, or a product's state after a PATCH
-/// (to check rules across fields). Never written back whole: see [`ProductPatch`].
-#[derive(Debug)]
-pub struct ProductFields {
-    pub name: String,
-    pub description: Option<String>,
-    pub category: String,
-    pub unit: String,
-    pub unit_weight_grams: i64,
-    pub price_vnd: i64,
-    pub stock_quantity: i64,
-    pub origin_province_code: String,
-    pub certifications: String,
-    pub ocop_stars: Option<i32>,
-    pub harvest_from: Option<NaiveDate>,
-    pub harvest_to: Option<NaiveDate>,
-    pub status: String,
-    pub search_text: String,
-    pub updated_at: NaiveDateTime,
-}
-
 /// The columns a PATCH was given (`None` leaves a column as it is, `Some(None)` clears it): a
 /// concurrent write to another column, such as an order taking stock, is never undone.
 #[derive(Debug, Default, AsChangeset)]

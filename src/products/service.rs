@@ -1,27 +1,28 @@
 //! Product rules: who lists and changes what, field validation, visibility and search.
 
-use chrono::NaiveDate;
 use serde::Deserialize;
 
 use super::model::{
     CATEGORIES, CERTIFICATIONS, MAX_PRICE_VND, MAX_STOCK_QUANTITY, MAX_UNIT_WEIGHT_GRAMS,
     ProductView, STATUS_ACTIVE, STATUS_ARCHIVED, STATUS_PAUSED, STATUSES, UNIT_MAX_CHARS,
-    encode_certifications,
 };
-use super::repo::{self, Product, ProductFields, ProductFilter, ProductPatch, ProductSort};
+use super::model::{ProductDraft, ProductInput, certifications, ocop_stars};
+use super::repo::{self, Product, ProductFilter, ProductPatch, ProductSort};
 use super::views::ViewCounter;
 use crate::api::{Page, PageParams, Paging};
 use crate::auth::{CurrentUser, Role};
 use crate::context::Context;
 use crate::db::{DbConnection, write_transaction};
-use crate::error::{AppError, AppResult, FieldError};
+use crate::error::{AppError, AppResult};
 use crate::households::repo::Household;
 use crate::households::service::{can_manage, check_province, visible_household};
 use crate::ids::{HouseholdId, ProductId, from_path};
 use crate::reports::rollups::RollupBatch;
 use crate::search::{optional_query_words, search_text};
 use crate::time::now_utc;
-use crate::validate::{self, DESCRIPTION_MAX_CHARS, NAME_MAX_CHARS, Problems};
+use crate::validate::{
+    self, DESCRIPTION_MAX_CHARS, NAME_MAX_CHARS, Problems, in_range, one_of, optional_date,
+};
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -89,71 +90,6 @@ pub struct ListProductsQuery {
     pub per_page: Option<i64>,
 }
 
-pub fn in_range(field: &str, value: i64, min: i64, max: i64) -> Result<i64, FieldError> {
-    if (min..=max).contains(&value) {
-        Ok(value)
-    } else {
-        Err(FieldError::new(
-            field,
-            format!("must be between {min} and {max}"),
-        ))
-    }
-}
-
-pub fn one_of(field: &str, value: &str, allowed: &[&str]) -> Result<String, FieldError> {
-    if allowed.contains(&value) {
-        Ok(value.to_owned())
-    } else {
-        Err(FieldError::new(
-            field,
-            format!("must be one of {}", allowed.join(", ")),
-        ))
-    }
-}
-
-pub fn date(field: &str, value: Option<&str>) -> Result<Option<NaiveDate>, FieldError> {
-    match value.map(str::trim).filter(|v| !v.is_empty()) {
-        None => Ok(None),
-        Some(text) => NaiveDate::parse_from_str(text, "%Y-%m-%d")
-            .map(Some)
-            .map_err(|_| FieldError::new(field, "must be a date YYYY-MM-DD")),
-    }
-}
-
-pub fn certifications(problems: &mut Problems, values: &[String]) -> String {
-    let mut set = Vec::new();
-    for (i, value) in values.iter().enumerate() {
-        match CERTIFICATIONS.iter().find(|c| **c == value.as_str()) {
-            Some(known) => set.push(*known),
-            None => problems.add(
-                format!("certifications[{i}]"),
-                format!("must be one of {}", CERTIFICATIONS.join(", ")),
-            ),
-        }
-    }
-    encode_certifications(&set)
-}
-
-pub fn ocop_stars(value: Option<i64>) -> Result<Option<i32>, FieldError> {
-    match value {
-        None => Ok(None),
-        Some(stars @ 3..=5) => Ok(Some(stars as i32)),
-        Some(_) => Err(FieldError::new("ocop_stars", "must be 3, 4 or 5 (or null)")),
-    }
-}
-
-/// Rules across fields, checked on the product's final ctx.
-pub fn check_whole(problems: &mut Problems, product: &ProductFields) {
-    if product.ocop_stars.is_some() && !product.certifications.contains(",OCOP,") {
-        problems.add("ocop_stars", "OCOP stars need the OCOP certification");
-    }
-    if let (Some(from), Some(to)) = (product.harvest_from, product.harvest_to)
-        && from > to
-    {
-        problems.add("harvest_to", "must not be before harvest_from");
-    }
-}
-
 /// Validates a PATCH into the columns it changes, recording every problem. The origin province
 /// is checked against the database in the transaction.
 fn patch_from(problems: &mut Problems, request: &UpdateProductRequest) -> ProductPatch {
@@ -201,11 +137,11 @@ fn patch_from(problems: &mut Problems, request: &UpdateProductRequest) -> Produc
         harvest_from: request
             .harvest_from
             .as_ref()
-            .and_then(|from| problems.check(date("harvest_from", from.as_deref()))),
+            .and_then(|from| problems.check(optional_date("harvest_from", from.as_deref()))),
         harvest_to: request
             .harvest_to
             .as_ref()
-            .and_then(|to| problems.check(date("harvest_to", to.as_deref()))),
+            .and_then(|to| problems.check(optional_date("harvest_to", to.as_deref()))),
         status: request
             .status
             .as_deref()
@@ -215,13 +151,13 @@ fn patch_from(problems: &mut Problems, request: &UpdateProductRequest) -> Produc
 }
 
 /// A product's state once `patch` is applied (for the rules across fields and the search text).
-fn patched(product: &Product, patch: &ProductPatch) -> ProductFields {
+fn patched(product: &Product, patch: &ProductPatch) -> ProductDraft {
     fn or<T: Clone>(given: &Option<T>, current: &T) -> T {
         given.as_ref().unwrap_or(current).clone()
     }
     let name = or(&patch.name, &product.name);
     let description = or(&patch.description, &product.description);
-    ProductFields {
+    ProductDraft {
         search_text: search_text(&name, description.as_deref()),
         name,
         description,
@@ -230,13 +166,11 @@ fn patched(product: &Product, patch: &ProductPatch) -> ProductFields {
         unit_weight_grams: or(&patch.unit_weight_grams, &product.unit_weight_grams),
         price_vnd: or(&patch.price_vnd, &product.price_vnd),
         stock_quantity: or(&patch.stock_quantity, &product.stock_quantity),
-        origin_province_code: or(&patch.origin_province_code, &product.origin_province_code),
         certifications: or(&patch.certifications, &product.certifications),
         ocop_stars: or(&patch.ocop_stars, &product.ocop_stars),
         harvest_from: or(&patch.harvest_from, &product.harvest_from),
         harvest_to: or(&patch.harvest_to, &product.harvest_to),
         status: or(&patch.status, &product.status),
-        updated_at: product.updated_at,
     }
 }
 
@@ -304,73 +238,24 @@ pub async fn create(
         ));
     };
     let mut problems = Problems::new();
-    let now = now_utc();
-    let name = problems
-        .check(validate::required_text(
-            "name",
-            &request.name,
-            NAME_MAX_CHARS,
-        ))
-        .unwrap_or_default();
-    let description = problems
-        .check(validate::optional_text(
-            "description",
-            request.description.as_deref(),
-            DESCRIPTION_MAX_CHARS,
-        ))
-        .flatten();
-    let product = ProductFields {
-        search_text: search_text(&name, description.as_deref()),
-        name,
-        description,
-        category: problems
-            .check(one_of("category", &request.category, &CATEGORIES))
-            .unwrap_or_default(),
-        unit: problems
-            .check(validate::required_text(
-                "unit",
-                &request.unit,
-                UNIT_MAX_CHARS,
-            ))
-            .unwrap_or_default(),
-        unit_weight_grams: problems
-            .check(in_range(
-                "unit_weight_grams",
-                request.unit_weight_grams,
-                1,
-                MAX_UNIT_WEIGHT_GRAMS,
-            ))
-            .unwrap_or(1),
-        price_vnd: problems
-            .check(in_range("price_vnd", request.price_vnd, 1, MAX_PRICE_VND))
-            .unwrap_or(1),
-        stock_quantity: problems
-            .check(in_range(
-                "stock_quantity",
-                request.stock_quantity,
-                0,
-                MAX_STOCK_QUANTITY,
-            ))
-            .unwrap_or(0),
-        origin_province_code: String::new(),
-        certifications: certifications(&mut problems, &request.certifications),
-        ocop_stars: problems.check(ocop_stars(request.ocop_stars)).flatten(),
-        harvest_from: problems
-            .check(date("harvest_from", request.harvest_from.as_deref()))
-            .flatten(),
-        harvest_to: problems
-            .check(date("harvest_to", request.harvest_to.as_deref()))
-            .flatten(),
-        status: problems
-            .check(one_of(
-                "status",
-                request.status.as_deref().unwrap_or(STATUS_ACTIVE),
-                &[STATUS_ACTIVE, STATUS_PAUSED],
-            ))
-            .unwrap_or_default(),
-        updated_at: now,
-    };
-    check_whole(&mut problems, &product);
+    let product = ProductDraft::parse(
+        &mut problems,
+        ProductInput {
+            name: &request.name,
+            description: request.description.as_deref(),
+            category: &request.category,
+            unit: &request.unit,
+            unit_weight_grams: request.unit_weight_grams,
+            price_vnd: request.price_vnd,
+            stock_quantity: request.stock_quantity,
+            certifications: &request.certifications,
+            ocop_stars: request.ocop_stars,
+            harvest_from: request.harvest_from.as_deref(),
+            harvest_to: request.harvest_to.as_deref(),
+            status: request.status.as_deref(),
+        },
+        &[STATUS_ACTIVE, STATUS_PAUSED],
+    );
     let origin = request.origin_province_code.map(|c| c.trim().to_owned());
     let timezone = ctx.timezone;
 
@@ -394,27 +279,12 @@ pub async fn create(
                     None => household.province_code.clone(),
                 };
                 problems.finish()?;
-                let row = Product {
-                    id: ProductId::generate().to_db(),
-                    household_id: household.id,
-                    name: product.name,
-                    description: product.description,
-                    category: product.category,
-                    unit: product.unit,
-                    unit_weight_grams: product.unit_weight_grams,
-                    price_vnd: product.price_vnd,
-                    stock_quantity: product.stock_quantity,
+                let row = product.into_row(
+                    ProductId::generate().to_db(),
+                    household.id,
                     origin_province_code,
-                    certifications: product.certifications,
-                    ocop_stars: product.ocop_stars,
-                    harvest_from: product.harvest_from,
-                    harvest_to: product.harvest_to,
-                    status: product.status,
-                    views: 0,
-                    search_text: product.search_text,
-                    created_at: now,
-                    updated_at: now,
-                };
+                    now_utc(),
+                );
                 repo::insert(conn, &row)?;
                 let mut rollups = RollupBatch::new(timezone);
                 rollups.product_listed(&row);
@@ -588,7 +458,7 @@ pub async fn update(
                     patch.origin_province_code = Some(code);
                 }
                 let whole = patched(&product, &patch);
-                check_whole(&mut problems, &whole);
+                whole.check_whole(&mut problems);
                 problems.finish()?;
                 if patch.name.is_some() || patch.description.is_some() {
                     patch.search_text = Some(whole.search_text);
