@@ -25,7 +25,7 @@ use crate::products::model::{
 };
 use crate::products::repo::{Product, ProductFields};
 use crate::products::service as product_rules;
-use crate::reports::rollups::RollupBatch;
+use crate::stats::StatsBatch;
 use crate::search::search_text;
 use crate::time::{now_utc, parse_date};
 use crate::validate::{self, DESCRIPTION_MAX_CHARS, NAME_MAX_CHARS, Problems};
@@ -889,18 +889,18 @@ pub fn write(
     }
     let stored_product_views: Vec<(&str, i64)> = view_totals.into_iter().collect();
     write_transaction(conn, |conn| {
-        let mut rollups = RollupBatch::new(timezone);
+        let mut rollups = StatsBatch::new(timezone);
         let mut done = 0u64;
         for chunk in plan.households.chunks(1000) {
             bulk_insert!(conn, households::table, chunk)?;
-            chunk.iter().for_each(|h| rollups.household_joined(h));
+            chunk.iter().for_each(|h| rollups.household_joined(h.joined()));
             done += chunk.len() as u64;
             progress(done);
         }
         phase("households written");
         for chunk in plan.products.chunks(1000) {
             bulk_insert!(conn, products::table, chunk)?;
-            chunk.iter().for_each(|p| rollups.product_listed(p));
+            chunk.iter().for_each(|p| rollups.product_listed(p.listed()));
             done += chunk.len() as u64;
             progress(done);
         }
@@ -914,7 +914,8 @@ pub fn write(
             }
             chunk
                 .iter()
-                .for_each(|(o, items)| rollups.order(o, items, 1));
+                .filter_map(|(o, items)| o.placed(items))
+                .for_each(|placed| rollups.order_placed(&placed));
             done += chunk.len() as u64;
             progress(done);
         }
