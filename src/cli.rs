@@ -368,9 +368,7 @@ fn rebuild_rollups(settings: &Settings, check: bool) -> anyhow::Result<()> {
             "rollups differ from the raw tables in {differing} row(s); run `nongsan rebuild-rollups`"
         );
     }
-    crate::db::write_transaction(&mut conn, |conn| {
-        crate::stats::rebuild(conn, timezone)
-    })?;
+    crate::db::write_transaction(&mut conn, |conn| crate::stats::rebuild(conn, timezone))?;
     println!("rollups rebuilt");
     Ok(())
 }

@@ -11,8 +11,8 @@ use crate::context::Context;
 use crate::db::{DbConnection, write_transaction};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::ids::{HouseholdId, from_path};
-use crate::stats::StatsBatch;
 use crate::search::{optional_query_words, search_text};
+use crate::stats::StatsBatch;
 use crate::time::now_utc;
 use crate::validate::{self, DESCRIPTION_MAX_CHARS, NAME_MAX_CHARS, Problems};
 

@@ -25,8 +25,8 @@ use crate::products::model::{
 };
 use crate::products::repo::{Product, ProductFields};
 use crate::products::service as product_rules;
-use crate::stats::StatsBatch;
 use crate::search::search_text;
+use crate::stats::StatsBatch;
 use crate::time::{now_utc, parse_date};
 use crate::validate::{self, DESCRIPTION_MAX_CHARS, NAME_MAX_CHARS, Problems};
 
@@ -893,14 +893,18 @@ pub fn write(
         let mut done = 0u64;
         for chunk in plan.households.chunks(1000) {
             bulk_insert!(conn, households::table, chunk)?;
-            chunk.iter().for_each(|h| rollups.household_joined(h.joined()));
+            chunk
+                .iter()
+                .for_each(|h| rollups.household_joined(h.joined()));
             done += chunk.len() as u64;
             progress(done);
         }
         phase("households written");
         for chunk in plan.products.chunks(1000) {
             bulk_insert!(conn, products::table, chunk)?;
-            chunk.iter().for_each(|p| rollups.product_listed(p.listed()));
+            chunk
+                .iter()
+                .for_each(|p| rollups.product_listed(p.listed()));
             done += chunk.len() as u64;
             progress(done);
         }

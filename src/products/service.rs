@@ -18,8 +18,8 @@ use crate::error::{AppError, AppResult, FieldError};
 use crate::households::repo::Household;
 use crate::households::service::{can_manage, check_province, visible_household};
 use crate::ids::{HouseholdId, ProductId, from_path};
-use crate::stats::StatsBatch;
 use crate::search::{optional_query_words, search_text};
+use crate::stats::StatsBatch;
 use crate::time::now_utc;
 use crate::validate::{self, DESCRIPTION_MAX_CHARS, NAME_MAX_CHARS, Problems};
 

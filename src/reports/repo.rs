@@ -22,4 +22,3 @@ pub fn household_names(
     }
     Ok(names)
 }
-

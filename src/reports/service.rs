@@ -7,13 +7,13 @@ use serde::{Deserialize, Serialize};
 use super::metric::{Metric, Unit, Value};
 use super::period::{Compare, MAX_PERIOD_DAYS, Period};
 use super::repo;
-use crate::stats::read::{self, Grouping, ProductReportFilter};
-use crate::stats::{self, CounterOverflow, Counts};
 use crate::auth::CurrentUser;
 use crate::context::Context;
 use crate::error::{AppError, AppResult};
 use crate::products::model::CATEGORIES;
 use crate::search::{like_pattern, optional_query_words};
+use crate::stats::read::{self, Grouping, ProductReportFilter};
+use crate::stats::{self, CounterOverflow, Counts};
 use crate::time::parse_date;
 use crate::validate::Problems;
 
@@ -360,9 +360,7 @@ pub async fn breakdown(
                 .into_iter()
                 .map(|(key, label)| {
                     let now = *current.get(&key).unwrap_or(&empty);
-                    let before = previous
-                        .as_ref()
-                        .map(|p| *p.get(&key).unwrap_or(&empty));
+                    let before = previous.as_ref().map(|p| *p.get(&key).unwrap_or(&empty));
                     BreakdownRow {
                         key,
                         label,

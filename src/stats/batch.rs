@@ -120,7 +120,10 @@ impl StatsBatch {
             return;
         }
         let day = local_day(event.joined_at, self.timezone);
-        let counts = Counts::of(&[(Metric::HouseholdsActive, if event.is_active { 1 } else { -1 })]);
+        let counts = Counts::of(&[(
+            Metric::HouseholdsActive,
+            if event.is_active { 1 } else { -1 },
+        )]);
         self.add_household(event.household_id, day, counts);
     }
 
@@ -345,9 +348,10 @@ impl Table {
         match self {
             Table::Day => named(&Metric::ALL),
             Table::ActiveMonth => {
-                let totals: Vec<Metric> = Metric::ALL.into_iter().filter(|m| m.is_total()).collect();
+                let totals: Vec<Metric> =
+                    Metric::ALL.into_iter().filter(|m| m.is_total()).collect();
                 named(&totals)
-            },
+            }
             Table::Household => named(&[
                 HouseholdsJoined,
                 HouseholdsActive,
@@ -637,4 +641,112 @@ pub fn stored(conn: &mut DbConnection) -> QueryResult<BTreeMap<RollupKey, Counts
         }
     }
     Ok(stored)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::NaiveDateTime;
+
+    use super::*;
+    use crate::stats::events::OrderLine;
+
+    fn at(text: &str) -> NaiveDateTime {
+        NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S").unwrap()
+    }
+
+    fn order(exported: bool) -> OrderPlaced {
+        let line = |product_id: &str, category: &str| OrderLine {
+            product_id: product_id.to_owned(),
+            category: category.to_owned(),
+            quantity: 2,
+            unit_weight_grams: 500,
+            line_total_vnd: 100_000,
+        };
+        OrderPlaced {
+            household_id: "h1".to_owned(),
+            // 18:00 UTC is the next day in Vietnam.
+            placed_at: at("2024-03-31 18:00:00"),
+            country_code: if exported { "JP" } else { "VN" }.to_owned(),
+            exported,
+            total_vnd: 300_000,
+            total_weight_grams: 3000,
+            lines: vec![
+                line("p1", "fruit"),
+                line("p2", "fruit"),
+                line("p3", "tea_coffee"),
+            ],
+        }
+    }
+
+    fn batch() -> StatsBatch {
+        StatsBatch::new(chrono_tz::Asia::Ho_Chi_Minh)
+    }
+
+    #[test]
+    fn an_order_counts_per_day_household_product_category_and_export() {
+        let mut b = batch();
+        b.order_placed(&order(true));
+        let rows = b.into_rows();
+        let day = NaiveDate::from_ymd_opt(2024, 4, 1).unwrap();
+        let whole = &rows[&RollupKey::Day(day)];
+        assert_eq!(
+            (
+                whole[Metric::Orders],
+                whole[Metric::ValueVnd],
+                whole[Metric::WeightGrams]
+            ),
+            (1, 300_000, 3000)
+        );
+        assert_eq!(whole[Metric::ExportWeightGrams], 3000);
+        let fruit = &rows[&RollupKey::Category {
+            household_id: "h1".to_owned(),
+            category: "fruit".to_owned(),
+            day,
+        }];
+        assert_eq!(
+            (fruit[Metric::Orders], fruit[Metric::WeightGrams]),
+            (1, 2000)
+        );
+        let export = &rows[&RollupKey::Export {
+            product_id: "p1".to_owned(),
+            day,
+            country_code: "JP".to_owned(),
+        }];
+        assert_eq!(*export, Counts::of(&[(Metric::ExportWeightGrams, 1000)]));
+        assert!(!rows.keys().any(|k| matches!(k, RollupKey::ActiveMonth(_))));
+    }
+
+    #[test]
+    fn a_cancelled_order_takes_back_what_it_added() {
+        let mut b = batch();
+        b.order_placed(&order(false));
+        b.order_cancelled(&order(false));
+        assert!(b.is_empty());
+        assert!(b.into_rows().is_empty());
+    }
+
+    #[test]
+    fn running_totals_are_mirrored_per_month() {
+        let mut b = batch();
+        b.household_joined(HouseholdJoined {
+            household_id: "h1".to_owned(),
+            joined_at: at("2024-02-10 00:00:00"),
+            active: true,
+        });
+        let rows = b.into_rows();
+        let month = NaiveDate::from_ymd_opt(2024, 2, 1).unwrap();
+        assert_eq!(
+            rows[&RollupKey::ActiveMonth(month)],
+            Counts::of(&[(Metric::HouseholdsActive, 1)])
+        );
+    }
+
+    #[test]
+    fn a_line_weight_past_64_bits_is_refused() {
+        let mut b = batch();
+        let mut big = order(false);
+        big.lines[0].unit_weight_grams = i64::MAX;
+        b.order_placed(&big);
+        assert!(b.overflowed);
+    }
 }

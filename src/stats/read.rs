@@ -46,7 +46,9 @@ fn grouped_counters(alias: &str, counters: &[(Metric, &str)]) -> String {
         Some(if m.is_total() {
             format!("COALESCE(SUM({alias}.{column}), 0)")
         } else {
-            format!("COALESCE(SUM(CASE WHEN {alias}.day >= $1 THEN {alias}.{column} ELSE 0 END), 0)")
+            format!(
+                "COALESCE(SUM(CASE WHEN {alias}.day >= $1 THEN {alias}.{column} ELSE 0 END), 0)"
+            )
         })
     })
 }
@@ -81,7 +83,12 @@ struct TotalsRow {
 /// Bounded by the number of days in the period and of months on record, whatever the amount of
 /// data.
 static PERIOD_TOTALS: LazyLock<String> = LazyLock::new(|| {
-    let sum = |m: Metric| format!("CAST(COALESCE(SUM({c}), 0) AS BIGINT) AS {c}", c = m.column());
+    let sum = |m: Metric| {
+        format!(
+            "CAST(COALESCE(SUM({c}), 0) AS BIGINT) AS {c}",
+            c = m.column()
+        )
+    };
     let list = |total: bool, f: &dyn Fn(Metric) -> String| {
         Metric::ALL
             .into_iter()
@@ -162,8 +169,10 @@ pub fn grouped(
     period: Days,
 ) -> QueryResult<HashMap<String, Counts>> {
     let mut groups = HashMap::new();
-    let households = include_str!("sql/households_by.sql")
-        .replace("{counters}", &grouped_counters("s", &Table::Household.counters()));
+    let households = include_str!("sql/households_by.sql").replace(
+        "{counters}",
+        &grouped_counters("s", &Table::Household.counters()),
+    );
     // Orders are counted once, from the households' rows: the products' rows add the rest.
     let per_household = Table::Household.counters();
     let per_product: Vec<(Metric, &str)> = Table::Product
@@ -223,8 +232,10 @@ pub fn grouped(
             )?;
             run_grouped(
                 conn,
-                include_str!("sql/category_orders.sql")
-                    .replace("{counters}", &grouped_counters("s", &Table::Category.counters())),
+                include_str!("sql/category_orders.sql").replace(
+                    "{counters}",
+                    &grouped_counters("s", &Table::Category.counters()),
+                ),
                 period,
                 &mut groups,
             )?;
