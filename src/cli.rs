@@ -353,8 +353,8 @@ fn rebuild_rollups(settings: &Settings, check: bool) -> anyhow::Result<()> {
     let mut conn = database.get().map_err(describe)?;
     let timezone = settings.timezone()?;
     if check {
-        let fresh = crate::reports::rollups::recompute(&mut conn, timezone)?.into_rows();
-        let stored = crate::reports::rollups::stored(&mut conn)?;
+        let fresh = crate::stats::recompute(&mut conn, timezone)?.into_rows();
+        let stored = crate::stats::stored(&mut conn)?;
         if fresh == stored {
             println!("rollups agree with the raw tables ({} rows)", stored.len());
             return Ok(());
@@ -368,9 +368,7 @@ fn rebuild_rollups(settings: &Settings, check: bool) -> anyhow::Result<()> {
             "rollups differ from the raw tables in {differing} row(s); run `nongsan rebuild-rollups`"
         );
     }
-    crate::db::write_transaction(&mut conn, |conn| {
-        crate::reports::rollups::rebuild(conn, timezone)
-    })?;
+    crate::db::write_transaction(&mut conn, |conn| crate::stats::rebuild(conn, timezone))?;
     println!("rollups rebuilt");
     Ok(())
 }
@@ -378,6 +376,17 @@ fn rebuild_rollups(settings: &Settings, check: bool) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_rebuild_reads_the_raw_tables_as_the_domains_write_them() {
+        use crate::stats::recompute::{
+            HOME_COUNTRY, HOUSEHOLD_ACTIVE, ORDER_CANCELLED, PRODUCT_ARCHIVED,
+        };
+        assert_eq!(HOUSEHOLD_ACTIVE, crate::households::model::STATUS_ACTIVE);
+        assert_eq!(PRODUCT_ARCHIVED, crate::products::model::STATUS_ARCHIVED);
+        assert_eq!(ORDER_CANCELLED, crate::orders::model::CANCELLED);
+        assert_eq!(HOME_COUNTRY, crate::orders::model::HOME_COUNTRY);
+    }
 
     #[test]
     fn only_loopback_binds_count_as_private() {

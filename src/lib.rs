@@ -23,6 +23,7 @@ pub mod reports;
 pub mod search;
 pub mod serde_util;
 pub mod startup;
+pub mod stats;
 pub mod telemetry;
 pub mod time;
 pub mod validate;

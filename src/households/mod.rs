@@ -1,5 +1,6 @@
 //! Farm households: register, list, read, change.
 
+pub mod events;
 pub mod model;
 pub mod repo;
 pub mod routes;

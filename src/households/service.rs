@@ -13,8 +13,8 @@ use crate::context::Context;
 use crate::db::{DbConnection, write_transaction};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::ids::{HouseholdId, from_path};
-use crate::reports::rollups::RollupBatch;
 use crate::search::{optional_query_words, search_text};
+use crate::stats::StatsBatch;
 use crate::time::now_utc;
 use crate::validate::{self, ADDRESS_MAX_CHARS, DESCRIPTION_MAX_CHARS, NAME_MAX_CHARS, Problems};
 
@@ -128,8 +128,8 @@ pub async fn create(
             );
             write_transaction(conn, |conn| {
                 repo::insert(conn, &household)?;
-                let mut rollups = RollupBatch::new(timezone);
-                rollups.household_joined(&household);
+                let mut rollups = StatsBatch::new(timezone);
+                rollups.household_joined(household.joined());
                 rollups.write_at_commit(conn)
             })?;
             Ok(household.into())
@@ -298,8 +298,8 @@ pub async fn update(
                 repo::update(conn, &household.id, &changes)?;
                 if let Some(status) = &changes.status {
                     repo::forget_suspended_with_owner(conn, &household.id)?;
-                    let mut rollups = RollupBatch::new(timezone);
-                    rollups.household_status_changed(&household, status);
+                    let mut rollups = StatsBatch::new(timezone);
+                    rollups.household_status_changed(household.status_changed(status));
                     rollups.write_at_commit(conn)?;
                 }
                 let updated = repo::find(conn, &household.id)?
@@ -317,7 +317,7 @@ pub fn suspend_with_owner(
     owner_id: &str,
     timezone: chrono_tz::Tz,
 ) -> AppResult<()> {
-    let mut rollups = RollupBatch::new(timezone);
+    let mut rollups = StatsBatch::new(timezone);
     for household in repo::owned_with_status(conn, owner_id, STATUS_ACTIVE)? {
         set_status(conn, &household, STATUS_SUSPENDED, &mut rollups)?;
         repo::remember_suspended_with_owner(conn, &household.id, owner_id)?;
@@ -331,7 +331,7 @@ pub fn reinstate_with_owner(
     owner_id: &str,
     timezone: chrono_tz::Tz,
 ) -> AppResult<()> {
-    let mut rollups = RollupBatch::new(timezone);
+    let mut rollups = StatsBatch::new(timezone);
     for household in repo::take_suspended_with_owner(conn, owner_id)? {
         set_status(conn, &household, STATUS_ACTIVE, &mut rollups)?;
     }
@@ -343,7 +343,7 @@ fn set_status(
     conn: &mut DbConnection,
     household: &Household,
     status: &str,
-    rollups: &mut RollupBatch,
+    rollups: &mut StatsBatch,
 ) -> AppResult<()> {
     if household.status == status {
         return Ok(());
@@ -354,6 +354,6 @@ fn set_status(
         ..Default::default()
     };
     repo::update(conn, &household.id, &changes)?;
-    rollups.household_status_changed(household, status);
+    rollups.household_status_changed(household.status_changed(status));
     Ok(())
 }

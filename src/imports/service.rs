@@ -23,7 +23,7 @@ use crate::orders::repo::{Order, OrderItem};
 use crate::products::model::{MAX_PRICE_VND, MAX_STOCK_QUANTITY, STATUSES as PRODUCT_STATUSES};
 use crate::products::model::{ProductDraft, ProductInput};
 use crate::products::repo::Product;
-use crate::reports::rollups::RollupBatch;
+use crate::stats::StatsBatch;
 use crate::time::{now_utc, parse_date};
 use crate::validate::{self, Problems};
 
@@ -767,18 +767,22 @@ pub fn write(
     }
     let stored_product_views: Vec<(&str, i64)> = view_totals.into_iter().collect();
     write_transaction(conn, |conn| {
-        let mut rollups = RollupBatch::new(timezone);
+        let mut rollups = StatsBatch::new(timezone);
         let mut done = 0u64;
         for chunk in plan.households.chunks(1000) {
             bulk_insert!(conn, households::table, chunk)?;
-            chunk.iter().for_each(|h| rollups.household_joined(h));
+            chunk
+                .iter()
+                .for_each(|h| rollups.household_joined(h.joined()));
             done += chunk.len() as u64;
             progress(done);
         }
         phase("households written");
         for chunk in plan.products.chunks(1000) {
             bulk_insert!(conn, products::table, chunk)?;
-            chunk.iter().for_each(|p| rollups.product_listed(p));
+            chunk
+                .iter()
+                .for_each(|p| rollups.product_listed(p.listed()));
             done += chunk.len() as u64;
             progress(done);
         }
@@ -792,7 +796,8 @@ pub fn write(
             }
             chunk
                 .iter()
-                .for_each(|(o, items)| rollups.order(o, items, 1));
+                .filter_map(|(o, items)| o.placed(items))
+                .for_each(|placed| rollups.order_placed(&placed));
             done += chunk.len() as u64;
             progress(done);
         }

@@ -20,7 +20,7 @@ use crate::error::{AppError, AppResult, FieldError};
 use crate::households::service::check_province;
 use crate::ids::{HouseholdId, OrderId, ProductId, from_path};
 use crate::products::model::{MAX_PRICE_VND, STATUS_ACTIVE};
-use crate::reports::rollups::RollupBatch;
+use crate::stats::StatsBatch;
 use crate::time::{day_start_utc, now_utc, parse_date};
 use crate::validate::{self, ADDRESS_MAX_CHARS, NAME_MAX_CHARS, Problems};
 
@@ -374,8 +374,10 @@ fn place_in_transaction(
         stock_taken: true,
     };
     repo::insert_order(conn, &order, &items)?;
-    let mut rollups = RollupBatch::new(timezone);
-    rollups.order(&order, &items, 1);
+    let mut rollups = StatsBatch::new(timezone);
+    if let Some(placed) = order.placed(&items) {
+        rollups.order_placed(&placed);
+    }
     rollups.write_at_commit(conn)?;
     Ok(Placed::Created(OrderView::new(order, items)))
 }
@@ -729,8 +731,8 @@ pub async fn make_move(
                         repo::return_stock(conn, &item.product_id, item.quantity, now)?;
                     }
                     // The order stops counting in the statistics of the day it was placed.
-                    let mut rollups = RollupBatch::new(timezone);
-                    rollups.order(&order, &items, -1);
+                    let mut rollups = StatsBatch::new(timezone);
+                    rollups.order_cancelled(&order.counted(&items));
                     rollups.write_at_commit(conn)?;
                 }
                 let order =

@@ -1,6 +1,7 @@
 //! Product listings: create, search and filter, read (counting views), change, archive.
 
 pub mod cache;
+pub mod events;
 pub mod model;
 pub mod repo;
 pub mod routes;

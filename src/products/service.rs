@@ -17,8 +17,8 @@ use crate::error::{AppError, AppResult};
 use crate::households::repo::Household;
 use crate::households::service::{can_manage, check_province, visible_household};
 use crate::ids::{HouseholdId, ProductId, from_path};
-use crate::reports::rollups::RollupBatch;
 use crate::search::{optional_query_words, search_text};
+use crate::stats::StatsBatch;
 use crate::time::now_utc;
 use crate::validate::{
     self, DESCRIPTION_MAX_CHARS, NAME_MAX_CHARS, Problems, in_range, one_of, optional_date,
@@ -286,8 +286,8 @@ pub async fn create(
                     now_utc(),
                 );
                 repo::insert(conn, &row)?;
-                let mut rollups = RollupBatch::new(timezone);
-                rollups.product_listed(&row);
+                let mut rollups = StatsBatch::new(timezone);
+                rollups.product_listed(row.listed());
                 rollups.write_at_commit(conn)?;
                 Ok(row.into())
             })
@@ -466,8 +466,8 @@ pub async fn update(
                 patch.updated_at = Some(now_utc());
                 repo::update(conn, &product.id, &patch)?;
                 if let Some(status) = &patch.status {
-                    let mut rollups = RollupBatch::new(timezone);
-                    rollups.product_status_changed(&product, status);
+                    let mut rollups = StatsBatch::new(timezone);
+                    rollups.product_status_changed(product.status_changed(status));
                     rollups.write_at_commit(conn)?;
                 }
                 let updated =
@@ -488,8 +488,8 @@ pub async fn archive(ctx: &Context, caller: CurrentUser, id: &str) -> AppResult<
                 let (product, _) = manageable_product(conn, &caller, &id)?;
                 if product.status != STATUS_ARCHIVED {
                     repo::set_status(conn, &product.id, STATUS_ARCHIVED, now_utc())?;
-                    let mut rollups = RollupBatch::new(timezone);
-                    rollups.product_status_changed(&product, STATUS_ARCHIVED);
+                    let mut rollups = StatsBatch::new(timezone);
+                    rollups.product_status_changed(product.status_changed(STATUS_ARCHIVED));
                     rollups.write_at_commit(conn)?;
                 }
                 Ok(())

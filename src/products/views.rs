@@ -97,7 +97,7 @@ impl ViewCounter {
                     .collect();
                 entries.sort_unstable();
                 crate::products::repo::add_views(conn, &entries)?;
-                let mut rollups = crate::reports::rollups::RollupBatch::new(timezone);
+                let mut rollups = crate::stats::StatsBatch::new(timezone);
                 for (_, day, count) in &entries {
                     rollups.views(*day, *count);
                 }

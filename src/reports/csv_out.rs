@@ -8,7 +8,7 @@
 use std::borrow::Cow;
 
 use super::metric::{Metric, Value};
-use super::service::{BreakdownReport, METRIC_NAMES, ProductReport, UptakeReport};
+use super::service::{BreakdownReport, ProductReport, UptakeReport, metric_names};
 
 /// What a spreadsheet may read as the start of a formula.
 const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
@@ -87,7 +87,7 @@ fn growth(m: &Metric) -> Cell {
 pub fn uptake(report: &UptakeReport) -> Result<Vec<u8>, String> {
     let mut w = SafeWriter::new();
     w.header(&["metric", "current", "previous", "change", "growth_pct"])?;
-    for name in METRIC_NAMES {
+    for name in metric_names() {
         let m = report.metrics.get(name);
         w.row(vec![
             Cell::text(name),
@@ -103,7 +103,7 @@ pub fn uptake(report: &UptakeReport) -> Result<Vec<u8>, String> {
 pub fn breakdown(report: &BreakdownReport) -> Result<Vec<u8>, String> {
     let mut w = SafeWriter::new();
     let mut header = vec!["key".to_owned(), "label".to_owned()];
-    for name in METRIC_NAMES {
+    for name in metric_names() {
         header.extend([
             name.to_owned(),
             format!("{name}_previous"),
@@ -113,7 +113,7 @@ pub fn breakdown(report: &BreakdownReport) -> Result<Vec<u8>, String> {
     w.header(&header)?;
     for row in &report.rows {
         let mut record = vec![Cell::text(&row.key), Cell::text(&row.label)];
-        for name in METRIC_NAMES {
+        for name in metric_names() {
             let m = row.metrics.get(name);
             record.extend([value(Some(m.current)), value(m.previous), growth(m)]);
         }

@@ -50,13 +50,8 @@ impl Value {
     }
 }
 
-/// How a metric's raw integer is shown.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Unit {
-    Count,
-    /// Kept in grams, shown in kilograms.
-    Grams,
-}
+/// How a metric's raw integer is shown (each metric's is [`crate::stats::Metric::unit`]).
+pub use crate::stats::Unit;
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Metric {

@@ -6,6 +6,5 @@ pub mod csv_out;
 pub mod metric;
 pub mod period;
 pub mod repo;
-pub mod rollups;
 pub mod routes;
 pub mod service;

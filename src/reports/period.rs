@@ -37,6 +37,15 @@ pub fn a_year_earlier(day: NaiveDate) -> NaiveDate {
         .expect("the 28th exists in every month")
 }
 
+impl From<Period> for crate::stats::read::Days {
+    fn from(p: Period) -> Self {
+        crate::stats::read::Days {
+            from: p.from,
+            to: p.to,
+        }
+    }
+}
+
 impl Period {
     pub fn days(&self) -> i64 {
         (self.to - self.from).num_days() + 1

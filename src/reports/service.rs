@@ -6,13 +6,14 @@ use serde::{Deserialize, Serialize};
 
 use super::metric::{Metric, Unit, Value};
 use super::period::{Compare, MAX_PERIOD_DAYS, Period};
-use super::repo::{self, Grouping, ProductReportFilter};
-use super::rollups::{CounterOverflow, Counts};
+use super::repo;
 use crate::auth::CurrentUser;
 use crate::context::Context;
 use crate::error::{AppError, AppResult};
 use crate::products::model::CATEGORIES;
-use crate::search::optional_query_words;
+use crate::search::{like_pattern, optional_query_words};
+use crate::stats::read::{self, Grouping, ProductReportFilter};
+use crate::stats::{self, CounterOverflow, Counts};
 use crate::time::parse_date;
 use crate::validate::Problems;
 
@@ -33,71 +34,27 @@ pub struct ReportQuery {
     pub metric: Option<String>,
 }
 
-/// The nine metrics, in the order the API lists them.
-pub const METRIC_NAMES: [&str; 9] = [
-    "households_joined",
-    "households_total",
-    "products_listed",
-    "products_total",
-    "orders",
-    "transaction_value_vnd",
-    "volume_kg",
-    "export_volume_kg",
-    "product_views",
-];
-
-/// The raw numbers behind the metrics of one period (weights in grams).
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Raw {
-    pub values: [i64; 9],
+/// The metrics' API names, in the order the API lists them.
+pub fn metric_names() -> impl Iterator<Item = &'static str> {
+    stats::Metric::ALL.into_iter().map(stats::Metric::name)
 }
 
-impl Raw {
-    /// From a group's counters: flows over the period, `*_active` already summed to its end.
-    pub fn from_counts(c: &Counts) -> Raw {
-        Raw {
-            values: [
-                c.households_joined,
-                c.households_active,
-                c.products_listed,
-                c.products_active,
-                c.orders,
-                c.value_vnd,
-                c.weight_grams,
-                c.export_weight_grams,
-                c.views,
-            ],
+/// A period's figures from the platform's daily rows (oldest first): flows over its days, the
+/// running totals over every day up to its end.
+pub fn from_days(
+    rows: &[(chrono::NaiveDate, Counts)],
+    period: Period,
+) -> Result<Counts, CounterOverflow> {
+    let mut counts = Counts::default();
+    for (day, c) in rows.iter().take_while(|(day, _)| *day <= period.to) {
+        if *day >= period.from {
+            counts.checked_add(c)?;
+        } else {
+            // Before the period only the running totals count.
+            counts.checked_add(&c.totals())?;
         }
     }
-
-    /// From the platform's daily rows (oldest first).
-    pub fn from_days(
-        rows: &[(chrono::NaiveDate, Counts)],
-        period: Period,
-    ) -> Result<Raw, CounterOverflow> {
-        let mut counts = Counts::default();
-        for (day, c) in rows.iter().take_while(|(day, _)| *day <= period.to) {
-            if *day >= period.from {
-                counts.checked_add(c)?;
-            } else {
-                // Before the period only the running totals count.
-                counts.checked_add(&Counts {
-                    households_active: c.households_active,
-                    products_active: c.products_active,
-                    ..Counts::default()
-                })?;
-            }
-        }
-        Ok(Raw::from_counts(&counts))
-    }
-}
-
-fn unit_of(index: usize) -> Unit {
-    if METRIC_NAMES[index].ends_with("_kg") {
-        Unit::Grams
-    } else {
-        Unit::Count
-    }
+    Ok(counts)
 }
 
 /// The metrics object: every metric, this period against the compared one, in API order.
@@ -105,15 +62,14 @@ fn unit_of(index: usize) -> Unit {
 pub struct Metrics(pub Vec<(&'static str, Metric)>);
 
 impl Metrics {
-    pub fn new(current: Raw, previous: Option<Raw>) -> Metrics {
+    pub fn new(current: Counts, previous: Option<Counts>) -> Metrics {
         Metrics(
-            METRIC_NAMES
-                .iter()
-                .enumerate()
-                .map(|(i, name)| {
+            stats::Metric::ALL
+                .into_iter()
+                .map(|m| {
                     (
-                        *name,
-                        Metric::new(current.values[i], previous.map(|p| p.values[i]), unit_of(i)),
+                        m.name(),
+                        Metric::new(current[m], previous.map(|p| p[m]), m.unit()),
                     )
                 })
                 .collect(),
@@ -285,16 +241,19 @@ pub async fn uptake(
     let compared_to = period.compared(compare);
     let (current, previous) = ctx
         .db
-        .run(move |conn| Ok(repo::period_totals(conn, period, compared_to)?))
+        .run(move |conn| {
+            Ok(read::period_totals(
+                conn,
+                period.into(),
+                compared_to.map(Into::into),
+            )?)
+        })
         .await?;
     Ok(UptakeReport {
         timezone: ctx.settings.reporting.timezone.clone(),
         period,
         compared_to,
-        metrics: Metrics::new(
-            Raw::from_counts(&current),
-            previous.as_ref().map(Raw::from_counts),
-        ),
+        metrics: Metrics::new(current, previous),
     })
 }
 
@@ -348,26 +307,26 @@ pub async fn breakdown(
         .run(move |conn| {
             let Some(grouping) = grouping else {
                 // Months come from the platform's daily rows.
-                let days = repo::day_totals(conn, period.to)?;
+                let days = read::day_totals(conn, period.to)?;
                 return Ok(period
                     .months()
                     .into_iter()
                     .map(|(key, part)| {
                         let previous = period
                             .shift_like(part, compare)
-                            .map(|p| Raw::from_days(&days, p))
+                            .map(|p| from_days(&days, p))
                             .transpose()?;
                         Ok(BreakdownRow {
                             label: format!("Tháng {}/{}", &key[5..], &key[..4]),
                             key,
-                            metrics: Metrics::new(Raw::from_days(&days, part)?, previous),
+                            metrics: Metrics::new(from_days(&days, part)?, previous),
                         })
                     })
                     .collect::<Result<_, CounterOverflow>>()?);
             };
-            let current = repo::grouped(conn, grouping, period)?;
+            let current = read::grouped(conn, grouping, period.into())?;
             let previous = match compared_to {
-                Some(c) => Some(repo::grouped(conn, grouping, c)?),
+                Some(c) => Some(read::grouped(conn, grouping, c.into())?),
                 None => None,
             };
             let keys_and_labels: Vec<(String, String)> = match grouping {
@@ -400,10 +359,8 @@ pub async fn breakdown(
             let mut rows: Vec<BreakdownRow> = keys_and_labels
                 .into_iter()
                 .map(|(key, label)| {
-                    let now = Raw::from_counts(current.get(&key).unwrap_or(&empty));
-                    let before = previous
-                        .as_ref()
-                        .map(|p| Raw::from_counts(p.get(&key).unwrap_or(&empty)));
+                    let now = *current.get(&key).unwrap_or(&empty);
+                    let before = previous.as_ref().map(|p| *p.get(&key).unwrap_or(&empty));
                     BreakdownRow {
                         key,
                         label,
@@ -477,19 +434,19 @@ pub async fn products(
     let (period, compare) = checked(query, problems)?;
     let compared_to = period.compared(compare);
     let filter = ProductReportFilter {
-        words,
+        patterns: words.iter().map(|w| like_pattern(w)).collect(),
         category: query.category.clone(),
         origin_province_code: query.province_code.clone(),
     };
     let (activity, views, exports, previous) = ctx
         .db
         .run(move |conn| {
-            let activity = repo::product_activity(conn, &filter, period)?;
-            let views = repo::product_views(conn, &filter, period)?;
-            let exports = repo::product_exports(conn, &filter, period)?;
+            let activity = read::product_activity(conn, &filter, period.into())?;
+            let views = read::product_views(conn, &filter, period.into())?;
+            let exports = read::product_exports(conn, &filter, period.into())?;
             let previous: Option<HashMap<String, (i64, i64)>> = match compared_to {
                 Some(c) => Some(
-                    repo::product_activity(conn, &filter, c)?
+                    read::product_activity(conn, &filter, c.into())?
                         .into_iter()
                         .map(|a| (a.product_id, (a.value_vnd, a.weight_grams)))
                         .collect(),
@@ -573,25 +530,27 @@ pub async fn chart_data(
     require_admin(caller)?;
     let mut problems = Problems::new();
     let metric = match query.metric.as_deref() {
-        None => Some("transaction_value_vnd"),
-        Some(name) => METRIC_NAMES.iter().copied().find(|m| *m == name),
+        None => Some(stats::Metric::ValueVnd),
+        Some(name) => stats::Metric::named(name),
     };
     if metric.is_none() {
         problems.add(
             "metric",
-            format!("must be one of {}", METRIC_NAMES.join(", ")),
+            format!(
+                "must be one of {}",
+                metric_names().collect::<Vec<_>>().join(", ")
+            ),
         );
     }
     let (period, compare) = checked(query, problems)?;
-    let metric = metric.unwrap_or("transaction_value_vnd");
-    let index = METRIC_NAMES.iter().position(|m| *m == metric).unwrap_or(5);
+    let metric = metric.unwrap_or(stats::Metric::ValueVnd);
     let days = ctx
         .db
-        .run(move |conn| Ok(repo::day_totals(conn, period.to)?))
+        .run(move |conn| Ok(read::day_totals(conn, period.to)?))
         .await?;
     let shown = |part: Period| -> Result<f64, CounterOverflow> {
-        let raw = Raw::from_days(&days, part)?;
-        Ok(Value::from_raw(raw.values[index], unit_of(index)).as_f64())
+        let counts = from_days(&days, part)?;
+        Ok(Value::from_raw(counts[metric], metric.unit()).as_f64())
     };
     let months = period.months();
     let current = months
@@ -609,7 +568,7 @@ pub async fn chart_data(
         ),
     };
     Ok(ChartData {
-        metric,
+        metric: metric.name(),
         period,
         compared_to: period.compared(compare),
         months: months.into_iter().map(|(key, _)| key).collect(),

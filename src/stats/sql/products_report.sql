@@ -1,5 +1,5 @@
 -- Every product matching the filters with its own order lines over $1..$2 (none: zeros).
--- {filters} is built in repo.rs from fixed fragments with bound parameters.
+-- {filters} is built in read.rs from fixed fragments with bound parameters.
 SELECT p.id AS product_id, p.name AS name, p.household_id AS household_id,
        CAST(COALESCE(SUM(s.orders), 0) AS BIGINT) AS orders,
        CAST(COALESCE(SUM(s.value_vnd), 0) AS BIGINT) AS value_vnd,
