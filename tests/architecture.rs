@@ -26,7 +26,12 @@ fn sources() -> Vec<(PathBuf, String)> {
 
 /// The top-level module a file belongs to: `households` for `households/service.rs`.
 fn module_of(path: &Path) -> String {
-    let first = path.components().next().unwrap().as_os_str().to_string_lossy();
+    let first = path
+        .components()
+        .next()
+        .unwrap()
+        .as_os_str()
+        .to_string_lossy();
     first.trim_end_matches(".rs").to_owned()
 }
 
@@ -97,10 +102,7 @@ fn dependencies_between_source_folders_point_one_way() {
     // Below the routes nothing knows the application that startup assembles.
     for (module, targets) in &graph {
         if !["cli", "startup", "lib", "main"].contains(&module.as_str()) {
-            assert!(
-                !targets.contains("startup"),
-                "{module} depends on startup"
-            );
+            assert!(!targets.contains("startup"), "{module} depends on startup");
         }
     }
 }
@@ -114,7 +116,10 @@ fn services_repositories_and_models_know_no_http() {
         .filter(|(_, text)| without_tests(text).contains("actix"))
         .map(|(path, _)| path.display().to_string())
         .collect();
-    assert!(offenders.is_empty(), "HTTP types below the routes: {offenders:?}");
+    assert!(
+        offenders.is_empty(),
+        "HTTP types below the routes: {offenders:?}"
+    );
 }
 
 #[test]
@@ -129,9 +134,7 @@ fn sql_is_written_only_in_repositories_the_database_layer_and_statistics() {
         "bulk_insert!",
     ];
     let allowed = |path: &Path| {
-        path.ends_with("repo.rs")
-            || path.starts_with("db")
-            || path.starts_with("stats")
+        path.ends_with("repo.rs") || path.starts_with("db") || path.starts_with("stats")
     };
     let offenders: Vec<String> = sources()
         .into_iter()
@@ -145,5 +148,8 @@ fn sql_is_written_only_in_repositories_the_database_layer_and_statistics() {
             (!found.is_empty()).then(|| format!("{}: {found:?}", path.display()))
         })
         .collect();
-    assert!(offenders.is_empty(), "SQL outside repositories: {offenders:#?}");
+    assert!(
+        offenders.is_empty(),
+        "SQL outside repositories: {offenders:#?}"
+    );
 }

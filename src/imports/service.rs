@@ -4,13 +4,11 @@
 use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
-use diesel::prelude::*;
 
 use super::model::{
     HouseholdRecord, ImportRecord, ImportSummary, OrderRecord, ProductRecord, ViewsRecord,
 };
-use crate::db::schema::{households, products};
-use crate::db::{DbConnection, bulk_insert, write_transaction};
+use crate::db::{DbConnection, write_transaction};
 use crate::error::{AppError, FieldError, LineError, ProblemItem};
 use crate::households::model::{HouseholdDraft, HouseholdInput, STATUS_ACTIVE, STATUS_SUSPENDED};
 use crate::households::repo::Household;
@@ -737,7 +735,6 @@ pub fn write(
     timezone: chrono_tz::Tz,
     progress: &dyn Fn(u64),
 ) -> Result<ImportSummary, AppError> {
-    use crate::db::schema::{order_items, orders};
     let summary = ImportSummary {
         households: plan.households.len() as u64,
         products: plan.products.len() as u64,
@@ -770,7 +767,7 @@ pub fn write(
         let mut rollups = StatsBatch::new(timezone);
         let mut done = 0u64;
         for chunk in plan.households.chunks(1000) {
-            bulk_insert!(conn, households::table, chunk)?;
+            crate::households::repo::insert_many(conn, chunk)?;
             chunk
                 .iter()
                 .for_each(|h| rollups.household_joined(h.joined()));
@@ -779,7 +776,7 @@ pub fn write(
         }
         phase("households written");
         for chunk in plan.products.chunks(1000) {
-            bulk_insert!(conn, products::table, chunk)?;
+            crate::products::repo::insert_many(conn, chunk)?;
             chunk
                 .iter()
                 .for_each(|p| rollups.product_listed(p.listed()));
@@ -790,10 +787,7 @@ pub fn write(
         for chunk in plan.orders.chunks(1000) {
             let headers: Vec<&Order> = chunk.iter().map(|(o, _)| o).collect();
             let lines: Vec<&OrderItem> = chunk.iter().flat_map(|(_, items)| items).collect();
-            bulk_insert!(conn, orders::table, headers)?;
-            for lines in lines.chunks(3000) {
-                bulk_insert!(conn, order_items::table, lines.to_vec())?;
-            }
+            crate::orders::repo::insert_many(conn, &headers, &lines)?;
             chunk
                 .iter()
                 .filter_map(|(o, items)| o.placed(items))

@@ -401,7 +401,7 @@ fn take_all_stock(
     let mut taken = vec![None; draft.lines.len()];
     let mut short = Vec::new();
     for (product_id, (line, quantity)) in &by_product {
-        match repo::take_stock(conn, product_id, *quantity, now)? {
+        match crate::products::repo::take_stock(conn, product_id, *quantity, now)? {
             Some(snapshot) => taken[*line] = Some(snapshot),
             None => short.push(*line),
         }
@@ -409,7 +409,7 @@ fn take_all_stock(
     if !short.is_empty() {
         return Err(why_not_taken(conn, draft, short)?);
     }
-    let taken: Vec<repo::TakenProduct> = taken
+    let taken: Vec<crate::products::repo::TakenProduct> = taken
         .into_iter()
         .map(|t| t.expect("every line was taken"))
         .collect();
@@ -464,10 +464,11 @@ fn why_not_taken(
     mut short: Vec<usize>,
 ) -> AppResult<AppError> {
     let ids: Vec<String> = draft.lines.iter().map(|(id, _)| id.to_db()).collect();
-    let found: HashMap<String, repo::OrderableProduct> = repo::orderable_products(conn, &ids)?
-        .into_iter()
-        .map(|p| (p.id.clone(), p))
-        .collect();
+    let found: HashMap<String, crate::products::repo::OrderableProduct> =
+        crate::products::repo::orderable_products(conn, &ids)?
+            .into_iter()
+            .map(|p| (p.id.clone(), p))
+            .collect();
     let mut unavailable = Vec::new();
     for (i, id) in ids.iter().enumerate() {
         match found.get(id) {
@@ -728,7 +729,12 @@ pub async fn make_move(
                         items.iter().filter(|_| order.stock_taken).collect();
                     lines.sort_by(|a, b| a.product_id.cmp(&b.product_id));
                     for item in lines {
-                        repo::return_stock(conn, &item.product_id, item.quantity, now)?;
+                        crate::products::repo::return_stock(
+                            conn,
+                            &item.product_id,
+                            item.quantity,
+                            now,
+                        )?;
                     }
                     // The order stops counting in the statistics of the day it was placed.
                     let mut rollups = StatsBatch::new(timezone);

@@ -6,7 +6,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use crate::api::Paging;
-use crate::db::schema::products;
+use crate::db::schema::{households, products};
 use crate::db::sql::{self, ArrayColumn, ArraySql, Sql};
 use crate::db::{DbConnection, MultiBackend};
 use crate::search::like_pattern;
@@ -477,4 +477,93 @@ pub fn snapshots(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<Pro
             products::unit_weight_grams,
         ))
         .load(conn)
+}
+
+/// Many products at once (imports), the fastest way each database has.
+pub fn insert_many(conn: &mut DbConnection, rows: &[Product]) -> QueryResult<usize> {
+    crate::db::bulk_insert!(conn, products::table, rows)
+}
+
+/// The snapshot of a product taken together with its stock.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct TakenProduct {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub household_id: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub name: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub category: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub price_vnd: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub unit_weight_grams: i64,
+}
+
+/// A product as the order check needs it: its state and its household's.
+#[derive(Debug, Clone, Queryable)]
+pub struct OrderableProduct {
+    pub id: String,
+    pub name: String,
+    pub status: String,
+    pub stock_quantity: i64,
+    pub household_id: String,
+    pub household_status: String,
+}
+
+/// The products of an order with their households' status: why a line could not be taken.
+pub fn orderable_products(
+    conn: &mut DbConnection,
+    ids: &[String],
+) -> QueryResult<Vec<OrderableProduct>> {
+    products::table
+        .inner_join(households::table)
+        .filter(products::id.eq_any(ids))
+        .select((
+            products::id,
+            products::name,
+            products::status,
+            products::stock_quantity,
+            products::household_id,
+            households::status,
+        ))
+        .load(conn)
+}
+
+/// Takes `quantity` units of an active product of an active household in one conditional
+/// statement, and returns the snapshot of the row it changed; `None` when the product cannot be
+/// ordered or has too little stock (nothing changed).
+/// No read-then-write: concurrent buyers cannot oversell on either database.
+pub fn take_stock(
+    conn: &mut DbConnection,
+    product_id: &str,
+    quantity: i64,
+    now: NaiveDateTime,
+) -> QueryResult<Option<TakenProduct>> {
+    // Statuses are literals, not values: SQLite re-plans a statement whenever a value compared
+    // with an indexed column changes (its STAT4 statistics), which would undo the caching.
+    let taken = Sql::new(
+        "UPDATE products SET stock_quantity = stock_quantity - $2, updated_at = $3 \
+         WHERE id = $1 AND status = 'active' AND stock_quantity >= $2 \
+         AND EXISTS (SELECT 1 FROM households h WHERE h.id = products.household_id AND h.status = 'active') \
+         RETURNING household_id, name, category, price_vnd, unit_weight_grams",
+    )
+    .bind(product_id)
+    .bind(quantity)
+    .bind(now)
+    .load::<TakenProduct>(conn)?;
+    Ok(taken.into_iter().next())
+}
+
+pub fn return_stock(
+    conn: &mut DbConnection,
+    product_id: &str,
+    quantity: i64,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(products::table.find(product_id))
+        .set((
+            products::stock_quantity.eq(products::stock_quantity + quantity),
+            products::updated_at.eq(now),
+        ))
+        .execute(conn)
 }
