@@ -3,6 +3,7 @@
 use actix_web::{HttpResponse, web};
 
 use super::service::{self, UpdateUserRequest};
+use crate::api::resource::answers::{NotFound, Unauthenticated};
 use crate::api::{ApiJson, Problem, api_resource};
 use crate::auth::CurrentUser;
 use crate::auth::model::UserView;
@@ -18,9 +19,9 @@ pub fn config(cfg: &mut web::ServiceConfig) {
     params(("id" = String, Path, description = "User id")),
     responses(
         (status = 200, description = "The account", body = UserView),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 403, description = "`forbidden`: not an admin", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        NotFound,
     ))]
 pub(crate) async fn get_user(
     ctx: web::Data<Context>,
@@ -37,9 +38,9 @@ pub(crate) async fn get_user(
     params(("id" = String, Path, description = "User id")), security(("bearer" = [])),
     responses(
         (status = 200, description = "The account with its new status", body = UserView),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 403, description = "`forbidden`: not an admin", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        NotFound,
         (status = 422, description = "`validation_failed`: status not `active`/`suspended`, or an admin suspending themselves", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn update_user(

@@ -104,3 +104,41 @@ pub struct Problem {
     /// Field problems (`{field, message}`) or, for imports, bad lines (`{line, message}`).
     pub errors: Vec<serde_json::Value>,
 }
+
+/// The problem answers that many routes give, declared once for the OpenAPI document: a route
+/// lists them by name in its `responses(...)`; answers particular to a route keep their own
+/// description there.
+pub mod answers {
+    use super::Problem;
+
+    /// A problem answer with this status and description.
+    macro_rules! problem_answer {
+        ($name:ident, $status:literal, $description:literal) => {
+            #[derive(utoipa::IntoResponses)]
+            #[response(status = $status, description = $description, content_type = "application/problem+json")]
+            pub struct $name(#[allow(dead_code)] Problem);
+        };
+    }
+    pub(crate) use problem_answer;
+
+    problem_answer!(
+        Unauthenticated,
+        401,
+        "`unauthenticated`: no token, or an unknown, expired or revoked one"
+    );
+    problem_answer!(
+        Forbidden,
+        403,
+        "`forbidden`: the caller's role or ownership does not allow it"
+    );
+    problem_answer!(
+        NotFound,
+        404,
+        "`not_found`: no such resource, or one the caller may not see"
+    );
+    problem_answer!(
+        Invalid,
+        422,
+        "`validation_failed`: the errors name each field"
+    );
+}

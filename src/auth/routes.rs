@@ -5,6 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use super::extract::CurrentUser;
 use super::model::{LoginView, UserView};
 use super::service::{self, Guards, LoginRequest, RegisterRequest};
+use crate::api::resource::answers::Unauthenticated;
 use crate::api::{ApiJson, OptionalJson};
 use crate::api::{Problem, api_resource};
 use crate::client_address::client_address;
@@ -67,7 +68,7 @@ pub(crate) async fn login(
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "accounts", security(("bearer" = [])),
     responses(
         (status = 204, description = "The token no longer works"),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
     ))]
 pub(crate) async fn logout(
     ctx: web::Data<Context>,

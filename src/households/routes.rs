@@ -4,6 +4,7 @@ use actix_web::{HttpResponse, web};
 
 use super::model::HouseholdView;
 use super::service::{self, CreateHouseholdRequest, ListHouseholdsQuery, UpdateHouseholdRequest};
+use crate::api::resource::answers::{Invalid, NotFound, Unauthenticated};
 use crate::api::{ApiJson, ApiQuery, Page};
 use crate::api::{Problem, api_resource};
 use crate::auth::{CurrentUser, MaybeUser};
@@ -20,7 +21,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The household", body = HouseholdView),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 403, description = "`forbidden`: only farmers register households", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation_failed`, e.g. an unknown `province_code`", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -56,7 +57,7 @@ pub(crate) async fn list_households(
     params(("id" = String, Path, description = "Household id; anything that is not an id is 404")),
     responses(
         (status = 200, description = "The household", body = HouseholdView),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        NotFound,
     ))]
 pub(crate) async fn get_household(
     ctx: web::Data<Context>,
@@ -72,10 +73,10 @@ pub(crate) async fn get_household(
     params(("id" = String, Path, description = "Household id")), security(("bearer" = [])),
     responses(
         (status = 200, description = "The changed household", body = HouseholdView),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 403, description = "`forbidden`: not the owner, or `status` by a non-admin", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed`", body = Problem, content_type = "application/problem+json"),
+        NotFound,
+        Invalid,
     ))]
 pub(crate) async fn update_household(
     ctx: web::Data<Context>,

@@ -7,6 +7,7 @@ use futures_util::StreamExt;
 
 use super::model::ImportSummary;
 use super::service::{self, NdjsonParser};
+use crate::api::resource::answers::Unauthenticated;
 use crate::api::{Problem, api_resource};
 use crate::auth::CurrentUser;
 use crate::context::Context;
@@ -39,7 +40,7 @@ fn is_ndjson(req: &HttpRequest) -> bool {
     request_body(content = String, content_type = "application/x-ndjson", description = "One JSON record per line"),
     responses(
         (status = 200, description = "What was written", body = ImportSummary),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 403, description = "`forbidden`: admins only", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "`payload_too_large`", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "`unsupported_media_type`: not application/x-ndjson", body = Problem, content_type = "application/problem+json"),

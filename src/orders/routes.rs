@@ -6,11 +6,20 @@ use super::model::OrderView;
 use super::service::{
     self, CancelRequest, ListOrdersQuery, Move, PlaceOrderRequest, Placed, ShipRequest,
 };
+use crate::api::resource::answers::{
+    Forbidden, Invalid, NotFound, Unauthenticated, problem_answer,
+};
 use crate::api::{ApiJson, ApiQuery, OptionalJson, Page};
 use crate::api::{Problem, api_resource};
 use crate::auth::CurrentUser;
 use crate::context::Context;
 use crate::error::{AppError, AppResult};
+
+problem_answer!(
+    InvalidTransition,
+    409,
+    "`invalid_transition`: the order's status does not allow this move"
+);
 
 pub fn config(cfg: &mut web::ServiceConfig) {
     api_resource!(cfg, list_orders, place_order);
@@ -40,7 +49,7 @@ fn idempotency_key(req: &HttpRequest) -> AppResult<Option<String>> {
         (status = 201, description = "The order, status `placed`", body = OrderView),
         (status = 200, description = "A replay of the order this key already placed", body = OrderView,
             headers(("Idempotent-Replayed" = String, description = "`true`"))),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 403, description = "`forbidden`: only buyers order", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`insufficient_stock` naming every short item, or `product_unavailable`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation_failed`, `mixed_households` or `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
@@ -66,8 +75,8 @@ pub(crate) async fn place_order(
 #[utoipa::path(get, path = "/api/v1/orders", tag = "orders", params(ListOrdersQuery), security(("bearer" = [])),
     responses(
         (status = 200, description = "One page", body = Page<OrderView>),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
+        Invalid,
     ))]
 pub(crate) async fn list_orders(
     ctx: web::Data<Context>,
@@ -82,8 +91,8 @@ pub(crate) async fn list_orders(
     params(("id" = String, Path, description = "Order id")), security(("bearer" = [])),
     responses(
         (status = 200, description = "The order", body = OrderView),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
+        NotFound,
     ))]
 pub(crate) async fn get_order(
     ctx: web::Data<Context>,
@@ -98,9 +107,9 @@ pub(crate) async fn get_order(
     params(("id" = String, Path, description = "Order id")), security(("bearer" = [])),
     responses(
         (status = 200, description = "The confirmed order", body = OrderView),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`invalid_transition`", body = Problem, content_type = "application/problem+json"),
+        Forbidden,
+        NotFound,
+        InvalidTransition,
     ))]
 pub(crate) async fn confirm_order(
     ctx: web::Data<Context>,
@@ -116,9 +125,9 @@ pub(crate) async fn confirm_order(
     params(("id" = String, Path, description = "Order id")), security(("bearer" = [])),
     responses(
         (status = 200, description = "The shipped order", body = OrderView),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`invalid_transition`", body = Problem, content_type = "application/problem+json"),
+        Forbidden,
+        NotFound,
+        InvalidTransition,
         (status = 422, description = "`validation_failed`: tracking code over 100 characters", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn ship_order(
@@ -137,9 +146,9 @@ pub(crate) async fn ship_order(
     params(("id" = String, Path, description = "Order id")), security(("bearer" = [])),
     responses(
         (status = 200, description = "The delivered order", body = OrderView),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`invalid_transition`", body = Problem, content_type = "application/problem+json"),
+        Forbidden,
+        NotFound,
+        InvalidTransition,
     ))]
 pub(crate) async fn deliver_order(
     ctx: web::Data<Context>,
@@ -156,9 +165,9 @@ pub(crate) async fn deliver_order(
     params(("id" = String, Path, description = "Order id")), security(("bearer" = [])),
     responses(
         (status = 200, description = "The cancelled order", body = OrderView),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`invalid_transition`", body = Problem, content_type = "application/problem+json"),
+        Forbidden,
+        NotFound,
+        InvalidTransition,
         (status = 422, description = "`validation_failed`: reason over 500 characters", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn cancel_order(

@@ -6,6 +6,7 @@ use super::cache::ListingCache;
 use super::model::ProductView;
 use super::service::{self, CreateProductRequest, ListProductsQuery, UpdateProductRequest};
 use super::views::ViewCounter;
+use crate::api::resource::answers::{Forbidden, Invalid, NotFound, Unauthenticated};
 use crate::api::{ApiJson, ApiQuery, Page};
 use crate::api::{Problem, api_resource};
 use crate::auth::{CurrentUser, MaybeUser};
@@ -24,7 +25,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The product", body = ProductView),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 403, description = "`forbidden`: buyers, or not the household's owner", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`not_found`: no such household", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation_failed` naming each field (a suspended household is `household_id`)", body = Problem, content_type = "application/problem+json"),
@@ -85,7 +86,7 @@ pub(crate) async fn list_products(
     params(("id" = String, Path, description = "Product id")),
     responses(
         (status = 200, description = "The product", body = ProductView),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        NotFound,
     ))]
 pub(crate) async fn get_product(
     ctx: web::Data<Context>,
@@ -104,10 +105,10 @@ pub(crate) async fn get_product(
     params(("id" = String, Path, description = "Product id")), security(("bearer" = [])),
     responses(
         (status = 200, description = "The changed product", body = ProductView),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
+        Forbidden,
+        NotFound,
+        Invalid,
     ))]
 pub(crate) async fn update_product(
     ctx: web::Data<Context>,
@@ -124,9 +125,9 @@ pub(crate) async fn update_product(
     params(("id" = String, Path, description = "Product id")), security(("bearer" = [])),
     responses(
         (status = 204, description = "Archived"),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
+        Forbidden,
+        NotFound,
     ))]
 pub(crate) async fn archive_product(
     ctx: web::Data<Context>,

@@ -7,6 +7,7 @@ use super::service::{self, ReportQuery};
 use super::service::{BreakdownReport, ProductReport, UptakeReport};
 use super::{chart, csv_out};
 use crate::api::ApiQuery;
+use crate::api::resource::answers::Unauthenticated;
 use crate::api::{Problem, api_resource};
 use crate::auth::CurrentUser;
 use crate::context::Context;
@@ -61,7 +62,7 @@ fn respond<T: serde::Serialize>(
     responses(
         (status = 200, description = "The metrics (or CSV: metric,current,previous,change,growth_pct)", body = UptakeReport),
         (status = 400, description = "`malformed_request`: a parameter of the wrong type", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 403, description = "`forbidden`: admins only", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation_failed`: bad dates, `from` after `to`, unknown enum values", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -84,7 +85,7 @@ pub(crate) async fn uptake_report(
     responses(
         (status = 200, description = "One row per group", body = BreakdownReport),
         (status = 400, description = "`malformed_request`: a parameter of the wrong type", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 403, description = "`forbidden`: admins only", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation_failed`: bad dates, `from` after `to`, unknown enum values", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -111,7 +112,7 @@ pub(crate) async fn uptake_breakdown(
     responses(
         (status = 200, description = "Top rows and totals", body = ProductReport),
         (status = 400, description = "`malformed_request`: a parameter of the wrong type", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 403, description = "`forbidden`: admins only", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation_failed`: bad dates, `from` after `to`, unknown enum values; `q` over 200 characters or 10 words", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -132,7 +133,7 @@ pub(crate) async fn products_report(
     responses(
         (status = 200, description = "An SVG chart", content_type = "image/svg+xml", body = String),
         (status = 400, description = "`malformed_request`: a parameter of the wrong type", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 403, description = "`forbidden`: admins only", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation_failed`: bad dates, `from` after `to`, unknown enum values", body = Problem, content_type = "application/problem+json"),
     ))]
