@@ -4,8 +4,9 @@
 //! database the same counting work over and over.
 //!
 //! When an answer goes stale, the first request to notice recomputes it while the others keep
-//! getting the stale one (no stampede of identical queries); no answer older than `STALE_LIMIT`
-//! times `ttl` is ever served. Keys and bodies together stay within `max_bytes`: the oldest
+//! getting the stale one; no answer older than `STALE_LIMIT` times `ttl` is ever served. Past
+//! that, the others wait (at most one `ttl`) for the refresh under way instead of all computing
+//! the same answer at once: a slow database under load must not meet a stampede. Keys and bodies together stay within `max_bytes`: the oldest
 //! answers make room for new ones.
 
 use std::collections::HashMap;
@@ -23,7 +24,20 @@ const ENTRY_OVERHEAD_BYTES: usize = 64;
 struct Entry {
     stored: Instant,
     body: Bytes,
-    refreshing: bool,
+    /// When a request set out to recompute this answer (a refresher that failed is given up
+    /// after `STALE_LIMIT` times `ttl`).
+    refresh_started: Option<Instant>,
+}
+
+/// What a request does with the cache's answer to its query.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Lookup {
+    /// Serve this answer.
+    Serve(Bytes),
+    /// Compute the answer and `put` it.
+    Compute,
+    /// Too old to serve and being recomputed: wait for [`ListingCache::refreshed`], then look again.
+    WaitForRefresh,
 }
 
 fn cost(key: &str, body: &Bytes) -> usize {
@@ -48,6 +62,8 @@ pub struct ListingCache {
     ttl: Duration,
     max_bytes: usize,
     entries: Mutex<Entries>,
+    /// Told whenever an answer is stored.
+    stored: tokio::sync::Notify,
 }
 
 /// The cache key of a parsed query: its known parameters, in a fixed order.
@@ -61,6 +77,7 @@ impl ListingCache {
             ttl,
             max_bytes,
             entries: Mutex::new(Entries::default()),
+            stored: tokio::sync::Notify::new(),
         }
     }
 
@@ -68,27 +85,39 @@ impl ListingCache {
         !self.ttl.is_zero() && self.max_bytes > 0
     }
 
-    /// The answer to serve for this key, if any. `None` means: compute it and `put` it
-    /// (a stale entry is then marked as being refreshed, so others keep getting it meanwhile).
-    pub fn get(&self, key: &str) -> Option<Bytes> {
+    /// What to do with this key's query. A stale answer is marked as being refreshed by the
+    /// request told to compute it, so that the others keep getting it meanwhile.
+    pub fn lookup(&self, key: &str) -> Lookup {
         if !self.enabled() {
-            return None;
+            return Lookup::Compute;
         }
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        let entry = entries.map.get_mut(key)?;
+        let Some(entry) = entries.map.get_mut(key) else {
+            return Lookup::Compute;
+        };
         let age = entry.stored.elapsed();
         if age < self.ttl {
-            return Some(entry.body.clone());
+            return Lookup::Serve(entry.body.clone());
         }
-        if age >= self.ttl * STALE_LIMIT {
-            entries.remove(key);
-            return None;
+        let limit = self.ttl * STALE_LIMIT;
+        let refreshing = entry.refresh_started.is_some_and(|at| at.elapsed() < limit);
+        match (refreshing, age < limit) {
+            (true, true) => Lookup::Serve(entry.body.clone()),
+            (true, false) => Lookup::WaitForRefresh,
+            (false, _) => {
+                entry.refresh_started = Some(Instant::now());
+                Lookup::Compute
+            }
         }
-        if entry.refreshing {
-            return Some(entry.body.clone());
+    }
+
+    /// Resolves when an answer is stored, or after one `ttl`. Call it before [`lookup`](Self::lookup)
+    /// answers [`Lookup::WaitForRefresh`], so that a refresh finishing in between is not missed.
+    pub fn refreshed(&self) -> impl Future<Output = ()> + '_ {
+        let stored = self.stored.notified();
+        async move {
+            let _ = tokio::time::timeout(self.ttl, stored).await;
         }
-        entry.refreshing = true;
-        None
     }
 
     pub fn put(&self, key: String, body: Bytes) {
@@ -127,15 +156,27 @@ impl ListingCache {
         let entry = Entry {
             stored: Instant::now(),
             body,
-            refreshing: false,
+            refresh_started: None,
         };
         entries.map.insert(key, entry);
+        drop(entries);
+        self.stored.notify_waiters();
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    impl ListingCache {
+        /// The answer served for this key, if any.
+        fn get(&self, key: &str) -> Option<Bytes> {
+            match self.lookup(key) {
+                Lookup::Serve(body) => Some(body),
+                _ => None,
+            }
+        }
+    }
 
     #[test]
     fn answers_expire_and_a_zero_ttl_turns_the_cache_off() {
@@ -169,8 +210,38 @@ mod tests {
         assert_eq!(cache.get("k"), None, "the refresher");
         assert!(cache.get("k").is_some(), "stale while refreshing");
         std::thread::sleep(Duration::from_millis(40));
-        assert_eq!(cache.get("k"), None, "older than two ttls: never served");
-        assert_eq!(cache.get("k"), None);
+        assert_eq!(
+            cache.lookup("k"),
+            Lookup::WaitForRefresh,
+            "older than two ttls: never served; the refresh under way is awaited"
+        );
+        assert_eq!(cache.lookup("k"), Lookup::WaitForRefresh);
+        std::thread::sleep(Duration::from_millis(40));
+        assert_eq!(
+            cache.lookup("k"),
+            Lookup::Compute,
+            "a refresher that never came back is given up"
+        );
+    }
+
+    #[actix_web::test]
+    async fn a_stored_answer_wakes_those_waiting_for_it() {
+        let cache = std::sync::Arc::new(ListingCache::new(Duration::from_secs(30), 1 << 20));
+        let waiting = {
+            let cache = cache.clone();
+            actix_web::rt::spawn(async move {
+                let started = Instant::now();
+                cache.refreshed().await;
+                started.elapsed()
+            })
+        };
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+        cache.put("k".into(), Bytes::from_static(b"1"));
+        let waited = waiting.await.unwrap();
+        assert!(
+            waited < Duration::from_secs(30),
+            "woken by the answer, not the timeout"
+        );
     }
 
     #[test]

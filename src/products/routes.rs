@@ -2,7 +2,7 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::cache::ListingCache;
+use super::cache::{ListingCache, Lookup};
 use super::model::ProductView;
 use super::service::{self, CreateProductRequest, ListProductsQuery, UpdateProductRequest};
 use super::views::ViewCounter;
@@ -62,12 +62,24 @@ pub(crate) async fn list_products(
     let key = (caller.0.is_none() && query.0.status.is_none())
         .then(|| super::cache::key(&query.0))
         .flatten();
-    if let Some(key) = &key
-        && let Some(body) = cache.get(key)
-    {
-        return Ok(HttpResponse::Ok()
-            .content_type("application/json")
-            .body(body));
+    if let Some(key) = &key {
+        let mut waited = false;
+        loop {
+            let refreshed = cache.refreshed();
+            match cache.lookup(key) {
+                Lookup::Serve(body) => {
+                    return Ok(HttpResponse::Ok()
+                        .content_type("application/json")
+                        .body(body));
+                }
+                // Once: a refresher that does not come back within a ttl is not waited for again.
+                Lookup::WaitForRefresh if !waited => {
+                    waited = true;
+                    refreshed.await;
+                }
+                _ => break,
+            }
+        }
     }
     let page = service::list(&ctx, caller.0, query.0).await?;
     let body =
