@@ -8,25 +8,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::helpers::{Answer, Backend, TestApp, binary, ndjson_lines, send, spawn_app_with};
-use crate::on_both_backends;
-
-/// Like `on_both_backends!` for tests that start their own server with adjusted settings:
-/// each `async fn name(backend: Backend)` runs as `name::sqlite` and `name::postgres`.
-macro_rules! with_each_backend {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::$name(crate::helpers::Backend::Sqlite).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                super::$name(crate::helpers::Backend::Postgres).await;
-            }
-        }
-    )*};
-}
+use crate::{on_both_backends, with_each_backend};
 
 on_both_backends!(
     csv_cells_that_start_like_formulas_are_quoted,

@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use serde_json::{Value, json};
 
 use crate::helpers::{Answer, Backend, PASSWORD, TestApp, send, spawn_app_with};
-use crate::on_both_backends;
+use crate::{on_both_backends, with_each_backend};
 
 on_both_backends!(
     suspending_an_account_revokes_its_tokens_refuses_its_logins_and_hides_its_products,
@@ -346,23 +346,7 @@ fn retry_after(answer: &Answer) -> u64 {
         .unwrap()
 }
 
-macro_rules! on_both {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::$name(crate::helpers::Backend::Sqlite).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                super::$name(crate::helpers::Backend::Postgres).await;
-            }
-        }
-    )*};
-}
-
-on_both!(
+with_each_backend!(
     an_over_long_email_on_login_is_422_and_never_reaches_the_throttle,
     expired_tokens_are_purged_on_a_timer,
     registrations_are_throttled_per_client_address_behind_trusted_proxies_only,

@@ -40,6 +40,25 @@ macro_rules! on_both_backends {
     )*};
 }
 
+/// Like `on_both_backends!` for tests that start their own server with adjusted settings:
+/// each `async fn name(backend: Backend)` runs as `name::sqlite` and `name::postgres`.
+#[macro_export]
+macro_rules! with_each_backend {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name(crate::helpers::Backend::Sqlite).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$name(crate::helpers::Backend::Postgres).await;
+            }
+        }
+    )*};
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,

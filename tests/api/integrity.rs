@@ -11,7 +11,7 @@ use serde_json::json;
 use crate::helpers::{
     Answer, Backend, TestApp, buyers, ndjson_lines, place_order_at, shipping, spawn_app_with,
 };
-use crate::on_both_backends;
+use crate::{on_both_backends, with_each_backend};
 
 on_both_backends!(
     orders_never_oversell_while_the_farmer_edits_the_listing,
@@ -454,6 +454,8 @@ mod slow_writes {
         holder
     }
 
+    with_each_backend!(a_write_past_the_request_timeout_is_finished_or_never_made);
+
     /// Orders that wait on a held database past `server.request_timeout`: an order answered
     /// 503 must not have been stored (a client retrying it would order twice), and an order
     /// whose write has started is let finish and answers 201.
@@ -505,15 +507,5 @@ mod slow_writes {
             "orders stored beyond those answered 201"
         );
         assert_eq!(app.stock_of(&farmer, &product).await, START - created);
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sqlite() {
-        a_write_past_the_request_timeout_is_finished_or_never_made(Backend::Sqlite).await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn postgres() {
-        a_write_past_the_request_timeout_is_finished_or_never_made(Backend::Postgres).await;
     }
 }
