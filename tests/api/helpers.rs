@@ -48,7 +48,7 @@ macro_rules! with_each_backend {
         mod $name {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                super::$name(crate::helpers::Backend::Sqlite).await;
+                super::$name($crate::helpers::Backend::Sqlite).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
