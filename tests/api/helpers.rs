@@ -53,7 +53,7 @@ macro_rules! with_each_backend {
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                super::$name(crate::helpers::Backend::Postgres).await;
+                super::$name($crate::helpers::Backend::Postgres).await;
             }
         }
     )*};
