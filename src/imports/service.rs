@@ -14,8 +14,7 @@ use crate::households::model::{HouseholdDraft, HouseholdInput, STATUS_ACTIVE, ST
 use crate::households::repo::Household;
 use crate::ids::{HouseholdId, OrderId, ProductId};
 use crate::orders::model::{
-    BANK_TRANSFER, CANCELLED, COD, CONFIRMED, DELIVERED, HOME_COUNTRY, PAID, PLACED, SHIPPED,
-    STATUSES, UNPAID,
+    CANCELLED, COD, CONFIRMED, DELIVERED, PAID, PLACED, SHIPPED, STATUSES, UNPAID, rules,
 };
 use crate::orders::repo::{Order, OrderItem};
 use crate::products::model::{MAX_PRICE_VND, MAX_STOCK_QUANTITY, STATUSES as PRODUCT_STATUSES};
@@ -27,7 +26,6 @@ use crate::validate::{self, Problems};
 
 /// How many bad lines a rejection lists at most.
 pub const MAX_REPORTED_ERRORS: usize = 1000;
-const MAX_ITEMS_PER_ORDER: usize = 1000;
 const MAX_VIEWS_PER_RECORD: i64 = 1_000_000_000_000;
 
 /// The bad lines of an import: the `MAX_REPORTED_ERRORS` lowest line numbers are kept, the rest
@@ -549,23 +547,9 @@ fn order_rows(
     if !STATUSES.contains(&status) {
         problems.add("status", format!("must be one of {}", STATUSES.join(", ")));
     }
-    let country_code = o
-        .country_code
-        .as_deref()
-        .unwrap_or(HOME_COUNTRY)
-        .trim()
-        .to_ascii_uppercase();
-    if country_code.len() != 2 || isocountry::CountryCode::for_alpha2(&country_code).is_err() {
-        problems.add("country_code", "must be an ISO 3166-1 alpha-2 country code");
-    }
-    let payment_method = match o.payment_method.as_deref() {
-        None | Some(COD) => COD,
-        Some(BANK_TRANSFER) => BANK_TRANSFER,
-        Some(_) => {
-            problems.add("payment_method", "must be cod or bank_transfer");
-            COD
-        }
-    };
+    let country_code =
+        rules::country_code(&mut problems, "country_code", o.country_code.as_deref());
+    let payment_method = rules::payment_method(&mut problems, o.payment_method.as_deref());
     let buyer_id = match &o.buyer_email {
         None => None,
         Some(email) => match accounts.get(&email.trim().to_lowercase()) {
@@ -576,12 +560,7 @@ fn order_rows(
             }
         },
     };
-    if o.items.is_empty() || o.items.len() > MAX_ITEMS_PER_ORDER {
-        problems.add(
-            "items",
-            format!("an order has 1 to {MAX_ITEMS_PER_ORDER} items"),
-        );
-    }
+    rules::item_count(&mut problems, "items", o.items.len());
     let order_id = OrderId::generate().to_db();
     let mut items = Vec::with_capacity(o.items.len());
     let mut seen = HashSet::new();

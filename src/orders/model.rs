@@ -4,6 +4,7 @@ use chrono::NaiveDateTime;
 use serde::Serialize;
 
 use super::repo::{Order, OrderItem};
+use crate::validate::Problems;
 
 pub const PLACED: &str = "placed";
 pub const CONFIRMED: &str = "confirmed";
@@ -19,6 +20,53 @@ pub const PAID: &str = "paid";
 
 /// Vietnam: orders shipped anywhere else are export orders.
 pub const HOME_COUNTRY: &str = "VN";
+
+/// At most this many lines in one order, placed or imported.
+pub const MAX_ITEMS_PER_ORDER: usize = 100;
+
+/// The rules an order's parts follow however it comes in (placed by a buyer or imported).
+/// Each records a problem under `field` and returns a placeholder when the value is not allowed.
+pub mod rules {
+    use super::*;
+
+    /// 1 to [`MAX_ITEMS_PER_ORDER`] lines; whether the lines themselves are worth judging.
+    pub fn item_count(problems: &mut Problems, field: &str, count: usize) -> bool {
+        if (1..=MAX_ITEMS_PER_ORDER).contains(&count) {
+            return true;
+        }
+        problems.add(
+            field,
+            format!("an order has 1 to {MAX_ITEMS_PER_ORDER} items"),
+        );
+        false
+    }
+
+    /// An ISO 3166-1 alpha-2 code, upper case; Vietnam when not given.
+    pub fn country_code(problems: &mut Problems, field: &str, given: Option<&str>) -> String {
+        let code = given
+            .map(|c| c.trim().to_ascii_uppercase())
+            .unwrap_or_else(|| HOME_COUNTRY.to_owned());
+        if code.len() != 2 || isocountry::CountryCode::for_alpha2(&code).is_err() {
+            problems.add(
+                field,
+                "must be an ISO 3166-1 alpha-2 country code such as VN or JP",
+            );
+        }
+        code
+    }
+
+    /// `cod` (when not given) or `bank_transfer`.
+    pub fn payment_method(problems: &mut Problems, given: Option<&str>) -> String {
+        match given {
+            None | Some(COD) => COD.to_owned(),
+            Some(BANK_TRANSFER) => BANK_TRANSFER.to_owned(),
+            Some(_) => {
+                problems.add("payment_method", "must be cod or bank_transfer");
+                COD.to_owned()
+            }
+        }
+    }
+}
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct OrderItemView {

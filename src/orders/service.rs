@@ -8,8 +8,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::model::{
-    BANK_TRANSFER, CANCELLED, COD, CONFIRMED, DELIVERED, HOME_COUNTRY, OrderView, PAID, PLACED,
-    SHIPPED, STATUSES, UNPAID,
+    CANCELLED, COD, CONFIRMED, DELIVERED, OrderView, PAID, PLACED, SHIPPED, STATUSES, UNPAID, rules,
 };
 use super::repo::{self, IdempotencyRecord, Order, OrderFilter, OrderItem, OrderMove};
 use crate::api::{Page, PageParams, Paging};
@@ -24,7 +23,6 @@ use crate::stats::StatsBatch;
 use crate::time::{day_start_utc, now_utc, parse_date};
 use crate::validate::{self, ADDRESS_MAX_CHARS, NAME_MAX_CHARS, Problems};
 
-pub const MAX_ITEMS_PER_ORDER: usize = 100;
 pub const MAX_QUANTITY: i64 = 1_000_000_000;
 pub const IDEMPOTENCY_KEY_MAX_CHARS: usize = 255;
 pub const NOTE_MAX_CHARS: usize = 1000;
@@ -108,21 +106,13 @@ struct OrderDraft {
 
 fn parse_request(request: &PlaceOrderRequest) -> (OrderDraft, Problems) {
     let mut problems = Problems::new();
-    if request.items.is_empty() {
-        problems.add("items", "an order needs at least one item");
-    } else if request.items.len() > MAX_ITEMS_PER_ORDER {
-        problems.add(
-            "items",
-            format!("an order has at most {MAX_ITEMS_PER_ORDER} items"),
-        );
-    }
     let mut lines = Vec::with_capacity(request.items.len());
     let mut seen = HashMap::new();
     // Past the limit the lines themselves are not worth judging.
-    let lines_to_check = if request.items.len() > MAX_ITEMS_PER_ORDER {
-        0
-    } else {
+    let lines_to_check = if rules::item_count(&mut problems, "items", request.items.len()) {
         request.items.len()
+    } else {
+        0
     };
     for (i, item) in request.items.iter().enumerate().take(lines_to_check) {
         match ProductId::parse(&item.product_id) {
@@ -177,25 +167,12 @@ fn parse_request(request: &PlaceOrderRequest) -> (OrderDraft, Problems) {
         .map(str::trim)
         .filter(|c| !c.is_empty())
         .map(str::to_owned);
-    let country_code = shipping
-        .country_code
-        .as_deref()
-        .map(|c| c.trim().to_ascii_uppercase())
-        .unwrap_or_else(|| HOME_COUNTRY.to_owned());
-    if country_code.len() != 2 || isocountry::CountryCode::for_alpha2(&country_code).is_err() {
-        problems.add(
-            "shipping.country_code",
-            "must be an ISO 3166-1 alpha-2 country code such as VN or JP",
-        );
-    }
-    let payment_method = match request.payment_method.as_deref() {
-        None | Some(COD) => COD.to_owned(),
-        Some(BANK_TRANSFER) => BANK_TRANSFER.to_owned(),
-        Some(_) => {
-            problems.add("payment_method", "must be cod or bank_transfer");
-            String::new()
-        }
-    };
+    let country_code = rules::country_code(
+        &mut problems,
+        "shipping.country_code",
+        shipping.country_code.as_deref(),
+    );
+    let payment_method = rules::payment_method(&mut problems, request.payment_method.as_deref());
     let note = problems
         .check(validate::optional_text(
             "note",
