@@ -17,7 +17,7 @@ use crate::orders::model::{
     CANCELLED, COD, CONFIRMED, DELIVERED, PAID, PLACED, SHIPPED, STATUSES, UNPAID, rules,
 };
 use crate::orders::repo::{Order, OrderItem};
-use crate::products::model::{MAX_PRICE_VND, MAX_STOCK_QUANTITY, STATUSES as PRODUCT_STATUSES};
+use crate::products::model::{MAX_PRICE_VND, STATUSES as PRODUCT_STATUSES};
 use crate::products::model::{ProductDraft, ProductInput};
 use crate::products::repo::Product;
 use crate::stats::StatsBatch;
@@ -581,12 +581,11 @@ fn order_rows(
         if !seen.insert(product.id.clone()) {
             problems.add(format!("items[{i}].product"), "appears more than once");
         }
-        let quantity = problems.check(validate::in_range(
+        let quantity = rules::quantity(
+            &mut problems,
             &format!("items[{i}].quantity"),
             item.quantity,
-            1,
-            MAX_STOCK_QUANTITY,
-        ));
+        );
         let price = problems.check(validate::in_range(
             &format!("items[{i}].unit_price_vnd"),
             item.unit_price_vnd.unwrap_or(product.price_vnd),

@@ -23,6 +23,8 @@ pub const HOME_COUNTRY: &str = "VN";
 
 /// At most this many lines in one order, placed or imported.
 pub const MAX_ITEMS_PER_ORDER: usize = 100;
+/// At most this many units on one line.
+pub const MAX_QUANTITY: i64 = 1_000_000_000;
 
 /// The rules an order's parts follow however it comes in (placed by a buyer or imported).
 /// Each records a problem under `field` and returns a placeholder when the value is not allowed.
@@ -39,6 +41,11 @@ pub mod rules {
             format!("an order has 1 to {MAX_ITEMS_PER_ORDER} items"),
         );
         false
+    }
+
+    /// A line's quantity: 1 to [`MAX_QUANTITY`].
+    pub fn quantity(problems: &mut Problems, field: &str, quantity: i64) -> Option<i64> {
+        problems.check(crate::validate::in_range(field, quantity, 1, MAX_QUANTITY))
     }
 
     /// An ISO 3166-1 alpha-2 code, upper case; Vietnam when not given.

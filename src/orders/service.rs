@@ -23,7 +23,6 @@ use crate::stats::StatsBatch;
 use crate::time::{day_start_utc, now_utc, parse_date};
 use crate::validate::{self, ADDRESS_MAX_CHARS, NAME_MAX_CHARS, Problems};
 
-pub const MAX_QUANTITY: i64 = 1_000_000_000;
 pub const IDEMPOTENCY_KEY_MAX_CHARS: usize = 255;
 pub const NOTE_MAX_CHARS: usize = 1000;
 pub const REASON_MAX_CHARS: usize = 500;
@@ -128,12 +127,11 @@ fn parse_request(request: &PlaceOrderRequest) -> (OrderDraft, Problems) {
             }
             None => problems.add(format!("items[{i}].product_id"), "must be a product id"),
         }
-        if !(1..=MAX_QUANTITY).contains(&item.quantity) {
-            problems.add(
-                format!("items[{i}].quantity"),
-                format!("must be between 1 and {MAX_QUANTITY}"),
-            );
-        }
+        rules::quantity(
+            &mut problems,
+            &format!("items[{i}].quantity"),
+            item.quantity,
+        );
     }
     let shipping = &request.shipping;
     let recipient_name = problems
