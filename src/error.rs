@@ -145,6 +145,23 @@ impl AppError {
         Self::client(StatusCode::CONFLICT, code, detail)
     }
 
+    /// A write that would repeat a unique key (an email, an idempotency key): 409
+    /// `already_exists` unless the caller, who knows what the key means, says more.
+    pub fn already_exists() -> Self {
+        Self::conflict("already_exists", "this already exists")
+    }
+
+    /// Whether this is what [`already_exists`](Self::already_exists) answers.
+    pub fn is_already_exists(&self) -> bool {
+        matches!(
+            self,
+            AppError::Client {
+                code: "already_exists",
+                ..
+            }
+        )
+    }
+
     pub fn unprocessable(code: &'static str, detail: impl Into<String>) -> Self {
         Self::client(StatusCode::UNPROCESSABLE_ENTITY, code, detail)
     }
@@ -270,11 +287,15 @@ impl ResponseError for AppError {
     }
 }
 
+/// The one place database errors become answers.
 impl From<diesel::result::Error> for AppError {
     fn from(error: diesel::result::Error) -> Self {
         use diesel::result::{DatabaseErrorKind, Error};
         match error {
             Error::NotFound => AppError::not_found("resource"),
+            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
+                AppError::already_exists()
+            }
             Error::DatabaseError(
                 DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
                 info,

@@ -239,8 +239,9 @@ impl Paging {
     }
 }
 
-/// One page of a list: `{"items": [...], "page": 1, "per_page": 20, "total": 123}`.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+/// One page of a list: `{"items": [...], "page": 1, "per_page": 20, "total": 123}`. Its
+/// OpenAPI schema is declared per item type with [`page_schema!`].
+#[derive(Debug, Serialize)]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub page: i64,
@@ -258,6 +259,24 @@ impl<T> Page<T> {
         }
     }
 }
+
+/// Declares the OpenAPI schema of a [`Page`] of `$item` under the name `$name`. utoipa inlines
+/// a generic's type argument (`Page<T>` would document its items as an anonymous object, and a
+/// generated client would get `PageProductViewItemsItem`); this schema refers to `$item`.
+macro_rules! page_schema {
+    ($name:ident, $item:ty) => {
+        #[doc = concat!("One page of ", stringify!($item), " (the schema of [`crate::api::Page`]).")]
+        #[derive(utoipa::ToSchema)]
+        #[allow(dead_code)]
+        pub(crate) struct $name {
+            items: Vec<$item>,
+            page: i64,
+            per_page: i64,
+            total: i64,
+        }
+    };
+}
+pub(crate) use page_schema;
 
 #[cfg(test)]
 mod tests {

@@ -141,13 +141,10 @@ pub fn insert_account(
     password_hash: String,
 ) -> AppResult<UserView> {
     let user = account.into_user(password_hash);
-    match repo::insert_user(conn, &user) {
+    match repo::insert_user(conn, &user).map_err(AppError::from) {
         Ok(()) => Ok(user.into()),
-        Err(diesel::result::Error::DatabaseError(
-            diesel::result::DatabaseErrorKind::UniqueViolation,
-            _,
-        )) => Err(email_taken()),
-        Err(other) => Err(other.into()),
+        Err(error) if error.is_already_exists() => Err(email_taken()),
+        Err(other) => Err(other),
     }
 }
 

@@ -90,7 +90,7 @@ impl From<NaiveDateTime> for Value<'_> {
 pub const CACHED_ROWS: usize = 4;
 
 /// `($1, $2), ($3, $4)` for `rows` rows of `per_row` values, numbered from `$first`.
-pub fn value_rows(first: usize, rows: usize, per_row: usize) -> String {
+fn value_rows(first: usize, rows: usize, per_row: usize) -> String {
     let mut text = String::with_capacity(rows * per_row * 5);
     for r in 0..rows {
         text.push_str(if r == 0 { "(" } else { ", (" });
@@ -303,8 +303,91 @@ impl ArrayColumn<'_> {
     }
 }
 
+impl<'a> ArrayColumn<'a> {
+    fn len(&self) -> usize {
+        match self {
+            ArrayColumn::Text(c) => c.len(),
+            ArrayColumn::Date(c) => c.len(),
+            ArrayColumn::Integer(c) => c.len(),
+            ArrayColumn::BigInt(c) => c.len(),
+        }
+    }
+
+    fn rows(&self, range: std::ops::Range<usize>) -> ArrayColumn<'a> {
+        match self {
+            ArrayColumn::Text(c) => ArrayColumn::Text(c[range].to_vec()),
+            ArrayColumn::Date(c) => ArrayColumn::Date(c[range].to_vec()),
+            ArrayColumn::Integer(c) => ArrayColumn::Integer(c[range].to_vec()),
+            ArrayColumn::BigInt(c) => ArrayColumn::BigInt(c[range].to_vec()),
+        }
+    }
+
+    fn value(&self, row: usize) -> Value<'a> {
+        match self {
+            ArrayColumn::Text(c) => c[row].into(),
+            ArrayColumn::Date(c) => c[row].into(),
+            ArrayColumn::Integer(c) => c[row].into(),
+            ArrayColumn::BigInt(c) => c[row].into(),
+        }
+    }
+}
+
+/// `VALUES ($n, $n+1), …`: the rows of `columns` as placeholders numbered after the values
+/// already in `values`, onto which it pushes theirs.
+pub fn values_of<'a>(columns: &[ArrayColumn<'a>], values: &mut Vec<Value<'a>>) -> String {
+    let rows = columns.first().map_or(0, ArrayColumn::len);
+    let text = format!(
+        "VALUES {}",
+        value_rows(values.len() + 1, rows, columns.len())
+    );
+    for row in 0..rows {
+        values.extend(columns.iter().map(|column| column.value(row)));
+    }
+    text
+}
+
+/// Runs `statement` over many rows given as columns of equal length, in the form each database
+/// takes best: on PostgreSQL, more than [`CACHED_ROWS`] rows as column arrays (`SELECT * FROM
+/// unnest($1::text[], …)`, [`ARRAY_ROWS_PER_STATEMENT`] at a time, one prepared text); otherwise
+/// multi-row `VALUES`, `values_per_statement` rows at a time (SQLite binds every cell). `statement`
+/// is given that table expression and places it: `INSERT INTO t (…) {rows} ON CONFLICT …`, or
+/// `WITH v (a, b) AS ({rows}) UPDATE …`.
+pub fn execute_rows(
+    conn: &mut DbConnection,
+    columns: &[ArrayColumn],
+    values_per_statement: usize,
+    statement: impl Fn(&str) -> String,
+) -> QueryResult<usize> {
+    let rows = columns.first().map_or(0, ArrayColumn::len);
+    let chunk = |size: usize| {
+        (0..rows)
+            .step_by(size.max(1))
+            .map(move |start| start..rows.min(start + size.max(1)))
+    };
+    let mut written = 0;
+    if let DbConnection::Postgres(pg) = conn
+        && rows > CACHED_ROWS
+    {
+        for range in chunk(ARRAY_ROWS_PER_STATEMENT) {
+            let part: Vec<ArrayColumn> = columns.iter().map(|c| c.rows(range.clone())).collect();
+            let text = statement(&format!("SELECT * FROM {}", unnest(&part)));
+            written += ArraySql::new(text, part).execute(pg)?;
+        }
+        return Ok(written);
+    }
+    for range in chunk(values_per_statement) {
+        let part: Vec<ArrayColumn> = columns.iter().map(|c| c.rows(range.clone())).collect();
+        let mut values = Vec::new();
+        let text = statement(&values_of(&part, &mut values));
+        written += Sql::with_values(text, values)
+            .cached_if(range.len() <= CACHED_ROWS)
+            .execute(conn)?;
+    }
+    Ok(written)
+}
+
 /// `unnest($1::text[], $2::date[], …)`: the rows of `columns`, as a PostgreSQL table expression.
-pub fn unnest(columns: &[ArrayColumn]) -> String {
+fn unnest(columns: &[ArrayColumn]) -> String {
     let arrays: Vec<String> = columns
         .iter()
         .enumerate()
@@ -317,7 +400,7 @@ pub fn unnest(columns: &[ArrayColumn]) -> String {
 /// writes (imports, the demo) use it: its text is the same however many rows there are, so it is
 /// prepared once, and PostgreSQL takes each column as one value instead of parsing and binding a
 /// placeholder per cell, as a multi-row `VALUES` makes it do.
-pub struct ArraySql<'a> {
+struct ArraySql<'a> {
     text: String,
     pieces: Vec<Piece>,
     columns: Vec<ArrayColumn<'a>>,

@@ -5,11 +5,13 @@ use actix_web::{HttpResponse, web};
 use super::model::HouseholdView;
 use super::service::{self, CreateHouseholdRequest, ListHouseholdsQuery, UpdateHouseholdRequest};
 use crate::api::resource::answers::{Invalid, NotFound, Unauthenticated};
-use crate::api::{ApiJson, ApiQuery, Page};
+use crate::api::{ApiJson, ApiQuery, page_schema};
 use crate::api::{Problem, api_resource};
 use crate::auth::{CurrentUser, MaybeUser};
 use crate::context::Context;
 use crate::error::AppResult;
+
+page_schema!(HouseholdPage, HouseholdView);
 
 pub fn config(cfg: &mut web::ServiceConfig) {
     api_resource!(cfg, list_households, create_household);
@@ -38,7 +40,7 @@ pub(crate) async fn create_household(
 /// diacritics. Suspended households are listed for admins only (`status` filters them).
 #[utoipa::path(get, path = "/api/v1/households", tag = "households", params(ListHouseholdsQuery),
     responses(
-        (status = 200, description = "One page", body = Page<HouseholdView>),
+        (status = 200, description = "One page", body = HouseholdPage),
         (status = 400, description = "`malformed_request`: a parameter of the wrong type", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`forbidden`: `status=suspended` by a non-admin", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation_failed`: paging out of range, bad province code; `q` over 200 characters or 10 words, any parameter over 200 characters", body = Problem, content_type = "application/problem+json"),

@@ -9,11 +9,13 @@ use super::service::{
 use crate::api::resource::answers::{
     Forbidden, Invalid, NotFound, Unauthenticated, problem_answer,
 };
-use crate::api::{ApiJson, ApiQuery, OptionalJson, Page};
+use crate::api::{ApiJson, ApiQuery, OptionalJson, page_schema};
 use crate::api::{Problem, api_resource};
 use crate::auth::CurrentUser;
 use crate::context::Context;
 use crate::error::{AppError, AppResult};
+
+page_schema!(OrderPage, OrderView);
 
 problem_answer!(
     InvalidTransition,
@@ -74,7 +76,7 @@ pub(crate) async fn place_order(
 /// admin all. `from`/`to` are Vietnam calendar days on `placed_at`.
 #[utoipa::path(get, path = "/api/v1/orders", tag = "orders", params(ListOrdersQuery), security(("bearer" = [])),
     responses(
-        (status = 200, description = "One page", body = Page<OrderView>),
+        (status = 200, description = "One page", body = OrderPage),
         Unauthenticated,
         Invalid,
     ))]

@@ -217,13 +217,6 @@ fn key_reused() -> AppError {
     )
 }
 
-fn is_unique_violation(error: &AppError) -> bool {
-    matches!(error, AppError::Internal(e) if e.chain().any(|cause| matches!(
-        cause.downcast_ref::<diesel::result::Error>(),
-        Some(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _))
-    )))
-}
-
 pub async fn place(
     ctx: &Context,
     caller: CurrentUser,
@@ -251,7 +244,7 @@ pub async fn place(
     let outcome = match placed {
         // Two requests with one key: the second waits on the key's row (PostgreSQL) or its turn
         // on the writer (SQLite) and then replays the first one's order.
-        Err(error) if idempotency_key.is_some() && is_unique_violation(&error) => {
+        Err(error) if idempotency_key.is_some() && error.is_already_exists() => {
             let key = idempotency_key.unwrap_or_default();
             ctx.db
                 .run(move |conn| replay(conn, &caller, &key, &hash))
@@ -314,8 +307,7 @@ fn place_in_transaction(
                 order_id: order_id.clone(),
                 created_at: now,
             },
-        )
-        .map_err(|e| AppError::Internal(anyhow::Error::new(e)))?;
+        )?;
     }
     if let Some(code) = &draft.province_code {
         problems.check(check_province(conn, "shipping.province_code", code)?);

@@ -7,7 +7,7 @@ use diesel::prelude::*;
 
 use crate::api::Paging;
 use crate::db::schema::{households, products};
-use crate::db::sql::{self, ArrayColumn, ArraySql, Sql};
+use crate::db::sql::{self, ArrayColumn, Sql};
 use crate::db::{DbConnection, MultiBackend};
 use crate::search::like_pattern;
 
@@ -287,75 +287,33 @@ pub fn add_view_days(
     conn: &mut DbConnection,
     entries: &[(String, NaiveDate, i64)],
 ) -> QueryResult<()> {
-    const UPSERT: &str = "INSERT INTO product_view_days (product_id, day, views)";
-    const ON_CONFLICT: &str = "ON CONFLICT (product_id, day) \
-        DO UPDATE SET views = product_view_days.views + excluded.views";
-    if let DbConnection::Postgres(pg) = conn
-        && entries.len() > sql::CACHED_ROWS
-    {
-        for chunk in entries.chunks(sql::ARRAY_ROWS_PER_STATEMENT) {
-            let columns = vec![
-                ArrayColumn::Text(chunk.iter().map(|(p, _, _)| p.as_str()).collect()),
-                ArrayColumn::Date(chunk.iter().map(|(_, d, _)| *d).collect()),
-                ArrayColumn::BigInt(chunk.iter().map(|(_, _, n)| *n).collect()),
-            ];
-            let text = format!(
-                "{UPSERT} SELECT * FROM {} {ON_CONFLICT}",
-                sql::unnest(&columns)
-            );
-            ArraySql::new(text, columns).execute(pg)?;
-        }
-        return Ok(());
-    }
-    for chunk in entries.chunks(VIEW_ROWS_PER_STATEMENT) {
-        let text = format!(
-            "{UPSERT} VALUES {} {ON_CONFLICT}",
-            sql::value_rows(1, chunk.len(), 3)
-        );
-        let mut statement = Sql::new(text).cached_if(chunk.len() <= sql::CACHED_ROWS);
-        for (product_id, day, count) in chunk {
-            statement.push(product_id.as_str());
-            statement.push(*day);
-            statement.push(*count);
-        }
-        statement.execute(conn)?;
-    }
+    let columns = [
+        ArrayColumn::Text(entries.iter().map(|(p, _, _)| p.as_str()).collect()),
+        ArrayColumn::Date(entries.iter().map(|(_, d, _)| *d).collect()),
+        ArrayColumn::BigInt(entries.iter().map(|(_, _, n)| *n).collect()),
+    ];
+    sql::execute_rows(conn, &columns, VIEW_ROWS_PER_STATEMENT, |rows| {
+        format!(
+            "INSERT INTO product_view_days (product_id, day, views) {rows} \
+             ON CONFLICT (product_id, day) \
+             DO UPDATE SET views = product_view_days.views + excluded.views"
+        )
+    })?;
     Ok(())
 }
 
 /// Adds to products' running view totals.
 pub fn add_product_views(conn: &mut DbConnection, totals: &[(&str, i64)]) -> QueryResult<()> {
-    if let DbConnection::Postgres(pg) = conn
-        && totals.len() > sql::CACHED_ROWS
-    {
-        for chunk in totals.chunks(sql::ARRAY_ROWS_PER_STATEMENT) {
-            let columns = vec![
-                ArrayColumn::Text(chunk.iter().map(|(p, _)| *p).collect()),
-                ArrayColumn::BigInt(chunk.iter().map(|(_, n)| *n).collect()),
-            ];
-            let text = format!(
-                "UPDATE products SET views = products.views + v.views FROM {} AS v (id, views) \
-                 WHERE products.id = v.id",
-                sql::unnest(&columns)
-            );
-            ArraySql::new(text, columns).execute(pg)?;
-        }
-        return Ok(());
-    }
-    for chunk in totals.chunks(VIEW_ROWS_PER_STATEMENT) {
-        // VALUES columns are column1, column2 on both databases.
-        let text = format!(
-            "UPDATE products SET views = products.views + v.column2 FROM (VALUES {}) AS v \
-             WHERE products.id = v.column1",
-            sql::value_rows(1, chunk.len(), 2)
-        );
-        let mut statement = Sql::new(text).cached_if(chunk.len() <= sql::CACHED_ROWS);
-        for (product_id, count) in chunk {
-            statement.push(*product_id);
-            statement.push(*count);
-        }
-        statement.execute(conn)?;
-    }
+    let columns = [
+        ArrayColumn::Text(totals.iter().map(|(p, _)| *p).collect()),
+        ArrayColumn::BigInt(totals.iter().map(|(_, n)| *n).collect()),
+    ];
+    sql::execute_rows(conn, &columns, VIEW_ROWS_PER_STATEMENT, |rows| {
+        format!(
+            "WITH v (id, views) AS ({rows}) \
+             UPDATE products SET views = products.views + v.views FROM v WHERE products.id = v.id"
+        )
+    })?;
     Ok(())
 }
 

@@ -7,12 +7,14 @@ use super::model::ProductView;
 use super::service::{self, CreateProductRequest, ListProductsQuery, UpdateProductRequest};
 use super::views::ViewCounter;
 use crate::api::resource::answers::{Forbidden, Invalid, NotFound, Unauthenticated};
-use crate::api::{ApiJson, ApiQuery, Page};
+use crate::api::{ApiJson, ApiQuery, page_schema};
 use crate::api::{Problem, api_resource};
 use crate::auth::{CurrentUser, MaybeUser};
 use crate::client_address::client_address;
 use crate::context::Context;
 use crate::error::{AppError, AppResult};
+
+page_schema!(ProductPage, ProductView);
 
 pub fn config(cfg: &mut web::ServiceConfig) {
     api_resource!(cfg, list_products, create_product);
@@ -45,7 +47,7 @@ pub(crate) async fn create_product(
 /// (together with their `household_id`) and admins list paused or archived products too.
 #[utoipa::path(get, path = "/api/v1/products", tag = "products", params(ListProductsQuery),
     responses(
-        (status = 200, description = "One page", body = Page<ProductView>),
+        (status = 200, description = "One page", body = ProductPage),
         (status = 400, description = "`malformed_request`: a parameter of the wrong type", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "`unauthenticated`: `status` without signing in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`forbidden`: `status` by someone else than an admin or the owner", body = Problem, content_type = "application/problem+json"),

@@ -13,7 +13,7 @@ use super::events::{
     HouseholdJoined, HouseholdStatusChanged, OrderPlaced, ProductListed, ProductStatusChanged,
 };
 use super::metric::{CounterOverflow, Counts, Metric, select_counters};
-use crate::db::sql::{self, ArrayColumn, ArraySql, Sql, Value};
+use crate::db::sql::{self, ArrayColumn, Sql};
 use crate::db::{CommitWrite, DbConnection};
 use crate::time::local_day;
 
@@ -248,18 +248,11 @@ impl StatsBatch {
             return upsert_together(conn, &tables, shard);
         }
         for table in tables {
-            match conn {
-                DbConnection::Postgres(pg) if table.len() > sql::CACHED_ROWS => {
-                    for chunk in table.chunks(sql::ARRAY_ROWS_PER_STATEMENT) {
-                        upsert_columns(pg, chunk, shard)?;
-                    }
-                }
-                _ => {
-                    for chunk in table.chunks(SQLITE_ROWS_PER_STATEMENT) {
-                        upsert(conn, chunk, shard)?;
-                    }
-                }
-            }
+            let (insert, on_conflict) = upsert_clauses(&table[0].0);
+            let columns = columns_of(table, shard);
+            sql::execute_rows(conn, &columns, SQLITE_ROWS_PER_STATEMENT, |rows| {
+                format!("{insert} {rows} {on_conflict}")
+            })?;
         }
         Ok(())
     }
@@ -451,42 +444,8 @@ fn upsert_clauses(key: &RollupKey) -> (String, String) {
     )
 }
 
-/// The upsert of rows of one table as a multi-row `VALUES`, the same SQL on both databases, its
-/// placeholders numbered after the `values` it pushes them onto. Keys are unique within a batch.
-fn upsert_text<'a>(
-    rows: &'a [(RollupKey, Counts)],
-    shard: i32,
-    values: &mut Vec<Value<'a>>,
-) -> String {
-    let keys = key_values(&rows[0].0, shard);
-    let columns = Table::of(&rows[0].0).counters();
-    let (insert, on_conflict) = upsert_clauses(&rows[0].0);
-    let text = format!(
-        "{insert} VALUES {} {on_conflict}",
-        sql::value_rows(values.len() + 1, rows.len(), keys.len() + columns.len()),
-    );
-    for (key, counts) in rows {
-        for (_, value) in key_values(key, shard) {
-            values.push(match value {
-                KeyValue::Text(text) => text.into(),
-                KeyValue::Date(day) => day.into(),
-                KeyValue::Int(n) => n.into(),
-            });
-        }
-        for (metric, _) in &columns {
-            values.push(counts[*metric].into());
-        }
-    }
-    text
-}
-
-/// The upsert of rows of one table as PostgreSQL column arrays: one statement, one text, however
-/// many rows (an import's hundreds of thousands).
-fn upsert_columns(
-    pg: &mut diesel::PgConnection,
-    rows: &[(RollupKey, Counts)],
-    shard: i32,
-) -> QueryResult<usize> {
+/// The rows of one table as columns: its keys, then its counters.
+fn columns_of<'a>(rows: &'a [(RollupKey, Counts)], shard: i32) -> Vec<ArrayColumn<'a>> {
     let first_keys = key_values(&rows[0].0, shard);
     let counters = Table::of(&rows[0].0).counters();
     let mut keys: Vec<ArrayColumn> = first_keys
@@ -512,23 +471,7 @@ fn upsert_columns(
         }
     }
     keys.extend(counts.into_iter().map(ArrayColumn::BigInt));
-    let (insert, on_conflict) = upsert_clauses(&rows[0].0);
-    let text = format!(
-        "{insert} SELECT * FROM {} {on_conflict}",
-        sql::unnest(&keys)
-    );
-    ArraySql::new(text, keys).execute(pg)
-}
-
-fn upsert(conn: &mut DbConnection, rows: &[(RollupKey, Counts)], shard: i32) -> QueryResult<usize> {
-    if rows.is_empty() {
-        return Ok(0);
-    }
-    let mut values = Vec::new();
-    let text = upsert_text(rows, shard, &mut values);
-    Sql::with_values(text, values)
-        .cached_if(rows.len() <= sql::CACHED_ROWS)
-        .execute(conn)
+    keys
 }
 
 /// The upserts of a few tables (an order's rollups) in one PostgreSQL statement, one round trip:
@@ -542,7 +485,11 @@ fn upsert_together(
     let mut values = Vec::new();
     let texts: Vec<String> = tables
         .iter()
-        .map(|rows| upsert_text(rows, shard, &mut values))
+        .map(|rows| {
+            let (insert, on_conflict) = upsert_clauses(&rows[0].0);
+            let rows = sql::values_of(&columns_of(rows, shard), &mut values);
+            format!("{insert} {rows} {on_conflict}")
+        })
         .collect();
     let clauses: Vec<String> = texts[1..]
         .iter()

@@ -108,6 +108,47 @@ async fn every_route_is_in_the_openapi_document_and_the_docs_are_served(app: Tes
     assert!(document["components"]["securitySchemes"]["bearer"].is_object());
     assert!(document["components"]["schemas"]["Problem"].is_object());
 
+    // Paged answers name their item schema, so a generated client gets `ProductView` items.
+    for (path, item) in [
+        ("/api/v1/products", "ProductView"),
+        ("/api/v1/households", "HouseholdView"),
+        ("/api/v1/orders", "OrderView"),
+    ] {
+        let answer = &document["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]
+            ["schema"];
+        let page_ref = answer["$ref"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{path}: {answer}"));
+        let page_name = page_ref.trim_start_matches("#/components/schemas/");
+        let page = &document["components"]["schemas"][page_name];
+        assert_eq!(
+            page["properties"]["items"]["items"]["$ref"],
+            format!("#/components/schemas/{item}"),
+            "{path}: {page}"
+        );
+        let mut fields: Vec<&str> = page["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        fields.sort_unstable();
+        assert_eq!(fields, ["items", "page", "per_page", "total"], "{path}");
+    }
+    // Every reference resolves to a declared schema.
+    let text = document.to_string();
+    for reference in text.split("\"$ref\":\"").skip(1) {
+        let name = reference
+            .split('"')
+            .next()
+            .unwrap()
+            .trim_start_matches("#/components/schemas/");
+        assert!(
+            document["components"]["schemas"][name].is_object(),
+            "dangling reference {name}"
+        );
+    }
+
     let docs = app.get("/docs/", None).await;
     assert_eq!(docs.status, 200);
     assert!(docs.content_type().starts_with("text/html"));
