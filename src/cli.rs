@@ -5,7 +5,8 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::auth::service::{NewAccount, RegisterRequest, insert_account};
+use crate::auth::model::{AccountInput, Role};
+use crate::auth::service::{NewAccount, insert_account};
 use crate::config::{Overrides, Settings};
 use crate::db::Database;
 use crate::startup::{Application, open_database};
@@ -200,11 +201,11 @@ fn create_admin(settings: &Settings, email: String, full_name: String) -> anyhow
     std::io::stdin().lock().read_line(&mut password)?;
     let password = password.trim_end_matches(['\r', '\n']).to_owned();
     let account = NewAccount::parse(
-        RegisterRequest {
-            email,
-            password,
-            full_name,
-            role: "admin".to_owned(),
+        AccountInput {
+            email: &email,
+            password: &password,
+            full_name: &full_name,
+            role: Role::Admin.as_str(),
             phone: None,
         },
         true,
@@ -379,12 +380,15 @@ mod tests {
 
     #[test]
     fn the_rebuild_reads_the_raw_tables_as_the_domains_write_them() {
+        use crate::households::model::HouseholdStatus;
+        use crate::orders::model::OrderStatus;
+        use crate::products::model::ProductStatus;
         use crate::stats::recompute::{
             HOME_COUNTRY, HOUSEHOLD_ACTIVE, ORDER_CANCELLED, PRODUCT_ARCHIVED,
         };
-        assert_eq!(HOUSEHOLD_ACTIVE, crate::households::model::STATUS_ACTIVE);
-        assert_eq!(PRODUCT_ARCHIVED, crate::products::model::STATUS_ARCHIVED);
-        assert_eq!(ORDER_CANCELLED, crate::orders::model::CANCELLED);
+        assert_eq!(HOUSEHOLD_ACTIVE, HouseholdStatus::Active.as_str());
+        assert_eq!(PRODUCT_ARCHIVED, ProductStatus::Archived.as_str());
+        assert_eq!(ORDER_CANCELLED, OrderStatus::Cancelled.as_str());
         assert_eq!(HOME_COUNTRY, crate::orders::model::HOME_COUNTRY);
     }
 

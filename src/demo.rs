@@ -6,6 +6,7 @@
 //! Bắc Giang lychee ("vải thiều Bắc Giang") about 8,280 tonnes, 250 billion đồng, 10 million views,
 //! 140 tonnes exported to Europe, Japan and Australia.
 
+use crate::auth::model::{AccountStatus, Role};
 use chrono::{Duration, NaiveDate, NaiveDateTime, TimeZone};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -244,7 +245,7 @@ type MakeOrder<'a> =
     dyn FnMut(&mut ChaCha8Rng, usize, i64, NaiveDateTime, &str, &str) -> ImportRecord + 'a;
 
 /// A demo account: email, full name, role.
-pub type DemoAccount = (String, String, &'static str);
+pub type DemoAccount = (String, String, Role);
 
 /// Generates the records (deterministically) and the accounts they name.
 pub fn generate(tz: chrono_tz::Tz, scale: u32) -> (Vec<(u64, ImportRecord)>, Vec<DemoAccount>) {
@@ -262,7 +263,7 @@ pub fn generate(tz: chrono_tz::Tz, scale: u32) -> (Vec<(u64, ImportRecord)>, Vec
             let i = homes.len();
             let (name, male) = person(&mut rng);
             let email = format!("nongdan{i}@demo.nongsan.vn");
-            accounts.push((email.clone(), name.clone(), "farmer"));
+            accounts.push((email.clone(), name.clone(), Role::Farmer));
             // The first Bắc Giang households of 2020 grow lychee in Lục Ngạn.
             let province = if i.is_multiple_of(97) {
                 "24"
@@ -389,14 +390,14 @@ pub fn generate(tz: chrono_tz::Tz, scale: u32) -> (Vec<(u64, ImportRecord)>, Vec
         .map(|i| {
             let (name, _) = person(&mut rng);
             let email = format!("khachhang{i}@demo.nongsan.vn");
-            accounts.push((email.clone(), name, "buyer"));
+            accounts.push((email.clone(), name, Role::Buyer));
             email
         })
         .collect();
     accounts.push((
         DEMO_ADMIN_EMAIL.to_owned(),
         "Quản trị viên demo".to_owned(),
-        "admin",
+        Role::Admin,
     ));
 
     let mut order = |rng: &mut ChaCha8Rng,
@@ -627,15 +628,15 @@ pub fn load(
     let rows: Vec<User> = accounts
         .into_iter()
         .map(|(email, full_name, role)| User {
-            id: UserId::generate().to_db(),
+            id: UserId::generate(),
             email_key: email.to_lowercase(),
             email,
             password_hash: password_hash.clone(),
             full_name,
-            role: role.to_owned(),
+            role,
             phone: None,
             created_at: now,
-            status: crate::auth::repo::ACCOUNT_ACTIVE.to_owned(),
+            status: AccountStatus::Active,
         })
         .collect();
     write_transaction(conn, |conn| {

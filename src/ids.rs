@@ -5,8 +5,22 @@ macro_rules! id_type {
     ($(#[$meta:meta])* $name:ident) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+        #[derive(diesel::expression::AsExpression, diesel::deserialize::FromSqlRow)]
+        #[diesel(sql_type = diesel::sql_types::Text)]
         #[serde(transparent)]
         pub struct $name(pub uuid::Uuid);
+
+        impl $crate::db::text::StoredAsText for $name {
+            fn to_text(&self) -> String {
+                self.to_db()
+            }
+
+            fn from_text(text: &str) -> Option<Self> {
+                uuid::Uuid::try_parse(text).ok().map(Self)
+            }
+        }
+
+        $crate::db::text::stored_as_text!($name);
 
         impl $name {
             /// A fresh, time-ordered id.

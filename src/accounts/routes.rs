@@ -2,13 +2,22 @@
 
 use actix_web::{HttpResponse, web};
 
-use super::service::{self, UpdateUserRequest};
+use serde::Deserialize;
+
+use super::service;
 use crate::api::resource::answers::{NotFound, Unauthenticated};
 use crate::api::{ApiJson, Problem, api_resource};
 use crate::auth::CurrentUser;
 use crate::auth::model::UserView;
 use crate::context::Context;
 use crate::error::AppResult;
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"status": "suspended"}))]
+pub struct UpdateUserRequest {
+    pub status: String,
+}
 
 pub fn config(cfg: &mut web::ServiceConfig) {
     api_resource!(cfg, get_user, update_user);
@@ -49,6 +58,6 @@ pub(crate) async fn update_user(
     id: web::Path<String>,
     body: ApiJson<UpdateUserRequest>,
 ) -> AppResult<HttpResponse> {
-    let user = service::set_account_status(&ctx, &caller, &id, body.0).await?;
+    let user = service::set_account_status(&ctx, &caller, &id, &body.0.status).await?;
     Ok(HttpResponse::Ok().json(user))
 }

@@ -1,21 +1,11 @@
 //! Suspending and reinstating accounts, in one transaction with their tokens and households.
 
-use serde::Deserialize;
-
-use crate::auth::model::UserView;
-use crate::auth::repo::{ACCOUNT_ACTIVE, ACCOUNT_SUSPENDED};
+use crate::auth::model::{AccountStatus, UserView};
 use crate::auth::{CurrentUser, repo};
 use crate::context::Context;
 use crate::db::write_transaction;
 use crate::error::{AppError, AppResult};
 use crate::ids::{UserId, from_path};
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(example = json!({"status": "suspended"}))]
-pub struct UpdateUserRequest {
-    pub status: String,
-}
 
 fn admins_only(caller: &CurrentUser) -> AppResult<()> {
     if caller.is_admin() {
@@ -27,7 +17,7 @@ fn admins_only(caller: &CurrentUser) -> AppResult<()> {
 
 pub async fn get_user(ctx: &Context, caller: &CurrentUser, id: &str) -> AppResult<UserView> {
     admins_only(caller)?;
-    let id = from_path(id, UserId::parse, "user")?.to_db();
+    let id = from_path(id, UserId::parse, "user")?;
     ctx.db
         .run(move |conn| {
             repo::find_user(conn, &id)?
@@ -43,27 +33,18 @@ pub async fn set_account_status(
     ctx: &Context,
     caller: &CurrentUser,
     id: &str,
-    request: UpdateUserRequest,
+    status: &str,
 ) -> AppResult<UserView> {
     admins_only(caller)?;
     let id = from_path(id, UserId::parse, "user")?;
-    let status = match request.status.as_str() {
-        ACCOUNT_ACTIVE => ACCOUNT_ACTIVE,
-        ACCOUNT_SUSPENDED => ACCOUNT_SUSPENDED,
-        _ => {
-            return Err(AppError::invalid_field(
-                "status",
-                "must be active or suspended",
-            ));
-        }
-    };
-    if id == caller.id && status == ACCOUNT_SUSPENDED {
+    let status = AccountStatus::parse_field("status", status)
+        .map_err(|problem| AppError::validation(vec![problem]))?;
+    if id == caller.id && status == AccountStatus::Suspended {
         return Err(AppError::invalid_field(
             "status",
             "admins cannot suspend their own account",
         ));
     }
-    let id = id.to_db();
     let timezone = ctx.timezone;
     ctx.db
         .run(move |conn| {
@@ -74,13 +55,13 @@ pub async fn set_account_status(
                     return Ok(user.into());
                 }
                 repo::set_user_status(conn, &id, status)?;
-                if status == ACCOUNT_SUSPENDED {
+                if status == AccountStatus::Suspended {
                     repo::delete_user_tokens(conn, &id)?;
                     crate::households::service::suspend_with_owner(conn, &id, timezone)?;
                 } else {
                     crate::households::service::reinstate_with_owner(conn, &id, timezone)?;
                 }
-                user.status = status.to_owned();
+                user.status = status;
                 Ok(user.into())
             })
         })

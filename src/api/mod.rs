@@ -204,7 +204,7 @@ fn check_query_lengths(query: &str) -> Result<(), AppError> {
 }
 
 /// `?page=1&per_page=20`, validated: page ≥ 1, per_page 1..=100.
-#[derive(Debug, Clone, Copy, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
 pub struct PageParams {
     pub page: Option<i64>,
     pub per_page: Option<i64>,

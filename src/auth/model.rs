@@ -1,35 +1,35 @@
 //! Account types as the API shows them.
 
 use chrono::NaiveDateTime;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::repo::User;
+use crate::db::text::text_enum;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    Farmer,
-    Buyer,
-    Admin,
+text_enum! {
+    /// What an account may do: farmers run households, buyers order, admins oversee.
+    pub enum Role {
+        Farmer = "farmer",
+        Buyer = "buyer",
+        Admin = "admin",
+    }
 }
 
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Farmer => "farmer",
-            Role::Buyer => "buyer",
-            Role::Admin => "admin",
-        }
+text_enum! {
+    /// An admin suspends an account: it cannot sign in, and its households are suspended with it.
+    pub enum AccountStatus {
+        Active = "active",
+        Suspended = "suspended",
     }
+}
 
-    pub fn parse(text: &str) -> Option<Role> {
-        match text {
-            "farmer" => Some(Role::Farmer),
-            "buyer" => Some(Role::Buyer),
-            "admin" => Some(Role::Admin),
-            _ => None,
-        }
-    }
+/// An account as someone registering (or the command line) gives it.
+pub struct AccountInput<'a> {
+    pub email: &'a str,
+    pub password: &'a str,
+    pub full_name: &'a str,
+    pub role: &'a str,
+    pub phone: Option<&'a str>,
 }
 
 /// `{id, email, full_name, role, phone, status, created_at}`
@@ -38,10 +38,10 @@ pub struct UserView {
     pub id: String,
     pub email: String,
     pub full_name: String,
-    pub role: String,
+    pub role: Role,
     pub phone: Option<String>,
     /// `active`, or `suspended` by an admin (a suspended account cannot sign in).
-    pub status: String,
+    pub status: AccountStatus,
     #[serde(with = "crate::time::rfc3339")]
     pub created_at: NaiveDateTime,
 }
@@ -49,7 +49,7 @@ pub struct UserView {
 impl From<User> for UserView {
     fn from(user: User) -> Self {
         UserView {
-            id: user.id,
+            id: user.id.to_db(),
             email: user.email,
             full_name: user.full_name,
             role: user.role,

@@ -3,34 +3,32 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::model::{AccountStatus, Role};
 use crate::db::DbConnection;
 use crate::db::schema::{auth_tokens, users};
+use crate::ids::UserId;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = users)]
 // NULL, not DEFAULT, for None: what bulk inserts (PostgreSQL COPY) need; no nullable column has a default.
 #[diesel(treat_none_as_default_value = false)]
 pub struct User {
-    pub id: String,
+    pub id: UserId,
     pub email: String,
     pub email_key: String,
     pub password_hash: String,
     pub full_name: String,
-    pub role: String,
+    pub role: Role,
     pub phone: Option<String>,
     pub created_at: NaiveDateTime,
-    /// `active` or `suspended`.
-    pub status: String,
+    pub status: AccountStatus,
 }
-
-pub const ACCOUNT_ACTIVE: &str = "active";
-pub const ACCOUNT_SUSPENDED: &str = "suspended";
 
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = auth_tokens)]
 pub struct NewAuthToken {
     pub token_hash: String,
-    pub user_id: String,
+    pub user_id: UserId,
     pub created_at: NaiveDateTime,
     pub expires_at: NaiveDateTime,
 }
@@ -53,7 +51,7 @@ pub fn find_user_by_email_key(
         .optional()
 }
 
-pub fn find_user(conn: &mut DbConnection, id: &str) -> QueryResult<Option<User>> {
+pub fn find_user(conn: &mut DbConnection, id: &UserId) -> QueryResult<Option<User>> {
     users::table
         .find(id)
         .select(User::as_select())
@@ -93,7 +91,7 @@ pub fn delete_token(conn: &mut DbConnection, token_hash: &str) -> QueryResult<us
 }
 
 /// Every token of one account (suspension).
-pub fn delete_user_tokens(conn: &mut DbConnection, user_id: &str) -> QueryResult<usize> {
+pub fn delete_user_tokens(conn: &mut DbConnection, user_id: &UserId) -> QueryResult<usize> {
     diesel::delete(auth_tokens::table.filter(auth_tokens::user_id.eq(user_id))).execute(conn)
 }
 
@@ -108,7 +106,7 @@ pub fn delete_all_expired_tokens(
 /// Keeps `keep` tokens of `user_id`, `newest` among them and then the most recent; revokes the rest.
 pub fn revoke_tokens_beyond(
     conn: &mut DbConnection,
-    user_id: &str,
+    user_id: &UserId,
     newest: &str,
     keep: usize,
 ) -> QueryResult<usize> {
@@ -129,7 +127,11 @@ pub fn revoke_tokens_beyond(
     diesel::delete(auth_tokens::table.filter(auth_tokens::token_hash.eq_any(revoked))).execute(conn)
 }
 
-pub fn set_user_status(conn: &mut DbConnection, id: &str, status: &str) -> QueryResult<usize> {
+pub fn set_user_status(
+    conn: &mut DbConnection,
+    id: &UserId,
+    status: AccountStatus,
+) -> QueryResult<usize> {
     diesel::update(users::table.find(id))
         .set(users::status.eq(status))
         .execute(conn)
@@ -137,7 +139,7 @@ pub fn set_user_status(conn: &mut DbConnection, id: &str, status: &str) -> Query
 
 pub fn delete_expired_tokens(
     conn: &mut DbConnection,
-    user_id: &str,
+    user_id: &UserId,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
     diesel::delete(
@@ -157,7 +159,7 @@ pub fn insert_users(conn: &mut DbConnection, rows: &[User]) -> QueryResult<usize
 pub fn accounts_by_email_keys(
     conn: &mut DbConnection,
     keys: &[String],
-) -> QueryResult<Vec<(String, String, String)>> {
+) -> QueryResult<Vec<(String, UserId, Role)>> {
     users::table
         .filter(users::email_key.eq_any(keys))
         .select((users::email_key, users::id, users::role))

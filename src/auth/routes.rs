@@ -4,7 +4,10 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::extract::CurrentUser;
 use super::model::{LoginView, UserView};
-use super::service::{self, Guards, LoginRequest, RegisterRequest};
+use serde::Deserialize;
+
+use super::model::AccountInput;
+use super::service::{self, Guards};
 use crate::api::resource::answers::Unauthenticated;
 use crate::api::{ApiJson, OptionalJson};
 use crate::api::{Problem, api_resource};
@@ -17,6 +20,37 @@ pub fn config(cfg: &mut web::ServiceConfig) {
     api_resource!(cfg, login);
     api_resource!(cfg, logout);
     api_resource!(cfg, me);
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"email": "lan@example.vn", "password": "mật-khẩu-8", "full_name": "Nguyễn Thị Lan", "role": "farmer", "phone": "0912 345 678"}))]
+pub struct RegisterRequest {
+    pub email: String,
+    pub password: String,
+    pub full_name: String,
+    /// `farmer` or `buyer` (admins are made with `nongsan admin create`).
+    pub role: String,
+    pub phone: Option<String>,
+}
+
+impl RegisterRequest {
+    fn input(&self) -> AccountInput<'_> {
+        AccountInput {
+            email: &self.email,
+            password: &self.password,
+            full_name: &self.full_name,
+            role: &self.role,
+            phone: self.phone.as_deref(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
 }
 
 /// Register a farmer or buyer account.
@@ -37,7 +71,7 @@ pub(crate) async fn register(
     body: ApiJson<RegisterRequest>,
 ) -> AppResult<HttpResponse> {
     let address = client_address(&req, &ctx.settings.auth.trusted_proxies);
-    let user = service::register(&ctx, &guards, body.0, address).await?;
+    let user = service::register(&ctx, &guards, body.0.input(), address).await?;
     Ok(HttpResponse::Created().json(user))
 }
 
@@ -60,7 +94,8 @@ pub(crate) async fn login(
     body: ApiJson<LoginRequest>,
 ) -> AppResult<HttpResponse> {
     let address = client_address(&req, &ctx.settings.auth.trusted_proxies);
-    let session = service::login(&ctx, &guards, body.0, address).await?;
+    let LoginRequest { email, password } = body.0;
+    let session = service::login(&ctx, &guards, &email, password, address).await?;
     Ok(HttpResponse::Ok().json(session))
 }
 

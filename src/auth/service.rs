@@ -2,12 +2,9 @@
 
 use std::net::IpAddr;
 
-use chrono::Duration;
-use serde::Deserialize;
-
 use super::hashing::HashPool;
-use super::model::{LoginView, Role, UserView};
-use super::repo::{self, ACCOUNT_ACTIVE, NewAuthToken, User};
+use super::model::{AccountInput, AccountStatus, LoginView, Role, UserView};
+use super::repo::{self, NewAuthToken, User};
 use super::throttle::{LoginThrottle, RegistrationThrottle};
 use super::{password, token};
 use crate::config::AuthSettings;
@@ -17,28 +14,10 @@ use crate::error::{AppError, AppResult};
 use crate::ids::UserId;
 use crate::time::now_utc;
 use crate::validate::{self, EMAIL_MAX_CHARS, NAME_MAX_CHARS, Problems};
+use chrono::Duration;
 
 pub const PASSWORD_MIN_CHARS: usize = 8;
 pub const PASSWORD_MAX_CHARS: usize = 128;
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(example = json!({"email": "lan@example.vn", "password": "mật-khẩu-8", "full_name": "Nguyễn Thị Lan", "role": "farmer", "phone": "0912 345 678"}))]
-pub struct RegisterRequest {
-    pub email: String,
-    pub password: String,
-    pub full_name: String,
-    /// `farmer` or `buyer` (admins are made with `nongsan admin create`).
-    pub role: String,
-    pub phone: Option<String>,
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct LoginRequest {
-    pub email: String,
-    pub password: String,
-}
 
 /// The signed-in caller, as handlers and services see it.
 #[derive(Debug, Clone)]
@@ -74,16 +53,16 @@ pub struct NewAccount {
 
 impl NewAccount {
     /// Checks every field and reports all problems at once. `allow_admin` is for the command line.
-    pub fn parse(request: RegisterRequest, allow_admin: bool) -> AppResult<NewAccount> {
+    pub fn parse(input: AccountInput<'_>, allow_admin: bool) -> AppResult<NewAccount> {
         let mut problems = Problems::new();
-        let email = problems.check(validate::email("email", &request.email));
-        check_password(&mut problems, &request.password);
+        let email = problems.check(validate::email("email", input.email));
+        check_password(&mut problems, input.password);
         let full_name = problems.check(validate::required_text(
             "full_name",
-            &request.full_name,
+            input.full_name,
             NAME_MAX_CHARS,
         ));
-        let role = match Role::parse(&request.role) {
+        let role = match Role::parse(input.role) {
             Some(Role::Admin) if !allow_admin => {
                 problems.add(
                     "role",
@@ -97,12 +76,12 @@ impl NewAccount {
                 None
             }
         };
-        let phone = problems.check(validate::optional_phone("phone", request.phone.as_deref()));
+        let phone = problems.check(validate::optional_phone("phone", input.phone));
         problems.finish()?;
         match (email, full_name, role, phone) {
             (Some(email), Some(full_name), Some(role), Some(phone)) => Ok(NewAccount {
                 email,
-                password: request.password,
+                password: input.password.to_owned(),
                 full_name,
                 role,
                 phone,
@@ -113,15 +92,15 @@ impl NewAccount {
 
     fn into_user(self, password_hash: String) -> User {
         User {
-            id: UserId::generate().to_db(),
+            id: UserId::generate(),
             email_key: self.email.to_lowercase(),
             email: self.email,
             password_hash,
             full_name: self.full_name,
-            role: self.role.as_str().to_owned(),
+            role: self.role,
             phone: self.phone,
             created_at: now_utc(),
-            status: ACCOUNT_ACTIVE.to_owned(),
+            status: AccountStatus::Active,
         }
     }
 }
@@ -175,10 +154,10 @@ impl Guards {
 pub async fn register(
     ctx: &Context,
     guards: &Guards,
-    request: RegisterRequest,
+    input: AccountInput<'_>,
     address: Option<IpAddr>,
 ) -> AppResult<UserView> {
-    let account = NewAccount::parse(request, false)?;
+    let account = NewAccount::parse(input, false)?;
     guards.registrations.check(address)?;
     let email_key = account.email.to_lowercase();
     // Cheap check first so that a taken email costs no Argon2 work; the unique key still decides races.
@@ -205,24 +184,25 @@ fn invalid_credentials() -> AppError {
 pub async fn login(
     ctx: &Context,
     guards: &Guards,
-    request: LoginRequest,
+    email: &str,
+    password: String,
     address: Option<IpAddr>,
 ) -> AppResult<LoginView> {
     // No address can register more than 254 characters, and none may grow the throttle's memory.
-    if request.email.trim().chars().count() > EMAIL_MAX_CHARS {
+    if email.trim().chars().count() > EMAIL_MAX_CHARS {
         return Err(AppError::invalid_field(
             "email",
             "must be at most 254 characters",
         ));
     }
-    let email_key = request.email.trim().to_lowercase();
+    let email_key = email.trim().to_lowercase();
     guards.logins.check(&email_key, address)?;
     let lookup_key = email_key.clone();
     let user = ctx
         .db
         .run(move |conn| Ok(repo::find_user_by_email_key(conn, &lookup_key)?))
         .await?;
-    let plain = request.password;
+    let plain = password;
     let verified = guards
         .hashing
         .run(move || match user {
@@ -240,7 +220,7 @@ pub async fn login(
         return Err(invalid_credentials());
     };
     // Told only after a right password, so suspension reveals nothing about a guess.
-    if user.status != ACCOUNT_ACTIVE {
+    if user.status != AccountStatus::Active {
         return Err(AppError::refused(
             "account_suspended",
             "this account is suspended",
@@ -252,7 +232,7 @@ pub async fn login(
     let ttl = Duration::from_std(ctx.settings.auth.token_ttl).unwrap_or(Duration::days(30));
     let record = NewAuthToken {
         token_hash: token::hash(&token),
-        user_id: user.id.clone(),
+        user_id: user.id,
         created_at: now,
         expires_at: now + ttl,
     };
@@ -301,16 +281,12 @@ pub async fn authenticate(ctx: &Context, bearer: &str) -> AppResult<CurrentUser>
         .await?
         .ok_or_else(|| AppError::unauthenticated("the token is unknown, expired or revoked"))?;
     // Suspension deletes the tokens; this also covers a login that raced with it.
-    if user.status != ACCOUNT_ACTIVE {
+    if user.status != AccountStatus::Active {
         return Err(AppError::unauthenticated("the account is suspended"));
     }
-    let id = UserId::parse(&user.id)
-        .ok_or_else(|| anyhow::anyhow!("stored user id {:?} is not a UUID", user.id))?;
-    let role = Role::parse(&user.role)
-        .ok_or_else(|| anyhow::anyhow!("stored role {:?} is unknown", user.role))?;
     Ok(CurrentUser {
-        id,
-        role,
+        id: user.id,
+        role: user.role,
         user: user.into(),
         token_hash,
     })

@@ -7,6 +7,7 @@ pub mod request_writes;
 pub mod schema;
 pub mod sql;
 mod sqlite_writer;
+pub mod text;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -49,6 +49,12 @@ impl<'a> From<Option<&'a str>> for Value<'a> {
     }
 }
 
+impl From<Option<String>> for Value<'_> {
+    fn from(text: Option<String>) -> Self {
+        Value::NullableText(text.map(Cow::Owned))
+    }
+}
+
 impl From<Option<NaiveDateTime>> for Value<'_> {
     fn from(at: Option<NaiveDateTime>) -> Self {
         Value::NullableTimestamp(at)

@@ -3,12 +3,20 @@
 use chrono::NaiveDateTime;
 use serde::Serialize;
 
-use super::repo::Household;
+use super::repo::{Household, HouseholdChanges};
+use crate::api::PageParams;
+use crate::db::text::text_enum;
+use crate::ids::{HouseholdId, UserId};
 use crate::search::search_text;
 use crate::validate::{self, ADDRESS_MAX_CHARS, DESCRIPTION_MAX_CHARS, NAME_MAX_CHARS, Problems};
 
-pub const STATUS_ACTIVE: &str = "active";
-pub const STATUS_SUSPENDED: &str = "suspended";
+text_enum! {
+    /// Active households are public; an admin suspends one, hiding it and its products.
+    pub enum HouseholdStatus {
+        Active = "active",
+        Suspended = "suspended",
+    }
+}
 
 /// A household's fields as a farmer (`POST /households`) or a file (an import) gives them.
 pub struct HouseholdInput<'a> {
@@ -18,6 +26,76 @@ pub struct HouseholdInput<'a> {
     pub address: Option<&'a str>,
     pub phone: Option<&'a str>,
     pub description: Option<&'a str>,
+}
+
+/// A change of a household as given (`PATCH /households/{id}`): `None` leaves a field as it is,
+/// `Some(None)` clears an optional one.
+#[derive(Debug, Default)]
+pub struct HouseholdEdit<'a> {
+    pub name: Option<&'a str>,
+    pub province_code: Option<&'a str>,
+    pub district: Option<Option<&'a str>>,
+    pub address: Option<Option<&'a str>>,
+    pub phone: Option<Option<&'a str>>,
+    pub description: Option<Option<&'a str>>,
+    /// Admins only.
+    pub status: Option<&'a str>,
+}
+
+impl HouseholdEdit<'_> {
+    /// The columns this edit changes, each checked by the rule a new household follows; the
+    /// province and the status are left to the caller (they need the database and the role).
+    pub fn changes(&self, problems: &mut Problems) -> HouseholdChanges {
+        HouseholdChanges {
+            name: self.name.and_then(|n| problems.check(fields::name(n))),
+            district: self
+                .district
+                .and_then(|d| problems.check(fields::district(d))),
+            address: self
+                .address
+                .and_then(|a| problems.check(fields::address(a))),
+            phone: self.phone.and_then(|p| problems.check(fields::phone(p))),
+            description: self
+                .description
+                .and_then(|d| problems.check(fields::description(d))),
+            ..Default::default()
+        }
+    }
+}
+
+/// What a list of households is narrowed to, as the caller gives it.
+#[derive(Debug, Default)]
+pub struct HouseholdSearch<'a> {
+    pub province_code: Option<&'a str>,
+    pub q: Option<&'a str>,
+    pub status: Option<&'a str>,
+    pub page: PageParams,
+}
+
+/// Each field's rule, for registering and for changing a household alike.
+mod fields {
+    use super::*;
+    use crate::error::FieldError;
+
+    pub fn name(value: &str) -> Result<String, FieldError> {
+        validate::required_text("name", value, NAME_MAX_CHARS)
+    }
+
+    pub fn district(value: Option<&str>) -> Result<Option<String>, FieldError> {
+        validate::optional_text("district", value, NAME_MAX_CHARS)
+    }
+
+    pub fn address(value: Option<&str>) -> Result<Option<String>, FieldError> {
+        validate::optional_text("address", value, ADDRESS_MAX_CHARS)
+    }
+
+    pub fn phone(value: Option<&str>) -> Result<Option<String>, FieldError> {
+        validate::optional_phone("phone", value)
+    }
+
+    pub fn description(value: Option<&str>) -> Result<Option<String>, FieldError> {
+        validate::optional_text("description", value, DESCRIPTION_MAX_CHARS)
+    }
 }
 
 /// A household's own fields, validated: what registering one stores. Whether the province
@@ -36,23 +114,11 @@ pub struct HouseholdDraft {
 impl HouseholdDraft {
     /// Checks every field, recording every problem; `None` when there was one.
     pub fn parse(problems: &mut Problems, input: HouseholdInput<'_>) -> Option<HouseholdDraft> {
-        let name = problems.check(validate::required_text("name", input.name, NAME_MAX_CHARS));
-        let district = problems.check(validate::optional_text(
-            "district",
-            input.district,
-            NAME_MAX_CHARS,
-        ));
-        let address = problems.check(validate::optional_text(
-            "address",
-            input.address,
-            ADDRESS_MAX_CHARS,
-        ));
-        let phone = problems.check(validate::optional_phone("phone", input.phone));
-        let description = problems.check(validate::optional_text(
-            "description",
-            input.description,
-            DESCRIPTION_MAX_CHARS,
-        ));
+        let name = problems.check(fields::name(input.name));
+        let district = problems.check(fields::district(input.district));
+        let address = problems.check(fields::address(input.address));
+        let phone = problems.check(fields::phone(input.phone));
+        let description = problems.check(fields::description(input.description));
         Some(HouseholdDraft {
             name: name?,
             province_code: input.province_code.trim().to_owned(),
@@ -66,9 +132,9 @@ impl HouseholdDraft {
     /// The row of a household that joined at `joined_at`.
     pub fn into_row(
         self,
-        id: String,
-        owner_id: Option<String>,
-        status: &str,
+        id: HouseholdId,
+        owner_id: Option<UserId>,
+        status: HouseholdStatus,
         joined_at: NaiveDateTime,
     ) -> Household {
         Household {
@@ -81,7 +147,7 @@ impl HouseholdDraft {
             address: self.address,
             phone: self.phone,
             description: self.description,
-            status: status.to_owned(),
+            status,
             joined_at,
             created_at: joined_at,
             updated_at: joined_at,
@@ -100,7 +166,7 @@ pub struct HouseholdView {
     pub address: Option<String>,
     pub phone: Option<String>,
     pub description: Option<String>,
-    pub status: String,
+    pub status: HouseholdStatus,
     #[serde(with = "crate::time::rfc3339")]
     pub joined_at: NaiveDateTime,
     #[serde(with = "crate::time::rfc3339")]
@@ -110,8 +176,8 @@ pub struct HouseholdView {
 impl From<Household> for HouseholdView {
     fn from(h: Household) -> Self {
         HouseholdView {
-            id: h.id,
-            owner_id: h.owner_id,
+            id: h.id.to_db(),
+            owner_id: h.owner_id.map(|id| id.to_db()),
             name: h.name,
             province_code: h.province_code,
             district: h.district,

@@ -3,9 +3,11 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::model::HouseholdStatus;
 use crate::api::Paging;
 use crate::db::schema::{households, households_suspended_with_owner};
 use crate::db::{DbConnection, MultiBackend};
+use crate::ids::{HouseholdId, UserId};
 use crate::search::like_pattern;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -13,15 +15,15 @@ use crate::search::like_pattern;
 // NULL, not DEFAULT, for None: what bulk inserts (PostgreSQL COPY) need; no nullable column has a default.
 #[diesel(treat_none_as_default_value = false)]
 pub struct Household {
-    pub id: String,
-    pub owner_id: Option<String>,
+    pub id: HouseholdId,
+    pub owner_id: Option<UserId>,
     pub name: String,
     pub province_code: String,
     pub district: Option<String>,
     pub address: Option<String>,
     pub phone: Option<String>,
     pub description: Option<String>,
-    pub status: String,
+    pub status: HouseholdStatus,
     pub search_text: String,
     pub joined_at: NaiveDateTime,
     pub created_at: NaiveDateTime,
@@ -38,7 +40,7 @@ pub struct HouseholdChanges {
     pub address: Option<Option<String>>,
     pub phone: Option<Option<String>>,
     pub description: Option<Option<String>>,
-    pub status: Option<String>,
+    pub status: Option<HouseholdStatus>,
     pub search_text: Option<String>,
     pub updated_at: Option<NaiveDateTime>,
 }
@@ -49,8 +51,8 @@ pub struct HouseholdFilter {
     /// Folded search words; each must occur.
     pub words: Vec<String>,
     /// `None`: every status (admins); otherwise only this one.
-    pub status: Option<String>,
-    pub owner_id: Option<String>,
+    pub status: Option<HouseholdStatus>,
+    pub owner_id: Option<UserId>,
 }
 
 pub fn insert(conn: &mut DbConnection, household: &Household) -> QueryResult<()> {
@@ -60,7 +62,7 @@ pub fn insert(conn: &mut DbConnection, household: &Household) -> QueryResult<()>
         .map(|_| ())
 }
 
-pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Household>> {
+pub fn find(conn: &mut DbConnection, id: &HouseholdId) -> QueryResult<Option<Household>> {
     households::table
         .find(id)
         .select(Household::as_select())
@@ -70,7 +72,10 @@ pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Household>>
 
 /// A household read to be changed, its row locked on PostgreSQL until the transaction ends
 /// (SQLite's writers take turns anyway).
-pub fn find_for_update(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Household>> {
+pub fn find_for_update(
+    conn: &mut DbConnection,
+    id: &HouseholdId,
+) -> QueryResult<Option<Household>> {
     match conn {
         DbConnection::Postgres(pg) => households::table
             .find(id)
@@ -82,7 +87,11 @@ pub fn find_for_update(conn: &mut DbConnection, id: &str) -> QueryResult<Option<
     }
 }
 
-pub fn update(conn: &mut DbConnection, id: &str, changes: &HouseholdChanges) -> QueryResult<usize> {
+pub fn update(
+    conn: &mut DbConnection,
+    id: &HouseholdId,
+    changes: &HouseholdChanges,
+) -> QueryResult<usize> {
     diesel::update(households::table.find(id))
         .set(changes)
         .execute(conn)
@@ -94,10 +103,10 @@ fn filtered(filter: &HouseholdFilter) -> households::BoxedQuery<'static, MultiBa
         query = query.filter(households::province_code.eq(code.clone()));
     }
     if let Some(status) = &filter.status {
-        query = query.filter(households::status.eq(status.clone()));
+        query = query.filter(households::status.eq(*status));
     }
     if let Some(owner_id) = &filter.owner_id {
-        query = query.filter(households::owner_id.eq(owner_id.clone()));
+        query = query.filter(households::owner_id.eq(*owner_id));
     }
     for word in &filter.words {
         query = query.filter(
@@ -128,8 +137,8 @@ pub fn list(
 /// An owner's households with this status.
 pub fn owned_with_status(
     conn: &mut DbConnection,
-    owner_id: &str,
-    status: &str,
+    owner_id: &UserId,
+    status: HouseholdStatus,
 ) -> QueryResult<Vec<Household>> {
     households::table
         .filter(households::owner_id.eq(owner_id))
@@ -140,8 +149,8 @@ pub fn owned_with_status(
 
 pub fn owner_has_status(
     conn: &mut DbConnection,
-    owner_id: &str,
-    status: &str,
+    owner_id: &UserId,
+    status: HouseholdStatus,
 ) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(
         households::table
@@ -154,8 +163,8 @@ pub fn owner_has_status(
 /// Records that `household_id` was suspended along with its owner's account.
 pub fn remember_suspended_with_owner(
     conn: &mut DbConnection,
-    household_id: &str,
-    owner_id: &str,
+    household_id: &HouseholdId,
+    owner_id: &UserId,
 ) -> QueryResult<()> {
     diesel::insert_into(households_suspended_with_owner::table)
         .values((
@@ -169,7 +178,7 @@ pub fn remember_suspended_with_owner(
 /// The households suspended along with `owner_id`'s account, forgetting them.
 pub fn take_suspended_with_owner(
     conn: &mut DbConnection,
-    owner_id: &str,
+    owner_id: &UserId,
 ) -> QueryResult<Vec<Household>> {
     let rows = households::table
         .inner_join(
@@ -190,7 +199,7 @@ pub fn take_suspended_with_owner(
 /// An admin set this household's status by hand: that decision stands over the account's.
 pub fn forget_suspended_with_owner(
     conn: &mut DbConnection,
-    household_id: &str,
+    household_id: &HouseholdId,
 ) -> QueryResult<usize> {
     diesel::delete(households_suspended_with_owner::table.find(household_id)).execute(conn)
 }
@@ -201,7 +210,10 @@ pub fn none_yet(conn: &mut DbConnection) -> QueryResult<bool> {
 }
 
 /// The province of each of these households that exists (id, province code).
-pub fn provinces_of(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<(String, String)>> {
+pub fn provinces_of(
+    conn: &mut DbConnection,
+    ids: &[HouseholdId],
+) -> QueryResult<Vec<(HouseholdId, String)>> {
     households::table
         .filter(households::id.eq_any(ids))
         .select((households::id, households::province_code))

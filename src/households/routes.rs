@@ -2,16 +2,99 @@
 
 use actix_web::{HttpResponse, web};
 
-use super::model::HouseholdView;
-use super::service::{self, CreateHouseholdRequest, ListHouseholdsQuery, UpdateHouseholdRequest};
+use serde::Deserialize;
+
+use super::model::{HouseholdEdit, HouseholdInput, HouseholdSearch, HouseholdView};
+use super::service;
 use crate::api::resource::answers::{Invalid, NotFound, Unauthenticated};
-use crate::api::{ApiJson, ApiQuery, page_schema};
+use crate::api::{ApiJson, ApiQuery, PageParams, page_schema};
 use crate::api::{Problem, api_resource};
 use crate::auth::{CurrentUser, MaybeUser};
 use crate::context::Context;
 use crate::error::AppResult;
 
 page_schema!(HouseholdPage, HouseholdView);
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Hộ ông Nguyễn Văn Hùng", "province_code": "24", "district": "Lục Ngạn"}))]
+pub struct CreateHouseholdRequest {
+    pub name: String,
+    pub province_code: String,
+    pub district: Option<String>,
+    pub address: Option<String>,
+    pub phone: Option<String>,
+    pub description: Option<String>,
+}
+
+impl CreateHouseholdRequest {
+    fn input(&self) -> HouseholdInput<'_> {
+        HouseholdInput {
+            name: &self.name,
+            province_code: &self.province_code,
+            district: self.district.as_deref(),
+            address: self.address.as_deref(),
+            phone: self.phone.as_deref(),
+            description: self.description.as_deref(),
+        }
+    }
+}
+
+/// Any of the create fields (null clears an optional one); `status` (`active`/`suspended`) is for admins.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateHouseholdRequest {
+    pub name: Option<String>,
+    pub province_code: Option<String>,
+    #[serde(default, deserialize_with = "crate::serde_util::double_option")]
+    pub district: Option<Option<String>>,
+    #[serde(default, deserialize_with = "crate::serde_util::double_option")]
+    pub address: Option<Option<String>>,
+    #[serde(default, deserialize_with = "crate::serde_util::double_option")]
+    pub phone: Option<Option<String>>,
+    #[serde(default, deserialize_with = "crate::serde_util::double_option")]
+    pub description: Option<Option<String>>,
+    pub status: Option<String>,
+}
+
+impl UpdateHouseholdRequest {
+    fn edit(&self) -> HouseholdEdit<'_> {
+        HouseholdEdit {
+            name: self.name.as_deref(),
+            province_code: self.province_code.as_deref(),
+            district: self.district.as_ref().map(Option::as_deref),
+            address: self.address.as_ref().map(Option::as_deref),
+            phone: self.phone.as_ref().map(Option::as_deref),
+            description: self.description.as_ref().map(Option::as_deref),
+            status: self.status.as_deref(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListHouseholdsQuery {
+    pub province_code: Option<String>,
+    pub q: Option<String>,
+    /// Admins only: `active` or `suspended` (admins see both by default).
+    pub status: Option<String>,
+    pub page: Option<i64>,
+    pub per_page: Option<i64>,
+}
+
+impl ListHouseholdsQuery {
+    fn search(&self) -> HouseholdSearch<'_> {
+        HouseholdSearch {
+            province_code: self.province_code.as_deref(),
+            q: self.q.as_deref(),
+            status: self.status.as_deref(),
+            page: PageParams {
+                page: self.page,
+                per_page: self.per_page,
+            },
+        }
+    }
+}
 
 pub fn config(cfg: &mut web::ServiceConfig) {
     api_resource!(cfg, list_households, create_household);
@@ -32,7 +115,7 @@ pub(crate) async fn create_household(
     caller: CurrentUser,
     body: ApiJson<CreateHouseholdRequest>,
 ) -> AppResult<HttpResponse> {
-    let household = service::create(&ctx, &caller, body.0).await?;
+    let household = service::create(&ctx, &caller, body.0.input()).await?;
     Ok(HttpResponse::Created().json(household))
 }
 
@@ -50,7 +133,7 @@ pub(crate) async fn list_households(
     caller: MaybeUser,
     query: ApiQuery<ListHouseholdsQuery>,
 ) -> AppResult<HttpResponse> {
-    let page = service::list(&ctx, caller.0.as_ref(), query.0).await?;
+    let page = service::list(&ctx, caller.0.as_ref(), query.0.search()).await?;
     Ok(HttpResponse::Ok().json(page))
 }
 
@@ -86,6 +169,6 @@ pub(crate) async fn update_household(
     id: web::Path<String>,
     body: ApiJson<UpdateHouseholdRequest>,
 ) -> AppResult<HttpResponse> {
-    let household = service::update(&ctx, caller, &id, body.0).await?;
+    let household = service::update(&ctx, caller, &id, body.0.edit()).await?;
     Ok(HttpResponse::Ok().json(household))
 }

@@ -2,6 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::households::model::HouseholdInput;
+use crate::orders::model::{LineInput, OrderInput, ShippingInput};
+use crate::products::model::ProductInput;
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ImportRecord {
@@ -107,4 +111,65 @@ pub struct ImportSummary {
     pub products: u64,
     pub orders: u64,
     pub views: u64,
+}
+
+impl HouseholdRecord {
+    pub fn input(&self) -> HouseholdInput<'_> {
+        HouseholdInput {
+            name: &self.name,
+            province_code: &self.province_code,
+            district: self.district.as_deref(),
+            address: self.address.as_deref(),
+            phone: self.phone.as_deref(),
+            description: self.description.as_deref(),
+        }
+    }
+}
+
+impl ProductRecord {
+    pub fn input(&self) -> ProductInput<'_> {
+        ProductInput {
+            name: &self.name,
+            description: self.description.as_deref(),
+            category: &self.category,
+            unit: &self.unit,
+            unit_weight_grams: self.unit_weight_grams,
+            price_vnd: self.price_vnd,
+            stock_quantity: self.stock_quantity.unwrap_or(0),
+            certifications: self.certifications.as_deref().unwrap_or(&[]),
+            ocop_stars: self.ocop_stars,
+            harvest_from: self.harvest_from.as_deref(),
+            harvest_to: self.harvest_to.as_deref(),
+            status: self.status.as_deref(),
+        }
+    }
+}
+
+impl OrderRecord {
+    pub fn input(&self) -> OrderInput<'_> {
+        let shipping = self.shipping.as_ref();
+        let field = |pick: fn(&ImportedShipping) -> &Option<String>| {
+            shipping.and_then(|s| pick(s).as_deref())
+        };
+        OrderInput {
+            items: self
+                .items
+                .iter()
+                .map(|item| LineInput {
+                    product: &item.product,
+                    quantity: item.quantity,
+                    unit_price_vnd: item.unit_price_vnd,
+                })
+                .collect(),
+            shipping: ShippingInput {
+                recipient_name: field(|s| &s.recipient_name),
+                phone: field(|s| &s.phone),
+                address: field(|s| &s.address),
+                province_code: field(|s| &s.province_code),
+                country_code: self.country_code.as_deref(),
+            },
+            payment_method: self.payment_method.as_deref(),
+            note: self.note.as_deref(),
+        }
+    }
 }

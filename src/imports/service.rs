@@ -8,21 +8,19 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime};
 use super::model::{
     HouseholdRecord, ImportRecord, ImportSummary, OrderRecord, ProductRecord, ViewsRecord,
 };
+use crate::auth::model::Role;
 use crate::db::{DbConnection, write_transaction};
 use crate::error::{AppError, FieldError, LineError, ProblemItem};
-use crate::households::model::{HouseholdDraft, HouseholdInput, STATUS_ACTIVE, STATUS_SUSPENDED};
+use crate::households::model::{HouseholdDraft, HouseholdStatus};
 use crate::households::repo::Household;
-use crate::ids::{HouseholdId, OrderId, ProductId};
-use crate::orders::model::{
-    CANCELLED, COD, CONFIRMED, DELIVERED, PAID, PLACED, SHIPPED, STATUSES, UNPAID, rules,
-};
+use crate::ids::{HouseholdId, OrderId, ProductId, UserId};
+use crate::orders::model::{OrderDraft, OrderSource, OrderStatus, Placement};
 use crate::orders::repo::{Order, OrderItem};
-use crate::products::model::{MAX_PRICE_VND, STATUSES as PRODUCT_STATUSES};
-use crate::products::model::{ProductDraft, ProductInput};
-use crate::products::repo::Product;
+use crate::products::model::{ProductDraft, ProductStatus};
+use crate::products::repo::{Product, ProductSnapshot};
 use crate::stats::StatsBatch;
 use crate::time::{now_utc, parse_date};
-use crate::validate::{self, Problems};
+use crate::validate::Problems;
 
 /// How many bad lines a rejection lists at most.
 pub const MAX_REPORTED_ERRORS: usize = 1000;
@@ -221,19 +219,17 @@ fn timestamp(
 /// A household a record may point at: from this file, or already stored.
 #[derive(Clone)]
 struct HouseholdTarget {
-    id: String,
+    id: HouseholdId,
     province_code: String,
 }
 
-#[derive(Clone)]
-struct ProductTarget {
-    id: String,
-    household_id: String,
-    name: String,
-    category: String,
-    price_vnd: i64,
-    unit_weight_grams: i64,
+/// What a record names another by: a `ref` of this file, or the id of a stored row.
+fn stored_id(reference: &str) -> Option<uuid::Uuid> {
+    uuid::Uuid::try_parse(reference.trim()).ok()
 }
+
+const NO_HOUSEHOLD: &str = "names no household of this file (ref) or of the platform (id)";
+const NO_PRODUCT: &str = "names no product of this file (ref) or of the platform (id)";
 
 /// Checks every record against the rules and the database; every bad line is reported.
 pub fn plan(
@@ -246,7 +242,7 @@ pub fn plan(
 
     // First pass: the refs this file defines, and what it refers to outside itself.
     let mut household_refs: HashMap<String, (u64, HouseholdTarget)> = HashMap::new();
-    let mut product_refs: HashMap<String, (u64, String)> = HashMap::new();
+    let mut product_refs: HashMap<String, (u64, ProductId)> = HashMap::new();
     let mut emails = HashSet::new();
     let mut outside_ids = HashSet::new();
     for (line, record) in &records {
@@ -256,7 +252,7 @@ pub fn plan(
                     emails.insert(email.trim().to_lowercase());
                 }
                 let target = HouseholdTarget {
-                    id: HouseholdId::generate().to_db(),
+                    id: HouseholdId::generate(),
                     province_code: h.province_code.trim().to_owned(),
                 };
                 if let Some((first, _)) =
@@ -271,7 +267,7 @@ pub fn plan(
             ImportRecord::Product(p) => {
                 outside_ids.insert(p.household.clone());
                 if let Some((first, _)) =
-                    product_refs.insert(p.reference.clone(), (*line, ProductId::generate().to_db()))
+                    product_refs.insert(p.reference.clone(), (*line, ProductId::generate()))
                 {
                     fail(
                         *line,
@@ -293,33 +289,25 @@ pub fn plan(
     }
 
     // What already exists: households, products and users named by the file.
-    let ids: Vec<String> = outside_ids
+    let ids: Vec<uuid::Uuid> = outside_ids
         .into_iter()
         .filter(|id| !household_refs.contains_key(id) && !product_refs.contains_key(id))
-        .filter_map(|id| uuid::Uuid::try_parse(&id).ok().map(|_| id))
+        .filter_map(|id| stored_id(&id))
         .collect();
-    let mut stored_households: HashMap<String, HouseholdTarget> = HashMap::new();
-    let mut stored_products: HashMap<String, ProductTarget> = HashMap::new();
+    let mut stored_households: HashMap<HouseholdId, HouseholdTarget> = HashMap::new();
+    let mut stored_products: HashMap<ProductId, ProductSnapshot> = HashMap::new();
     for chunk in ids.chunks(1000) {
-        for (id, province_code) in crate::households::repo::provinces_of(conn, chunk)? {
-            stored_households.insert(id.clone(), HouseholdTarget { id, province_code });
+        let households: Vec<HouseholdId> = chunk.iter().map(|id| HouseholdId(*id)).collect();
+        for (id, province_code) in crate::households::repo::provinces_of(conn, &households)? {
+            stored_households.insert(id, HouseholdTarget { id, province_code });
         }
-        for p in crate::products::repo::snapshots(conn, chunk)? {
-            stored_products.insert(
-                p.id.clone(),
-                ProductTarget {
-                    id: p.id,
-                    household_id: p.household_id,
-                    name: p.name,
-                    category: p.category,
-                    price_vnd: p.price_vnd,
-                    unit_weight_grams: p.unit_weight_grams,
-                },
-            );
+        let products: Vec<ProductId> = chunk.iter().map(|id| ProductId(*id)).collect();
+        for p in crate::products::repo::snapshots(conn, &products)? {
+            stored_products.insert(p.id, p);
         }
     }
     let emails: Vec<String> = emails.into_iter().collect();
-    let mut accounts: HashMap<String, (String, String)> = HashMap::new();
+    let mut accounts: HashMap<String, (UserId, Role)> = HashMap::new();
     for chunk in emails.chunks(1000) {
         let rows = crate::auth::repo::accounts_by_email_keys(conn, chunk)?;
         accounts.extend(rows.into_iter().map(|(key, id, role)| (key, (id, role))));
@@ -333,12 +321,16 @@ pub fn plan(
         household_refs
             .get(reference)
             .map(|(_, t)| t.clone())
-            .or_else(|| stored_households.get(reference).cloned())
+            .or_else(|| {
+                stored_households
+                    .get(&HouseholdId(stored_id(reference)?))
+                    .cloned()
+            })
     };
 
     // Second pass: every record in full. Products first, so orders can see their snapshots.
     let mut plan = ImportPlan::default();
-    let mut product_targets: HashMap<String, ProductTarget> = HashMap::new();
+    let mut product_targets: HashMap<String, ProductSnapshot> = HashMap::new();
     for (line, record) in &records {
         match record {
             ImportRecord::Household(h) => {
@@ -355,17 +347,7 @@ pub fn plan(
                 now,
             ) {
                 Ok(row) => {
-                    product_targets.insert(
-                        p.reference.clone(),
-                        ProductTarget {
-                            id: row.id.clone(),
-                            household_id: row.household_id.clone(),
-                            name: row.name.clone(),
-                            category: row.category.clone(),
-                            price_vnd: row.price_vnd,
-                            unit_weight_grams: row.unit_weight_grams,
-                        },
-                    );
+                    product_targets.insert(p.reference.clone(), row.snapshot());
                     plan.products.push(row)
                 }
                 Err(message) => fail(*line, message),
@@ -373,11 +355,12 @@ pub fn plan(
             _ => {}
         }
     }
-    let product_of = |reference: &str| -> Option<ProductTarget> {
-        product_targets
-            .get(reference)
-            .cloned()
-            .or_else(|| stored_products.get(reference).cloned())
+    let product_of = |reference: &str| -> Option<ProductSnapshot> {
+        product_targets.get(reference).cloned().or_else(|| {
+            stored_products
+                .get(&ProductId(stored_id(reference)?))
+                .cloned()
+        })
     };
     for (line, record) in &records {
         match record {
@@ -393,7 +376,7 @@ pub fn plan(
             },
             ImportRecord::Views(v) => match views_row(v, &product_of) {
                 Ok((product_id, day, count)) => {
-                    *plan.views.entry((product_id, day)).or_default() += count;
+                    *plan.views.entry((product_id.to_db(), day)).or_default() += count;
                     plan.view_records += 1;
                 }
                 Err(message) => fail(*line, message),
@@ -408,70 +391,69 @@ pub fn plan(
     }
 }
 
+/// The account an email names, if it is one of `role`.
+fn account(
+    problems: &mut Problems,
+    field: &str,
+    email: Option<&str>,
+    accounts: &HashMap<String, (UserId, Role)>,
+    role: Role,
+) -> Option<UserId> {
+    match accounts.get(&email?.trim().to_lowercase()) {
+        Some((id, found)) if *found == role => Some(*id),
+        Some(_) => {
+            problems.add(field, format!("names an account that is not a {role}"));
+            None
+        }
+        None => {
+            problems.add(field, "names no account");
+            None
+        }
+    }
+}
+
 fn household_row(
     h: &HouseholdRecord,
     refs: &HashMap<String, (u64, HouseholdTarget)>,
     provinces: &HashSet<String>,
-    accounts: &HashMap<String, (String, String)>,
+    accounts: &HashMap<String, (UserId, Role)>,
     now: NaiveDateTime,
 ) -> Result<Household, String> {
     let mut problems = Problems::new();
     if h.reference.trim().is_empty() {
         problems.add("ref", "must not be empty");
     }
-    let draft = HouseholdDraft::parse(
-        &mut problems,
-        HouseholdInput {
-            name: &h.name,
-            province_code: &h.province_code,
-            district: h.district.as_deref(),
-            address: h.address.as_deref(),
-            phone: h.phone.as_deref(),
-            description: h.description.as_deref(),
-        },
-    );
+    let draft = HouseholdDraft::parse(&mut problems, h.input());
     if !provinces.contains(h.province_code.trim()) {
         problems.add("province_code", "unknown province code");
     }
     let joined_at = problems.check(timestamp("joined_at", h.joined_at.as_deref(), now));
-    let status = match h.status.as_deref() {
-        None | Some(STATUS_ACTIVE) => STATUS_ACTIVE,
-        Some(STATUS_SUSPENDED) => STATUS_SUSPENDED,
-        Some(_) => {
-            problems.add("status", "must be active or suspended");
-            STATUS_ACTIVE
-        }
-    };
-    let owner_id = match &h.owner_email {
-        None => None,
-        Some(email) => match accounts.get(&email.trim().to_lowercase()) {
-            Some((id, role)) if role == "farmer" => Some(id.clone()),
-            Some(_) => {
-                problems.add("owner_email", "names an account that is not a farmer");
-                None
-            }
-            None => {
-                problems.add("owner_email", "names no account");
-                None
-            }
-        },
-    };
-    let (Some(draft), Some(joined_at)) = (draft, joined_at) else {
+    let status = h
+        .status
+        .as_deref()
+        .map_or(Some(HouseholdStatus::Active), |s| {
+            problems.check(HouseholdStatus::parse_field("status", s))
+        });
+    let owner_id = account(
+        &mut problems,
+        "owner_email",
+        h.owner_email.as_deref(),
+        accounts,
+        Role::Farmer,
+    );
+    let (Some(draft), Some(joined_at), Some(status)) = (draft, joined_at, status) else {
         return Err(describe(problems.0));
     };
     if !problems.is_empty() {
         return Err(describe(problems.0));
     }
-    let id = refs
-        .get(&h.reference)
-        .map(|(_, t)| t.id.clone())
-        .unwrap_or_default();
-    Ok(draft.into_row(id, owner_id, status, joined_at))
+    let (_, target) = &refs[&h.reference];
+    Ok(draft.into_row(target.id, owner_id, status, joined_at))
 }
 
 fn product_row(
     p: &ProductRecord,
-    refs: &HashMap<String, (u64, String)>,
+    refs: &HashMap<String, (u64, ProductId)>,
     household: Option<HouseholdTarget>,
     provinces: &HashSet<String>,
     now: NaiveDateTime,
@@ -481,10 +463,7 @@ fn product_row(
         problems.add("ref", "must not be empty");
     }
     if household.is_none() {
-        problems.add(
-            "household",
-            "names no household of this file (ref) or of the platform (id)",
-        );
+        problems.add("household", NO_HOUSEHOLD);
     }
     let created_at = problems
         .check(timestamp("created_at", p.created_at.as_deref(), now))
@@ -500,198 +479,96 @@ fn product_row(
             .map(|h| h.province_code.clone())
             .unwrap_or_default(),
     };
-    let product = ProductDraft::parse(
-        &mut problems,
-        ProductInput {
-            name: &p.name,
-            description: p.description.as_deref(),
-            category: &p.category,
-            unit: &p.unit,
-            unit_weight_grams: p.unit_weight_grams,
-            price_vnd: p.price_vnd,
-            stock_quantity: p.stock_quantity.unwrap_or(0),
-            certifications: p.certifications.as_deref().unwrap_or(&[]),
-            ocop_stars: p.ocop_stars,
-            harvest_from: p.harvest_from.as_deref(),
-            harvest_to: p.harvest_to.as_deref(),
-            status: p.status.as_deref(),
-        },
-        &PRODUCT_STATUSES,
-    );
-    if !problems.is_empty() {
+    let product = ProductDraft::parse(&mut problems, p.input(), ProductStatus::ALL);
+    let Some(household) = household.filter(|_| problems.is_empty()) else {
         return Err(describe(problems.0));
-    }
-    let household = household.expect("checked above");
-    let id = refs
-        .get(&p.reference)
-        .map(|(_, id)| id.clone())
-        .unwrap_or_default();
+    };
+    let (_, id) = refs[&p.reference];
     Ok(product.into_row(id, household.id, origin, created_at))
 }
 
+/// An order of history: the order rules of a placed one (through the same draft), its products
+/// found among this file's and the platform's, in the status it reached, with no stock taken.
 fn order_rows(
     o: &OrderRecord,
     household: Option<HouseholdTarget>,
-    product_of: &dyn Fn(&str) -> Option<ProductTarget>,
-    accounts: &HashMap<String, (String, String)>,
+    product_of: &dyn Fn(&str) -> Option<ProductSnapshot>,
+    accounts: &HashMap<String, (UserId, Role)>,
     provinces: &HashSet<String>,
 ) -> Result<(Order, Vec<OrderItem>), String> {
     let mut problems = Problems::new();
     let Some(household) = household else {
-        return Err(
-            "household: names no household of this file (ref) or of the platform (id)".to_owned(),
-        );
+        return Err(format!("household: {NO_HOUSEHOLD}"));
     };
     let placed_at = problems.check(timestamp("placed_at", Some(&o.placed_at), now_utc()));
-    let status = o.status.as_deref().unwrap_or(DELIVERED);
-    if !STATUSES.contains(&status) {
-        problems.add("status", format!("must be one of {}", STATUSES.join(", ")));
-    }
-    let country_code =
-        rules::country_code(&mut problems, "country_code", o.country_code.as_deref());
-    let payment_method = rules::payment_method(&mut problems, o.payment_method.as_deref());
-    let buyer_id = match &o.buyer_email {
-        None => None,
-        Some(email) => match accounts.get(&email.trim().to_lowercase()) {
-            Some((id, _)) => Some(id.clone()),
-            None => {
-                problems.add("buyer_email", "names no account");
-                None
+    let status = o
+        .status
+        .as_deref()
+        .map_or(Some(OrderStatus::Delivered), |s| {
+            problems.check(OrderStatus::parse_field("status", s))
+        });
+    let buyer_id = account(
+        &mut problems,
+        "buyer_email",
+        o.buyer_email.as_deref(),
+        accounts,
+        Role::Buyer,
+    );
+    let draft = OrderDraft::parse(
+        &mut problems,
+        &o.input(),
+        OrderSource::History,
+        |reference| match product_of(reference) {
+            None => Err(NO_PRODUCT),
+            Some(product) if product.household_id != household.id => {
+                Err("belongs to another household than the order")
             }
+            Some(product) => Ok(product),
         },
-    };
-    rules::item_count(&mut problems, "items", o.items.len());
-    let order_id = OrderId::generate().to_db();
-    let mut items = Vec::with_capacity(o.items.len());
-    let mut seen = HashSet::new();
-    for (i, item) in o.items.iter().enumerate() {
-        let Some(product) = product_of(&item.product) else {
-            problems.add(
-                format!("items[{i}].product"),
-                "names no product of this file (ref) or of the platform (id)",
-            );
-            continue;
-        };
-        if product.household_id != household.id {
-            problems.add(
-                format!("items[{i}].product"),
-                "belongs to another household than the order",
-            );
-        }
-        if !seen.insert(product.id.clone()) {
-            problems.add(format!("items[{i}].product"), "appears more than once");
-        }
-        let quantity = rules::quantity(
-            &mut problems,
-            &format!("items[{i}].quantity"),
-            item.quantity,
-        );
-        let price = problems.check(validate::in_range(
-            &format!("items[{i}].unit_price_vnd"),
-            item.unit_price_vnd.unwrap_or(product.price_vnd),
-            1,
-            MAX_PRICE_VND,
-        ));
-        let (Some(quantity), Some(price)) = (quantity, price) else {
-            continue;
-        };
-        let line_total = price.checked_mul(quantity);
-        let weight = product.unit_weight_grams.checked_mul(quantity);
-        match (line_total, weight) {
-            (Some(line_total), Some(_)) => {
-                items.push(OrderItem {
-                    order_id: order_id.clone(),
-                    line_no: i as i32 + 1,
-                    product_id: product.id.clone(),
-                    product_name: product.name.clone(),
-                    product_category: product.category.clone(),
-                    quantity,
-                    unit_price_vnd: price,
-                    unit_weight_grams: product.unit_weight_grams,
-                    line_total_vnd: line_total,
-                });
-            }
-            _ => problems.add(format!("items[{i}]"), "the line's total is too large"),
-        }
-    }
-    let (total_vnd, total_weight) = match crate::orders::service::order_totals(&items) {
-        Ok(totals) => totals,
-        Err(problem) => {
-            problems.add("items", problem);
-            (0, 0)
-        }
-    };
-    let shipping = o.shipping.clone();
-    let text = |value: Option<String>| value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
-    let (recipient_name, phone, address, province_code) = match shipping {
-        Some(s) => (
-            text(s.recipient_name),
-            text(s.phone),
-            text(s.address),
-            text(s.province_code),
-        ),
-        None => (None, None, None, None),
-    };
-    if let Some(code) = &province_code
+        |product| product.id,
+    );
+    if let Some(code) = &draft.shipping.province_code
         && !provinces.contains(code)
     {
         problems.add("shipping.province_code", "unknown province code");
     }
-    let note = problems
-        .check(validate::optional_text("note", o.note.as_deref(), 1000))
-        .flatten();
+    let order_id = OrderId::generate();
+    let mut items = Vec::with_capacity(draft.lines.len());
+    for (i, line) in draft.lines.iter().enumerate() {
+        let price = line.unit_price_vnd.unwrap_or(line.product.price_vnd);
+        match OrderItem::of(order_id, i, &line.product, line.quantity, price) {
+            Some(item) => items.push(item),
+            None => problems.add(format!("items[{i}]"), "the line's total is too large"),
+        }
+    }
+    let (Some(placed_at), Some(status)) = (placed_at, status) else {
+        return Err(describe(problems.0));
+    };
     if !problems.is_empty() {
         return Err(describe(problems.0));
     }
-    let placed_at = placed_at.expect("checked above");
-    let reached = |s: &str| {
-        let order = [PLACED, CONFIRMED, SHIPPED, DELIVERED];
-        let rank = |x: &str| order.iter().position(|o| *o == x);
-        status != CANCELLED && rank(status) >= rank(s)
-    };
-    let order = Order {
+    let placement = Placement {
         id: order_id,
         buyer_id,
         household_id: household.id,
-        status: status.to_owned(),
-        total_vnd,
-        total_weight_grams: total_weight,
-        recipient_name: recipient_name.unwrap_or_else(|| "(imported)".to_owned()),
-        phone: phone.unwrap_or_default(),
-        address: address.unwrap_or_default(),
-        province_code,
-        country_code,
-        payment_method: payment_method.to_owned(),
-        payment_status: if status == DELIVERED && payment_method == COD {
-            PAID
-        } else {
-            UNPAID
-        }
-        .to_owned(),
-        tracking_code: None,
-        note,
+        status,
         placed_at,
-        confirmed_at: reached(CONFIRMED).then_some(placed_at),
-        shipped_at: reached(SHIPPED).then_some(placed_at),
-        delivered_at: reached(DELIVERED).then_some(placed_at),
-        cancelled_at: (status == CANCELLED).then_some(placed_at),
-        cancel_reason: None,
         stock_taken: false,
     };
+    let order = draft
+        .into_order(placement, &items)
+        .map_err(|problem| format!("items: {problem}"))?;
     Ok((order, items))
 }
 
 fn views_row(
     v: &ViewsRecord,
-    product_of: &dyn Fn(&str) -> Option<ProductTarget>,
-) -> Result<(String, NaiveDate, i64), String> {
+    product_of: &dyn Fn(&str) -> Option<ProductSnapshot>,
+) -> Result<(ProductId, NaiveDate, i64), String> {
     let mut problems = Problems::new();
     let product = product_of(&v.product);
     if product.is_none() {
-        problems.add(
-            "product",
-            "names no product of this file (ref) or of the platform (id)",
-        );
+        problems.add("product", NO_PRODUCT);
     }
     let day = parse_date(&v.date);
     if day.is_none() {
@@ -736,7 +613,7 @@ pub fn write(
     // fresh rows afterwards would rewrite each, and every index of the table with it.
     let mut view_totals = crate::products::repo::view_totals(&views);
     for product in &mut plan.products {
-        if let Some(count) = view_totals.remove(product.id.as_str()) {
+        if let Some(count) = view_totals.remove(product.id.to_db().as_str()) {
             product.views += count;
         }
     }

@@ -1,6 +1,6 @@
 //! What an order tells the statistics.
 
-use super::model::{CANCELLED, HOME_COUNTRY};
+use super::model::{HOME_COUNTRY, OrderStatus};
 use super::repo::{Order, OrderItem};
 use crate::stats::{OrderLine, OrderPlaced};
 
@@ -8,7 +8,7 @@ impl Order {
     /// The order as the statistics count it, with its lines; `None` for a cancelled order, which
     /// never counts.
     pub fn placed(&self, items: &[OrderItem]) -> Option<OrderPlaced> {
-        if self.status == CANCELLED {
+        if self.status == OrderStatus::Cancelled {
             return None;
         }
         Some(self.counted(items))
@@ -17,7 +17,7 @@ impl Order {
     /// The order as it counted until now (for its cancellation, whatever its status already is).
     pub fn counted(&self, items: &[OrderItem]) -> OrderPlaced {
         OrderPlaced {
-            household_id: self.household_id.clone(),
+            household_id: self.household_id.to_db(),
             placed_at: self.placed_at,
             country_code: self.country_code.clone(),
             exported: self.country_code != HOME_COUNTRY,
@@ -26,7 +26,7 @@ impl Order {
             lines: items
                 .iter()
                 .map(|item| OrderLine {
-                    product_id: item.product_id.clone(),
+                    product_id: item.product_id.to_db(),
                     category: item.product_category.clone(),
                     quantity: item.quantity,
                     unit_weight_grams: item.unit_weight_grams,

@@ -1,22 +1,63 @@
-//! Order types as the API shows them.
+//! Order types: statuses, the rules an order follows however it comes in, the validated draft
+//! that placing and importing both build, and the order as the API shows it.
+
+use std::collections::HashMap;
 
 use chrono::NaiveDateTime;
 use serde::Serialize;
 
 use super::repo::{Order, OrderItem};
-use crate::validate::Problems;
+use crate::api::PageParams;
+use crate::db::text::text_enum;
+use crate::ids::{HouseholdId, OrderId, UserId};
+use crate::products::model::MAX_PRICE_VND;
+use crate::products::repo::ProductSnapshot;
+use crate::validate::{self, ADDRESS_MAX_CHARS, NAME_MAX_CHARS, Problems};
 
-pub const PLACED: &str = "placed";
-pub const CONFIRMED: &str = "confirmed";
-pub const SHIPPED: &str = "shipped";
-pub const DELIVERED: &str = "delivered";
-pub const CANCELLED: &str = "cancelled";
-pub const STATUSES: [&str; 5] = [PLACED, CONFIRMED, SHIPPED, DELIVERED, CANCELLED];
+text_enum! {
+    /// Where an order is: placed → confirmed → shipped → delivered, or cancelled before delivery.
+    pub enum OrderStatus {
+        Placed = "placed",
+        Confirmed = "confirmed",
+        Shipped = "shipped",
+        Delivered = "delivered",
+        Cancelled = "cancelled",
+    }
+}
 
-pub const COD: &str = "cod";
-pub const BANK_TRANSFER: &str = "bank_transfer";
-pub const UNPAID: &str = "unpaid";
-pub const PAID: &str = "paid";
+impl OrderStatus {
+    /// Whether an order in this status has passed `step` (a cancelled one has passed none).
+    pub fn reached(self, step: OrderStatus) -> bool {
+        self != OrderStatus::Cancelled && step != OrderStatus::Cancelled && self >= step
+    }
+}
+
+text_enum! {
+    /// How the buyer pays: cash on delivery (the default) or bank transfer.
+    pub enum PaymentMethod {
+        Cod = "cod",
+        BankTransfer = "bank_transfer",
+    }
+}
+
+text_enum! {
+    pub enum PaymentStatus {
+        Unpaid = "unpaid",
+        Paid = "paid",
+    }
+}
+
+impl PaymentStatus {
+    /// Cash on delivery is paid when the order is delivered; a transfer is marked paid by whoever
+    /// sees the money arrive.
+    pub fn on_reaching(status: OrderStatus, method: PaymentMethod) -> PaymentStatus {
+        if status == OrderStatus::Delivered && method == PaymentMethod::Cod {
+            PaymentStatus::Paid
+        } else {
+            PaymentStatus::Unpaid
+        }
+    }
+}
 
 /// Vietnam: orders shipped anywhere else are export orders.
 pub const HOME_COUNTRY: &str = "VN";
@@ -25,6 +66,7 @@ pub const HOME_COUNTRY: &str = "VN";
 pub const MAX_ITEMS_PER_ORDER: usize = 100;
 /// At most this many units on one line.
 pub const MAX_QUANTITY: i64 = 1_000_000_000;
+pub const NOTE_MAX_CHARS: usize = 1000;
 
 /// The rules an order's parts follow however it comes in (placed by a buyer or imported).
 /// Each records a problem under `field` and returns a placeholder when the value is not allowed.
@@ -63,16 +105,321 @@ pub mod rules {
     }
 
     /// `cod` (when not given) or `bank_transfer`.
-    pub fn payment_method(problems: &mut Problems, given: Option<&str>) -> String {
-        match given {
-            None | Some(COD) => COD.to_owned(),
-            Some(BANK_TRANSFER) => BANK_TRANSFER.to_owned(),
-            Some(_) => {
-                problems.add("payment_method", "must be cod or bank_transfer");
-                COD.to_owned()
-            }
+    pub fn payment_method(problems: &mut Problems, given: Option<&str>) -> PaymentMethod {
+        given.map_or(PaymentMethod::Cod, |given| {
+            problems
+                .check(PaymentMethod::parse_field("payment_method", given))
+                .unwrap_or(PaymentMethod::Cod)
+        })
+    }
+}
+
+/// An order as a buyer (`POST /orders`) or a file (an import) gives it. Serialised for the
+/// idempotency check: the same order in other JSON spacing or key order is the same request.
+#[derive(Debug, Serialize)]
+pub struct OrderInput<'a> {
+    pub items: Vec<LineInput<'a>>,
+    pub shipping: ShippingInput<'a>,
+    pub payment_method: Option<&'a str>,
+    pub note: Option<&'a str>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LineInput<'a> {
+    /// A product id, or (in a file) a product's `ref` in the same file.
+    pub product: &'a str,
+    pub quantity: i64,
+    /// History only: what the line cost then (the product's price when not given).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unit_price_vnd: Option<i64>,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct ShippingInput<'a> {
+    pub recipient_name: Option<&'a str>,
+    pub phone: Option<&'a str>,
+    pub address: Option<&'a str>,
+    pub province_code: Option<&'a str>,
+    pub country_code: Option<&'a str>,
+}
+
+/// What a list of orders is narrowed to, as the caller gives it (checked by the service).
+#[derive(Debug, Default)]
+pub struct OrderSearch<'a> {
+    pub status: Option<&'a str>,
+    pub household_id: Option<&'a str>,
+    /// Calendar days `YYYY-MM-DD` on `placed_at`, both included.
+    pub from: Option<&'a str>,
+    pub to: Option<&'a str>,
+    pub page: PageParams,
+}
+
+/// Where an order comes from, which decides what its fields are called and what it must have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderSource {
+    /// A buyer's request: lines name a `product_id`; recipient, phone and address are required.
+    Buyer,
+    /// An imported record: lines name a `product`; shipping may be missing (it is history).
+    History,
+}
+
+impl OrderSource {
+    fn product_field(self) -> &'static str {
+        match self {
+            OrderSource::Buyer => "product_id",
+            OrderSource::History => "product",
         }
     }
+
+    fn country_field(self) -> &'static str {
+        match self {
+            OrderSource::Buyer => "shipping.country_code",
+            OrderSource::History => "country_code",
+        }
+    }
+}
+
+/// One validated line: a product (as the caller resolved it) and how many.
+#[derive(Debug, Clone)]
+pub struct DraftLine<P> {
+    pub product: P,
+    pub quantity: i64,
+    pub unit_price_vnd: Option<i64>,
+}
+
+/// Where a validated order goes.
+#[derive(Debug, Clone)]
+pub struct ShippingDraft {
+    pub recipient_name: String,
+    pub phone: String,
+    pub address: String,
+    /// Trimmed; whether it exists is checked by whoever has the provinces.
+    pub province_code: Option<String>,
+    pub country_code: String,
+}
+
+/// An order, validated: what placing and importing one both build, through [`OrderDraft::parse`].
+/// `P` is a line's product as the caller knows it (an id to take stock of, or a product found).
+#[derive(Debug, Clone)]
+pub struct OrderDraft<P> {
+    pub lines: Vec<DraftLine<P>>,
+    pub shipping: ShippingDraft,
+    pub payment_method: PaymentMethod,
+    pub note: Option<String>,
+}
+
+/// Who placed an order, for whom, in which status since when: what the draft leaves to the caller.
+#[derive(Debug, Clone)]
+pub struct Placement {
+    pub id: OrderId,
+    pub buyer_id: Option<UserId>,
+    pub household_id: HouseholdId,
+    pub status: OrderStatus,
+    pub placed_at: NaiveDateTime,
+    /// Whether placing it took its items' stock (imported history does not).
+    pub stock_taken: bool,
+}
+
+impl<P> OrderDraft<P> {
+    /// Checks every part of `input`, recording every problem. `resolve` finds a line's product or
+    /// says why there is none; `key` tells products apart (an order names a product once).
+    pub fn parse<K: Eq + std::hash::Hash>(
+        problems: &mut Problems,
+        input: &OrderInput<'_>,
+        source: OrderSource,
+        mut resolve: impl FnMut(&str) -> Result<P, &'static str>,
+        key: impl Fn(&P) -> K,
+    ) -> Self {
+        let product_field = source.product_field();
+        let mut lines = Vec::with_capacity(input.items.len());
+        let mut seen = HashMap::new();
+        // Past the limit the lines themselves are not worth judging.
+        let lines_to_check = if rules::item_count(problems, "items", input.items.len()) {
+            input.items.len()
+        } else {
+            0
+        };
+        for (i, item) in input.items.iter().enumerate().take(lines_to_check) {
+            let quantity =
+                rules::quantity(problems, &format!("items[{i}].quantity"), item.quantity);
+            let unit_price_vnd = item.unit_price_vnd.and_then(|price| {
+                problems.check(validate::in_range(
+                    &format!("items[{i}].unit_price_vnd"),
+                    price,
+                    1,
+                    MAX_PRICE_VND,
+                ))
+            });
+            let product = match resolve(item.product) {
+                Ok(product) => product,
+                Err(why) => {
+                    problems.add(format!("items[{i}].{product_field}"), why);
+                    continue;
+                }
+            };
+            let first = *seen.entry(key(&product)).or_insert(i);
+            if first != i {
+                problems.add(
+                    format!("items[{i}].{product_field}"),
+                    format!("the same product as items[{first}]; order a product at most once"),
+                );
+            }
+            if let Some(quantity) = quantity {
+                lines.push(DraftLine {
+                    product,
+                    quantity,
+                    unit_price_vnd,
+                });
+            }
+        }
+        OrderDraft {
+            lines,
+            shipping: ShippingDraft::parse(problems, &input.shipping, source),
+            payment_method: rules::payment_method(problems, input.payment_method),
+            note: problems
+                .check(validate::optional_text("note", input.note, NOTE_MAX_CHARS))
+                .flatten(),
+        }
+    }
+
+    /// The order's row over its lines; `Err` when its totals are too large.
+    pub fn into_order(
+        self,
+        placement: Placement,
+        items: &[OrderItem],
+    ) -> Result<Order, &'static str> {
+        let (total_vnd, total_weight_grams) = order_totals(items)?;
+        let Placement {
+            id,
+            buyer_id,
+            household_id,
+            status,
+            placed_at,
+            stock_taken,
+        } = placement;
+        // History arrives in its last status: each step it passed is dated when it was placed.
+        let at = |step: OrderStatus| status.reached(step).then_some(placed_at);
+        Ok(Order {
+            id,
+            buyer_id,
+            household_id,
+            status,
+            total_vnd,
+            total_weight_grams,
+            recipient_name: self.shipping.recipient_name,
+            phone: self.shipping.phone,
+            address: self.shipping.address,
+            province_code: self.shipping.province_code,
+            country_code: self.shipping.country_code,
+            payment_method: self.payment_method,
+            payment_status: PaymentStatus::on_reaching(status, self.payment_method),
+            tracking_code: None,
+            note: self.note,
+            placed_at,
+            confirmed_at: at(OrderStatus::Confirmed),
+            shipped_at: at(OrderStatus::Shipped),
+            delivered_at: at(OrderStatus::Delivered),
+            cancelled_at: (status == OrderStatus::Cancelled).then_some(placed_at),
+            cancel_reason: None,
+            stock_taken,
+        })
+    }
+}
+
+impl ShippingDraft {
+    fn parse(problems: &mut Problems, input: &ShippingInput<'_>, source: OrderSource) -> Self {
+        let required = source == OrderSource::Buyer;
+        let mut text = |field: &str, value: Option<&str>, max: usize| {
+            let checked = if required {
+                validate::required_text(field, value.unwrap_or_default(), max).map(Some)
+            } else {
+                validate::optional_text(field, value, max)
+            };
+            problems.check(checked).flatten()
+        };
+        let recipient_name = text(
+            "shipping.recipient_name",
+            input.recipient_name,
+            NAME_MAX_CHARS,
+        )
+        .unwrap_or_else(|| IMPORTED_RECIPIENT.to_owned());
+        let address =
+            text("shipping.address", input.address, ADDRESS_MAX_CHARS).unwrap_or_default();
+        let phone = match validate::optional_phone("shipping.phone", input.phone) {
+            Ok(Some(phone)) => phone,
+            Ok(None) if required => {
+                problems.add("shipping.phone", "must not be empty");
+                String::new()
+            }
+            Ok(None) => String::new(),
+            Err(problem) => {
+                problems.0.push(problem);
+                String::new()
+            }
+        };
+        ShippingDraft {
+            recipient_name,
+            phone,
+            address,
+            province_code: input
+                .province_code
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .map(str::to_owned),
+            country_code: rules::country_code(problems, source.country_field(), input.country_code),
+        }
+    }
+}
+
+/// The recipient of imported history that names none.
+const IMPORTED_RECIPIENT: &str = "(imported)";
+
+impl OrderItem {
+    /// Line `index` (from 0) of an order: `quantity` of a product at `unit_price_vnd`; `None`
+    /// when the line's total or weight does not fit in 64 bits.
+    pub fn of(
+        order_id: OrderId,
+        index: usize,
+        product: &ProductSnapshot,
+        quantity: i64,
+        unit_price_vnd: i64,
+    ) -> Option<OrderItem> {
+        product.unit_weight_grams.checked_mul(quantity)?;
+        Some(OrderItem {
+            order_id,
+            line_no: i32::try_from(index + 1).ok()?,
+            product_id: product.id,
+            product_name: product.name.clone(),
+            product_category: product.category.clone(),
+            quantity,
+            unit_price_vnd,
+            unit_weight_grams: product.unit_weight_grams,
+            line_total_vnd: unit_price_vnd.checked_mul(quantity)?,
+        })
+    }
+}
+
+/// An order's total price and weight, exact; or why there is none (past 10^15 đồng, or a
+/// weight past 64 bits). Placed and imported orders alike.
+pub fn order_totals(items: &[OrderItem]) -> Result<(i64, i64), &'static str> {
+    const TOO_DEAR: &str = "the order's total is larger than 10^15 đồng";
+    const TOO_HEAVY: &str = "the order's total weight is too large";
+    let mut total_vnd: i64 = 0;
+    let mut total_weight: i64 = 0;
+    for item in items {
+        let line = item.unit_price_vnd.checked_mul(item.quantity);
+        total_vnd = line
+            .and_then(|l| total_vnd.checked_add(l))
+            .ok_or(TOO_DEAR)?;
+        let weight = item.unit_weight_grams.checked_mul(item.quantity);
+        total_weight = weight
+            .and_then(|w| total_weight.checked_add(w))
+            .ok_or(TOO_HEAVY)?;
+    }
+    if total_vnd > MAX_PRICE_VND {
+        return Err(TOO_DEAR);
+    }
+    Ok((total_vnd, total_weight))
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -99,13 +446,13 @@ pub struct OrderView {
     pub id: String,
     pub buyer_id: Option<String>,
     pub household_id: String,
-    pub status: String,
+    pub status: OrderStatus,
     pub items: Vec<OrderItemView>,
     pub total_vnd: i64,
     pub total_weight_grams: i64,
     pub shipping: ShippingView,
-    pub payment_method: String,
-    pub payment_status: String,
+    pub payment_method: PaymentMethod,
+    pub payment_status: PaymentStatus,
     pub tracking_code: Option<String>,
     pub note: Option<String>,
     #[serde(with = "crate::time::rfc3339")]
@@ -127,7 +474,7 @@ impl OrderView {
             items: items
                 .into_iter()
                 .map(|item| OrderItemView {
-                    product_id: item.product_id,
+                    product_id: item.product_id.to_db(),
                     product_name: item.product_name,
                     quantity: item.quantity,
                     unit_price_vnd: item.unit_price_vnd,
@@ -142,9 +489,9 @@ impl OrderView {
                 province_code: order.province_code,
                 country_code: order.country_code,
             },
-            id: order.id,
-            buyer_id: order.buyer_id,
-            household_id: order.household_id,
+            id: order.id.to_db(),
+            buyer_id: order.buyer_id.map(|id| id.to_db()),
+            household_id: order.household_id.to_db(),
             status: order.status,
             total_vnd: order.total_vnd,
             total_weight_grams: order.total_weight_grams,
@@ -159,5 +506,56 @@ impl OrderView {
             cancelled_at: order.cancelled_at,
             cancel_reason: order.cancel_reason,
         }
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn item(price: i64, grams: i64, quantity: i64) -> OrderItem {
+        OrderItem {
+            order_id: OrderId::generate(),
+            line_no: 1,
+            product_id: crate::ids::ProductId::generate(),
+            product_name: String::new(),
+            product_category: String::new(),
+            quantity,
+            unit_price_vnd: price,
+            unit_weight_grams: grams,
+            line_total_vnd: price.saturating_mul(quantity),
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn totals_are_exact_or_refused_never_wrapped(
+            lines in prop::collection::vec((1i64..=1_000_000_000_000_000, 1i64..=1_000_000_000, 1i64..=1_000_000_000), 1..8)
+        ) {
+            let items: Vec<OrderItem> = lines.iter().map(|(p, g, q)| item(*p, *g, *q)).collect();
+            let exact_vnd: i128 = lines.iter().map(|(p, _, q)| i128::from(*p) * i128::from(*q)).sum();
+            let exact_grams: i128 = lines.iter().map(|(_, g, q)| i128::from(*g) * i128::from(*q)).sum();
+            match order_totals(&items) {
+                Ok((vnd, grams)) => {
+                    prop_assert_eq!(i128::from(vnd), exact_vnd);
+                    prop_assert_eq!(i128::from(grams), exact_grams);
+                    prop_assert!(vnd <= MAX_PRICE_VND);
+                }
+                Err(_) => {
+                    prop_assert!(exact_vnd > i128::from(MAX_PRICE_VND) || exact_grams > i128::from(i64::MAX));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn an_order_reaches_each_step_before_its_status_and_none_when_cancelled() {
+        use OrderStatus::*;
+        assert!(Delivered.reached(Confirmed) && Delivered.reached(Shipped));
+        assert!(Confirmed.reached(Confirmed) && !Confirmed.reached(Shipped));
+        assert!(!Placed.reached(Confirmed));
+        assert!(!Cancelled.reached(Confirmed) && !Cancelled.reached(Delivered));
     }
 }

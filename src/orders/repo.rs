@@ -3,20 +3,22 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::model::{OrderStatus, PaymentMethod, PaymentStatus};
 use crate::api::Paging;
 use crate::db::schema::{households, idempotency_keys, order_items, orders};
 use crate::db::sql::Sql;
 use crate::db::{DbConnection, MultiBackend};
+use crate::ids::{HouseholdId, OrderId, ProductId, UserId};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = orders)]
 // NULL, not DEFAULT, for None: what bulk inserts (PostgreSQL COPY) need; no nullable column has a default.
 #[diesel(treat_none_as_default_value = false)]
 pub struct Order {
-    pub id: String,
-    pub buyer_id: Option<String>,
-    pub household_id: String,
-    pub status: String,
+    pub id: OrderId,
+    pub buyer_id: Option<UserId>,
+    pub household_id: HouseholdId,
+    pub status: OrderStatus,
     pub total_vnd: i64,
     pub total_weight_grams: i64,
     pub recipient_name: String,
@@ -24,8 +26,8 @@ pub struct Order {
     pub address: String,
     pub province_code: Option<String>,
     pub country_code: String,
-    pub payment_method: String,
-    pub payment_status: String,
+    pub payment_method: PaymentMethod,
+    pub payment_status: PaymentStatus,
     pub tracking_code: Option<String>,
     pub note: Option<String>,
     pub placed_at: NaiveDateTime,
@@ -42,9 +44,9 @@ pub struct Order {
 #[diesel(table_name = order_items)]
 #[diesel(treat_none_as_default_value = false)]
 pub struct OrderItem {
-    pub order_id: String,
+    pub order_id: OrderId,
     pub line_no: i32,
-    pub product_id: String,
+    pub product_id: ProductId,
     pub product_name: String,
     pub product_category: String,
     pub quantity: i64,
@@ -56,10 +58,10 @@ pub struct OrderItem {
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = idempotency_keys)]
 pub struct IdempotencyRecord {
-    pub buyer_id: String,
+    pub buyer_id: UserId,
     pub key: String,
     pub request_hash: String,
-    pub order_id: String,
+    pub order_id: OrderId,
     pub created_at: NaiveDateTime,
 }
 
@@ -67,8 +69,8 @@ pub struct IdempotencyRecord {
 #[derive(Debug, Default, AsChangeset)]
 #[diesel(table_name = orders)]
 pub struct OrderMove {
-    pub status: Option<String>,
-    pub payment_status: Option<String>,
+    pub status: Option<OrderStatus>,
+    pub payment_status: Option<PaymentStatus>,
     pub tracking_code: Option<String>,
     pub confirmed_at: Option<NaiveDateTime>,
     pub shipped_at: Option<NaiveDateTime>,
@@ -79,11 +81,11 @@ pub struct OrderMove {
 
 #[derive(Debug, Default)]
 pub struct OrderFilter {
-    pub buyer_id: Option<String>,
+    pub buyer_id: Option<UserId>,
     /// Orders of the households this user owns.
-    pub household_owner_id: Option<String>,
-    pub household_id: Option<String>,
-    pub status: Option<String>,
+    pub household_owner_id: Option<UserId>,
+    pub household_id: Option<HouseholdId>,
+    pub status: Option<OrderStatus>,
     pub placed_from: Option<NaiveDateTime>,
     pub placed_before: Option<NaiveDateTime>,
 }
@@ -103,9 +105,9 @@ pub fn insert_order(
          cancel_reason) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)",
     )
-    .bind(order.id.as_str())
-    .bind(order.buyer_id.as_deref())
-    .bind(order.household_id.as_str())
+    .bind(order.id.to_db())
+    .bind(order.buyer_id.map(|id| id.to_db()))
+    .bind(order.household_id.to_db())
     .bind(order.status.as_str())
     .bind(order.total_vnd)
     .bind(order.total_weight_grams)
@@ -131,9 +133,9 @@ pub fn insert_order(
              quantity, unit_price_vnd, unit_weight_grams, line_total_vnd) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
-        .bind(item.order_id.as_str())
+        .bind(item.order_id.to_db())
         .bind(item.line_no)
-        .bind(item.product_id.as_str())
+        .bind(item.product_id.to_db())
         .bind(item.product_name.as_str())
         .bind(item.product_category.as_str())
         .bind(item.quantity)
@@ -145,7 +147,7 @@ pub fn insert_order(
     Ok(())
 }
 
-pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Order>> {
+pub fn find(conn: &mut DbConnection, id: &OrderId) -> QueryResult<Option<Order>> {
     orders::table
         .find(id)
         .select(Order::as_select())
@@ -154,7 +156,7 @@ pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Order>> {
 }
 
 /// The lines of these orders, in order.
-pub fn items_of(conn: &mut DbConnection, order_ids: &[String]) -> QueryResult<Vec<OrderItem>> {
+pub fn items_of(conn: &mut DbConnection, order_ids: &[OrderId]) -> QueryResult<Vec<OrderItem>> {
     order_items::table
         .filter(order_items::order_id.eq_any(order_ids))
         .order((order_items::order_id, order_items::line_no))
@@ -166,8 +168,8 @@ pub fn items_of(conn: &mut DbConnection, order_ids: &[String]) -> QueryResult<Ve
 /// (0 means another move won, or the move was never allowed).
 pub fn move_order(
     conn: &mut DbConnection,
-    id: &str,
-    from: &[&str],
+    id: &OrderId,
+    from: &[OrderStatus],
     change: &OrderMove,
 ) -> QueryResult<usize> {
     diesel::update(
@@ -181,7 +183,7 @@ pub fn move_order(
 
 pub fn find_idempotency(
     conn: &mut DbConnection,
-    buyer_id: &str,
+    buyer_id: &UserId,
     key: &str,
 ) -> QueryResult<Option<IdempotencyRecord>> {
     idempotency_keys::table
@@ -210,19 +212,19 @@ pub fn forget_idempotency_before(
 fn filtered(filter: &OrderFilter) -> orders::BoxedQuery<'static, MultiBackend> {
     let mut query = orders::table.into_boxed();
     if let Some(buyer_id) = &filter.buyer_id {
-        query = query.filter(orders::buyer_id.eq(buyer_id.clone()));
+        query = query.filter(orders::buyer_id.eq(*buyer_id));
     }
     if let Some(owner_id) = &filter.household_owner_id {
         let owned = households::table
-            .filter(households::owner_id.eq(owner_id.clone()))
+            .filter(households::owner_id.eq(owner_id.to_db()))
             .select(households::id);
         query = query.filter(orders::household_id.eq_any(owned));
     }
     if let Some(household_id) = &filter.household_id {
-        query = query.filter(orders::household_id.eq(household_id.clone()));
+        query = query.filter(orders::household_id.eq(*household_id));
     }
     if let Some(status) = &filter.status {
-        query = query.filter(orders::status.eq(status.clone()));
+        query = query.filter(orders::status.eq(*status));
     }
     if let Some(from) = filter.placed_from {
         query = query.filter(orders::placed_at.ge(from));

@@ -2,20 +2,113 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::model::OrderView;
-use super::service::{
-    self, CancelRequest, ListOrdersQuery, Move, PlaceOrderRequest, Placed, ShipRequest,
-};
+use serde::Deserialize;
+
+use super::model::{LineInput, OrderInput, OrderSearch, OrderView, ShippingInput};
+use super::service::{self, Move, Placed};
 use crate::api::resource::answers::{
     Forbidden, Invalid, NotFound, Unauthenticated, problem_answer,
 };
-use crate::api::{ApiJson, ApiQuery, OptionalJson, page_schema};
+use crate::api::{ApiJson, ApiQuery, OptionalJson, PageParams, page_schema};
 use crate::api::{Problem, api_resource};
 use crate::auth::CurrentUser;
 use crate::context::Context;
 use crate::error::{AppError, AppResult};
 
 page_schema!(OrderPage, OrderView);
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrderItemRequest {
+    pub product_id: String,
+    pub quantity: i64,
+}
+
+/// `country_code` is ISO 3166-1 alpha-2 (default `VN`); another country makes an export order.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ShippingRequest {
+    pub recipient_name: String,
+    pub phone: String,
+    pub address: String,
+    pub province_code: Option<String>,
+    pub country_code: Option<String>,
+}
+
+/// Items of one household (at most 100, each product once); `payment_method` `cod` (default) or `bank_transfer`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"items": [{"product_id": "01a2225c-e6cb-712d-9779-57fdd85fbb67", "quantity": 3}], "shipping": {"recipient_name": "Trần Thị Hoa", "phone": "0987 654 321", "address": "12 Lê Lợi, Quận 1", "province_code": "79", "country_code": "VN"}}))]
+pub struct PlaceOrderRequest {
+    pub items: Vec<OrderItemRequest>,
+    pub shipping: ShippingRequest,
+    pub payment_method: Option<String>,
+    pub note: Option<String>,
+}
+
+impl PlaceOrderRequest {
+    fn input(&self) -> OrderInput<'_> {
+        let shipping = &self.shipping;
+        OrderInput {
+            items: self
+                .items
+                .iter()
+                .map(|item| LineInput {
+                    product: &item.product_id,
+                    quantity: item.quantity,
+                    unit_price_vnd: None,
+                })
+                .collect(),
+            shipping: ShippingInput {
+                recipient_name: Some(&shipping.recipient_name),
+                phone: Some(&shipping.phone),
+                address: Some(&shipping.address),
+                province_code: shipping.province_code.as_deref(),
+                country_code: shipping.country_code.as_deref(),
+            },
+            payment_method: self.payment_method.as_deref(),
+            note: self.note.as_deref(),
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ShipRequest {
+    pub tracking_code: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CancelRequest {
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListOrdersQuery {
+    pub status: Option<String>,
+    pub household_id: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub page: Option<i64>,
+    pub per_page: Option<i64>,
+}
+
+impl ListOrdersQuery {
+    fn search(&self) -> OrderSearch<'_> {
+        OrderSearch {
+            status: self.status.as_deref(),
+            household_id: self.household_id.as_deref(),
+            from: self.from.as_deref(),
+            to: self.to.as_deref(),
+            page: PageParams {
+                page: self.page,
+                per_page: self.per_page,
+            },
+        }
+    }
+}
 
 problem_answer!(
     InvalidTransition,
@@ -63,7 +156,7 @@ pub(crate) async fn place_order(
     body: ApiJson<PlaceOrderRequest>,
 ) -> AppResult<HttpResponse> {
     let key = idempotency_key(&req)?;
-    let placed = service::place(&ctx, caller, key, body.0).await?;
+    let placed = service::place(&ctx, caller, key, body.0.input()).await?;
     match placed {
         Placed::Created(order) => Ok(HttpResponse::Created().json(order)),
         Placed::Replayed(order) => Ok(HttpResponse::Ok()
@@ -85,7 +178,7 @@ pub(crate) async fn list_orders(
     caller: CurrentUser,
     query: ApiQuery<ListOrdersQuery>,
 ) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(service::list(&ctx, caller, query.0).await?))
+    Ok(HttpResponse::Ok().json(service::list(&ctx, caller, query.0.search()).await?))
 }
 
 /// One order the caller may see (others: 404).

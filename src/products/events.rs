@@ -1,6 +1,6 @@
 //! What a product's changes tell the statistics.
 
-use super::model::STATUS_ARCHIVED;
+use super::model::ProductStatus;
 use super::repo::Product;
 use crate::stats::{ProductListed, ProductStatusChanged};
 
@@ -8,19 +8,19 @@ impl Product {
     /// The product was listed.
     pub fn listed(&self) -> ProductListed {
         ProductListed {
-            product_id: self.id.clone(),
+            product_id: self.id.to_db(),
             created_at: self.created_at,
-            active: self.status != STATUS_ARCHIVED,
+            active: self.status != ProductStatus::Archived,
         }
     }
 
     /// Its status changes to `new_status` (archived products leave the totals).
-    pub fn status_changed(&self, new_status: &str) -> ProductStatusChanged {
+    pub fn status_changed(&self, new_status: ProductStatus) -> ProductStatusChanged {
         ProductStatusChanged {
-            product_id: self.id.clone(),
+            product_id: self.id.to_db(),
             created_at: self.created_at,
-            was_active: self.status != STATUS_ARCHIVED,
-            is_active: new_status != STATUS_ARCHIVED,
+            was_active: self.status != ProductStatus::Archived,
+            is_active: new_status != ProductStatus::Archived,
         }
     }
 }

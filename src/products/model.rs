@@ -3,8 +3,10 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use serde::Serialize;
 
-use super::repo::Product;
+use super::repo::{Product, ProductPatch};
+use crate::db::text::text_enum;
 use crate::error::FieldError;
+use crate::ids::{HouseholdId, ProductId};
 use crate::search::search_text;
 use crate::validate::{
     self, DESCRIPTION_MAX_CHARS, NAME_MAX_CHARS, Problems, in_range, one_of, optional_date,
@@ -24,10 +26,15 @@ pub const CATEGORIES: [&str; 8] = [
 /// In canonical order: stored and shown in this order whatever order they were sent in.
 pub const CERTIFICATIONS: [&str; 4] = ["VietGAP", "GlobalGAP", "organic", "OCOP"];
 
-pub const STATUS_ACTIVE: &str = "active";
-pub const STATUS_PAUSED: &str = "paused";
-pub const STATUS_ARCHIVED: &str = "archived";
-pub const STATUSES: [&str; 3] = [STATUS_ACTIVE, STATUS_PAUSED, STATUS_ARCHIVED];
+text_enum! {
+    /// Active products are listed and can be ordered; paused ones are hidden for a while;
+    /// archived ones are gone for good (old orders keep them).
+    pub enum ProductStatus {
+        Active = "active",
+        Paused = "paused",
+        Archived = "archived",
+    }
+}
 
 /// Largest price of one unit (API money range).
 pub const MAX_PRICE_VND: i64 = 1_000_000_000_000_000;
@@ -75,6 +82,135 @@ pub struct ProductInput<'a> {
     pub status: Option<&'a str>,
 }
 
+/// A change of a product as given (`PATCH /products/{id}`): `None` leaves a field as it is,
+/// `Some(None)` clears an optional one; `stock_quantity` sets the count.
+#[derive(Debug, Default)]
+pub struct ProductEdit<'a> {
+    pub name: Option<&'a str>,
+    pub description: Option<Option<&'a str>>,
+    pub category: Option<&'a str>,
+    pub unit: Option<&'a str>,
+    pub unit_weight_grams: Option<i64>,
+    pub price_vnd: Option<i64>,
+    pub stock_quantity: Option<i64>,
+    pub origin_province_code: Option<&'a str>,
+    pub certifications: Option<&'a [String]>,
+    pub ocop_stars: Option<Option<i64>>,
+    pub harvest_from: Option<Option<&'a str>>,
+    pub harvest_to: Option<Option<&'a str>>,
+    pub status: Option<&'a str>,
+}
+
+impl ProductEdit<'_> {
+    /// The columns this edit changes, each checked by the rule a new product follows. The
+    /// origin province (it needs the database) and the rules across fields (they need the
+    /// product as it is) are the caller's.
+    pub fn patch(&self, problems: &mut Problems) -> ProductPatch {
+        ProductPatch {
+            name: self.name.and_then(|v| problems.check(fields::name(v))),
+            description: self
+                .description
+                .and_then(|v| problems.check(fields::description(v))),
+            category: self
+                .category
+                .and_then(|v| problems.check(fields::category(v))),
+            unit: self.unit.and_then(|v| problems.check(fields::unit(v))),
+            unit_weight_grams: self
+                .unit_weight_grams
+                .and_then(|v| problems.check(fields::unit_weight_grams(v))),
+            price_vnd: self
+                .price_vnd
+                .and_then(|v| problems.check(fields::price_vnd(v))),
+            stock_quantity: self
+                .stock_quantity
+                .and_then(|v| problems.check(fields::stock_quantity(v))),
+            certifications: self
+                .certifications
+                .map(|list| certifications(problems, list)),
+            ocop_stars: self.ocop_stars.and_then(|v| problems.check(ocop_stars(v))),
+            harvest_from: self
+                .harvest_from
+                .and_then(|v| problems.check(fields::harvest_from(v))),
+            harvest_to: self
+                .harvest_to
+                .and_then(|v| problems.check(fields::harvest_to(v))),
+            status: self
+                .status
+                .and_then(|v| problems.check(fields::status(v, ProductStatus::ALL))),
+            ..ProductPatch::default()
+        }
+    }
+}
+
+/// What the catalogue is narrowed to and how it is sorted, as the caller gives it. (Serialize:
+/// the catalogue cache keys on it.)
+#[derive(Debug, Default, Serialize)]
+pub struct ProductSearch<'a> {
+    pub q: Option<&'a str>,
+    pub category: Option<&'a str>,
+    pub province_code: Option<&'a str>,
+    pub household_id: Option<&'a str>,
+    pub certification: Option<&'a str>,
+    pub min_price_vnd: Option<i64>,
+    pub max_price_vnd: Option<i64>,
+    pub in_stock: Option<bool>,
+    pub sort: Option<&'a str>,
+    pub status: Option<&'a str>,
+    pub page: Option<i64>,
+    pub per_page: Option<i64>,
+}
+
+/// Each field's rule, for listing and for changing a product alike.
+mod fields {
+    use super::*;
+
+    pub fn name(value: &str) -> Result<String, FieldError> {
+        validate::required_text("name", value, NAME_MAX_CHARS)
+    }
+
+    pub fn description(value: Option<&str>) -> Result<Option<String>, FieldError> {
+        validate::optional_text("description", value, DESCRIPTION_MAX_CHARS)
+    }
+
+    pub fn category(value: &str) -> Result<String, FieldError> {
+        one_of("category", value, &CATEGORIES)
+    }
+
+    pub fn unit(value: &str) -> Result<String, FieldError> {
+        validate::required_text("unit", value, UNIT_MAX_CHARS)
+    }
+
+    pub fn unit_weight_grams(value: i64) -> Result<i64, FieldError> {
+        in_range("unit_weight_grams", value, 1, MAX_UNIT_WEIGHT_GRAMS)
+    }
+
+    pub fn price_vnd(value: i64) -> Result<i64, FieldError> {
+        in_range("price_vnd", value, 1, MAX_PRICE_VND)
+    }
+
+    pub fn stock_quantity(value: i64) -> Result<i64, FieldError> {
+        in_range("stock_quantity", value, 0, MAX_STOCK_QUANTITY)
+    }
+
+    pub fn harvest_from(value: Option<&str>) -> Result<Option<NaiveDate>, FieldError> {
+        optional_date("harvest_from", value)
+    }
+
+    pub fn harvest_to(value: Option<&str>) -> Result<Option<NaiveDate>, FieldError> {
+        optional_date("harvest_to", value)
+    }
+
+    /// One of `allowed` (a farmer lists a product active or paused; history may be archived).
+    pub fn status(value: &str, allowed: &[ProductStatus]) -> Result<ProductStatus, FieldError> {
+        ProductStatus::parse(value)
+            .filter(|status| allowed.contains(status))
+            .ok_or_else(|| {
+                let names: Vec<&str> = allowed.iter().map(|s| s.as_str()).collect();
+                FieldError::new("status", format!("must be one of {}", names.join(", ")))
+            })
+    }
+}
+
 /// A product's own fields, validated, with the rules across them; what listing one stores,
 /// and a product's state after a PATCH. The origin province is not here: it is checked
 /// against the provinces by whoever has them.
@@ -91,7 +227,7 @@ pub struct ProductDraft {
     pub ocop_stars: Option<i32>,
     pub harvest_from: Option<NaiveDate>,
     pub harvest_to: Option<NaiveDate>,
-    pub status: String,
+    pub status: ProductStatus,
     /// The folded name and description that search reads.
     pub search_text: String,
 }
@@ -100,61 +236,45 @@ impl ProductDraft {
     /// Checks every field and the rules across them, recording every problem in `problems`
     /// (the draft then holds placeholders and must not be stored). `statuses`: which a new
     /// product may start in (a farmer: active or paused; history: any).
-    pub fn parse(problems: &mut Problems, input: ProductInput<'_>, statuses: &[&str]) -> Self {
-        let name = problems
-            .check(validate::required_text("name", input.name, NAME_MAX_CHARS))
-            .unwrap_or_default();
+    pub fn parse(
+        problems: &mut Problems,
+        input: ProductInput<'_>,
+        statuses: &[ProductStatus],
+    ) -> Self {
+        let name = problems.check(fields::name(input.name)).unwrap_or_default();
         let description = problems
-            .check(validate::optional_text(
-                "description",
-                input.description,
-                DESCRIPTION_MAX_CHARS,
-            ))
+            .check(fields::description(input.description))
             .flatten();
         let draft = ProductDraft {
             search_text: search_text(&name, description.as_deref()),
             name,
             description,
             category: problems
-                .check(one_of("category", input.category, &CATEGORIES))
+                .check(fields::category(input.category))
                 .unwrap_or_default(),
-            unit: problems
-                .check(validate::required_text("unit", input.unit, UNIT_MAX_CHARS))
-                .unwrap_or_default(),
+            unit: problems.check(fields::unit(input.unit)).unwrap_or_default(),
             unit_weight_grams: problems
-                .check(in_range(
-                    "unit_weight_grams",
-                    input.unit_weight_grams,
-                    1,
-                    MAX_UNIT_WEIGHT_GRAMS,
-                ))
+                .check(fields::unit_weight_grams(input.unit_weight_grams))
                 .unwrap_or(1),
             price_vnd: problems
-                .check(in_range("price_vnd", input.price_vnd, 1, MAX_PRICE_VND))
+                .check(fields::price_vnd(input.price_vnd))
                 .unwrap_or(1),
             stock_quantity: problems
-                .check(in_range(
-                    "stock_quantity",
-                    input.stock_quantity,
-                    0,
-                    MAX_STOCK_QUANTITY,
-                ))
+                .check(fields::stock_quantity(input.stock_quantity))
                 .unwrap_or(0),
             certifications: certifications(problems, input.certifications),
             ocop_stars: problems.check(ocop_stars(input.ocop_stars)).flatten(),
             harvest_from: problems
-                .check(optional_date("harvest_from", input.harvest_from))
+                .check(fields::harvest_from(input.harvest_from))
                 .flatten(),
             harvest_to: problems
-                .check(optional_date("harvest_to", input.harvest_to))
+                .check(fields::harvest_to(input.harvest_to))
                 .flatten(),
-            status: problems
-                .check(one_of(
-                    "status",
-                    input.status.unwrap_or(STATUS_ACTIVE),
-                    statuses,
-                ))
-                .unwrap_or_default(),
+            status: input.status.map_or(ProductStatus::Active, |given| {
+                problems
+                    .check(fields::status(given, statuses))
+                    .unwrap_or(ProductStatus::Active)
+            }),
         };
         draft.check_whole(problems);
         draft
@@ -172,11 +292,35 @@ impl ProductDraft {
         }
     }
 
+    /// A product's state once `patch` is applied (for the rules across fields and the search text).
+    pub fn after(product: &Product, patch: &ProductPatch) -> ProductDraft {
+        fn or<T: Clone>(given: &Option<T>, current: &T) -> T {
+            given.as_ref().unwrap_or(current).clone()
+        }
+        let name = or(&patch.name, &product.name);
+        let description = or(&patch.description, &product.description);
+        ProductDraft {
+            search_text: search_text(&name, description.as_deref()),
+            name,
+            description,
+            category: or(&patch.category, &product.category),
+            unit: or(&patch.unit, &product.unit),
+            unit_weight_grams: or(&patch.unit_weight_grams, &product.unit_weight_grams),
+            price_vnd: or(&patch.price_vnd, &product.price_vnd),
+            stock_quantity: or(&patch.stock_quantity, &product.stock_quantity),
+            certifications: or(&patch.certifications, &product.certifications),
+            ocop_stars: or(&patch.ocop_stars, &product.ocop_stars),
+            harvest_from: or(&patch.harvest_from, &product.harvest_from),
+            harvest_to: or(&patch.harvest_to, &product.harvest_to),
+            status: or(&patch.status, &product.status),
+        }
+    }
+
     /// The row of a new product listed at `at`.
     pub fn into_row(
         self,
-        id: String,
-        household_id: String,
+        id: ProductId,
+        household_id: HouseholdId,
         origin_province_code: String,
         at: NaiveDateTime,
     ) -> Product {
@@ -243,7 +387,7 @@ pub struct ProductView {
     pub ocop_stars: Option<i32>,
     pub harvest_from: Option<NaiveDate>,
     pub harvest_to: Option<NaiveDate>,
-    pub status: String,
+    pub status: ProductStatus,
     pub views: i64,
     #[serde(with = "crate::time::rfc3339")]
     pub created_at: NaiveDateTime,
@@ -255,8 +399,8 @@ impl From<Product> for ProductView {
     fn from(p: Product) -> Self {
         ProductView {
             certifications: decode_certifications(&p.certifications),
-            id: p.id,
-            household_id: p.household_id,
+            id: p.id.to_db(),
+            household_id: p.household_id.to_db(),
             name: p.name,
             description: p.description,
             category: p.category,

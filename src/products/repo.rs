@@ -5,10 +5,13 @@ use std::collections::BTreeMap;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
+use super::model::ProductStatus;
 use crate::api::Paging;
 use crate::db::schema::{households, products};
 use crate::db::sql::{self, ArrayColumn, Sql};
 use crate::db::{DbConnection, MultiBackend};
+use crate::households::model::HouseholdStatus;
+use crate::ids::{HouseholdId, ProductId};
 use crate::search::like_pattern;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -16,8 +19,8 @@ use crate::search::like_pattern;
 // NULL, not DEFAULT, for None: what bulk inserts (PostgreSQL COPY) need; no nullable column has a default.
 #[diesel(treat_none_as_default_value = false)]
 pub struct Product {
-    pub id: String,
-    pub household_id: String,
+    pub id: ProductId,
+    pub household_id: HouseholdId,
     pub name: String,
     pub description: Option<String>,
     pub category: String,
@@ -30,7 +33,7 @@ pub struct Product {
     pub ocop_stars: Option<i32>,
     pub harvest_from: Option<NaiveDate>,
     pub harvest_to: Option<NaiveDate>,
-    pub status: String,
+    pub status: ProductStatus,
     pub views: i64,
     pub search_text: String,
     pub created_at: NaiveDateTime,
@@ -54,7 +57,7 @@ pub struct ProductPatch {
     pub ocop_stars: Option<Option<i32>>,
     pub harvest_from: Option<Option<NaiveDate>>,
     pub harvest_to: Option<Option<NaiveDate>>,
-    pub status: Option<String>,
+    pub status: Option<ProductStatus>,
     pub search_text: Option<String>,
     pub updated_at: Option<NaiveDateTime>,
 }
@@ -72,13 +75,13 @@ pub struct ProductFilter {
     pub words: Vec<String>,
     pub category: Option<String>,
     pub origin_province_code: Option<String>,
-    pub household_id: Option<String>,
+    pub household_id: Option<HouseholdId>,
     pub certification: Option<String>,
     pub min_price_vnd: Option<i64>,
     pub max_price_vnd: Option<i64>,
     pub in_stock: bool,
     /// `None`: the public listing (active products of active households).
-    pub status: Option<String>,
+    pub status: Option<ProductStatus>,
 }
 
 pub fn insert(conn: &mut DbConnection, product: &Product) -> QueryResult<()> {
@@ -88,7 +91,7 @@ pub fn insert(conn: &mut DbConnection, product: &Product) -> QueryResult<()> {
         .map(|_| ())
 }
 
-pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Product>> {
+pub fn find(conn: &mut DbConnection, id: &ProductId) -> QueryResult<Option<Product>> {
     products::table
         .find(id)
         .select(Product::as_select())
@@ -99,7 +102,7 @@ pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Product>> {
 /// A product read to be changed: on PostgreSQL its row stays locked until the transaction ends,
 /// so that what a change checks (its status, the fields a rule spans) is what it changes; an
 /// order taking its stock meanwhile waits. SQLite's writers take turns anyway.
-pub fn find_for_update(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Product>> {
+pub fn find_for_update(conn: &mut DbConnection, id: &ProductId) -> QueryResult<Option<Product>> {
     match conn {
         DbConnection::Postgres(pg) => products::table
             .find(id)
@@ -111,7 +114,7 @@ pub fn find_for_update(conn: &mut DbConnection, id: &str) -> QueryResult<Option<
     }
 }
 
-pub fn update(conn: &mut DbConnection, id: &str, patch: &ProductPatch) -> QueryResult<usize> {
+pub fn update(conn: &mut DbConnection, id: &ProductId, patch: &ProductPatch) -> QueryResult<usize> {
     diesel::update(products::table.find(id))
         .set(patch)
         .execute(conn)
@@ -119,8 +122,8 @@ pub fn update(conn: &mut DbConnection, id: &str, patch: &ProductPatch) -> QueryR
 
 pub fn set_status(
     conn: &mut DbConnection,
-    id: &str,
-    status: &str,
+    id: &ProductId,
+    status: ProductStatus,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
     diesel::update(products::table.find(id))
@@ -160,14 +163,14 @@ fn filtered(filter: &ProductFilter, plan: Plan) -> FilteredProducts {
     match &filter.status {
         None => {
             query = query
-                .filter(products::status.eq(crate::products::model::STATUS_ACTIVE))
+                .filter(products::status.eq(ProductStatus::Active))
                 .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(&format!(
                     "{unindexed}products.household_id IN \
                      (SELECT households.id FROM households WHERE households.status = '{}')",
-                    crate::households::model::STATUS_ACTIVE
+                    HouseholdStatus::Active
                 )));
         }
-        Some(status) => query = query.filter(products::status.eq(status.clone())),
+        Some(status) => query = query.filter(products::status.eq(*status)),
     }
     let mut phrases = Vec::new();
     for word in &filter.words {
@@ -195,7 +198,7 @@ fn filtered(filter: &ProductFilter, plan: Plan) -> FilteredProducts {
         query = query.filter(products::origin_province_code.eq(code.clone()));
     }
     if let Some(household_id) = &filter.household_id {
-        query = query.filter(products::household_id.eq(household_id.clone()));
+        query = query.filter(products::household_id.eq(*household_id));
     }
     if let Some(certification) = &filter.certification {
         query = query.filter(products::certifications.like(format!("%,{certification},%")));
@@ -323,15 +326,15 @@ mod tests {
     use crate::db::run_migrations;
     use diesel::connection::SimpleConnection;
 
-    fn product(i: i64, household_id: &str, base: NaiveDateTime) -> Product {
+    fn product(i: i64, household_id: HouseholdId, base: NaiveDateTime) -> Product {
         let name = if i % 3 == 0 {
             "Vải thiều"
         } else {
             "Cam sành"
         };
         Product {
-            id: format!("p{i:05}"),
-            household_id: household_id.to_owned(),
+            id: ProductId(uuid::Uuid::from_u128(i as u128 + 1)),
+            household_id,
             name: name.to_owned(),
             description: None,
             category: "fruit".to_owned(),
@@ -345,7 +348,11 @@ mod tests {
             ocop_stars: None,
             harvest_from: None,
             harvest_to: None,
-            status: if i % 10 == 0 { "paused" } else { "active" }.to_owned(),
+            status: if i % 10 == 0 {
+                ProductStatus::Paused
+            } else {
+                ProductStatus::Active
+            },
             views: i % 13,
             search_text: crate::search::fold(name),
             created_at: base + chrono::Duration::seconds(i / 2),
@@ -359,19 +366,20 @@ mod tests {
     fn sqlite_plans_agree_on_every_page() {
         let mut conn = DbConnection::Sqlite(SqliteConnection::establish(":memory:").unwrap());
         run_migrations(&mut conn).unwrap();
-        conn.batch_execute(
+        let (h1, h2) = (HouseholdId::generate(), HouseholdId::generate());
+        conn.batch_execute(&format!(
             "INSERT INTO households (id, name, province_code, status, search_text, joined_at, \
              created_at, updated_at) VALUES \
-             ('h1', 'Hộ 1', '24', 'active', 'ho 1', '2021-01-01', '2021-01-01', '2021-01-01'), \
-             ('h2', 'Hộ 2', '24', 'suspended', 'ho 2', '2021-01-01', '2021-01-01', '2021-01-01')",
-        )
+             ('{h1}', 'Hộ 1', '24', 'active', 'ho 1', '2021-01-01', '2021-01-01', '2021-01-01'), \
+             ('{h2}', 'Hộ 2', '24', 'suspended', 'ho 2', '2021-01-01', '2021-01-01', '2021-01-01')",
+        ))
         .unwrap();
         let base = chrono::NaiveDate::from_ymd_opt(2021, 5, 1)
             .unwrap()
             .and_hms_opt(0, 0, 0)
             .unwrap();
         for i in 0..7_000 {
-            let household = if i % 7 == 0 { "h2" } else { "h1" };
+            let household = if i % 7 == 0 { h2 } else { h1 };
             insert(&mut conn, &product(i, household, base)).unwrap();
         }
         let filter = ProductFilter {
@@ -399,31 +407,51 @@ mod tests {
                 let in_order = page(&mut conn, &filter, sort, paging, Plan::SqliteInSortOrder);
                 let matches_first =
                     page(&mut conn, &filter, sort, paging, Plan::SqliteMatchesFirst);
-                let ids = |rows: &[Product]| rows.iter().map(|p| p.id.clone()).collect::<Vec<_>>();
+                let ids = |rows: &[Product]| rows.iter().map(|p| p.id).collect::<Vec<_>>();
                 assert_eq!(ids(&in_order.unwrap()), ids(&matches_first.unwrap()));
                 assert_eq!(rows.len(), 20);
                 assert!(
                     rows.iter()
-                        .all(|p| p.household_id == "h1" && p.status == "active")
+                        .all(|p| p.household_id == h1 && p.status == ProductStatus::Active)
                 );
             }
         }
     }
 }
 
-/// What an order line snapshots of a product.
-#[derive(Debug, Clone, Queryable)]
+/// What an order line records of a product when the order is placed.
+#[derive(Debug, Clone, Queryable, QueryableByName)]
 pub struct ProductSnapshot {
-    pub id: String,
-    pub household_id: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub id: ProductId,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub household_id: HouseholdId,
+    #[diesel(sql_type = diesel::sql_types::Text)]
     pub name: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
     pub category: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
     pub price_vnd: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
     pub unit_weight_grams: i64,
 }
 
+impl Product {
+    /// What an order line records of this product.
+    pub fn snapshot(&self) -> ProductSnapshot {
+        ProductSnapshot {
+            id: self.id,
+            household_id: self.household_id,
+            name: self.name.clone(),
+            category: self.category.clone(),
+            price_vnd: self.price_vnd,
+            unit_weight_grams: self.unit_weight_grams,
+        }
+    }
+}
+
 /// The snapshots of each of these products that exists.
-pub fn snapshots(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<ProductSnapshot>> {
+pub fn snapshots(conn: &mut DbConnection, ids: &[ProductId]) -> QueryResult<Vec<ProductSnapshot>> {
     products::table
         .filter(products::id.eq_any(ids))
         .select((
@@ -442,36 +470,21 @@ pub fn insert_many(conn: &mut DbConnection, rows: &[Product]) -> QueryResult<usi
     crate::db::bulk_insert!(conn, products::table, rows)
 }
 
-/// The snapshot of a product taken together with its stock.
-#[derive(Debug, Clone, QueryableByName)]
-pub struct TakenProduct {
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    pub household_id: String,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    pub name: String,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    pub category: String,
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    pub price_vnd: i64,
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    pub unit_weight_grams: i64,
-}
-
 /// A product as the order check needs it: its state and its household's.
 #[derive(Debug, Clone, Queryable)]
 pub struct OrderableProduct {
-    pub id: String,
+    pub id: ProductId,
     pub name: String,
-    pub status: String,
+    pub status: ProductStatus,
     pub stock_quantity: i64,
-    pub household_id: String,
-    pub household_status: String,
+    pub household_id: HouseholdId,
+    pub household_status: HouseholdStatus,
 }
 
 /// The products of an order with their households' status: why a line could not be taken.
 pub fn orderable_products(
     conn: &mut DbConnection,
-    ids: &[String],
+    ids: &[ProductId],
 ) -> QueryResult<Vec<OrderableProduct>> {
     products::table
         .inner_join(households::table)
@@ -493,28 +506,28 @@ pub fn orderable_products(
 /// No read-then-write: concurrent buyers cannot oversell on either database.
 pub fn take_stock(
     conn: &mut DbConnection,
-    product_id: &str,
+    product_id: &ProductId,
     quantity: i64,
     now: NaiveDateTime,
-) -> QueryResult<Option<TakenProduct>> {
+) -> QueryResult<Option<ProductSnapshot>> {
     // Statuses are literals, not values: SQLite re-plans a statement whenever a value compared
     // with an indexed column changes (its STAT4 statistics), which would undo the caching.
     let taken = Sql::new(
         "UPDATE products SET stock_quantity = stock_quantity - $2, updated_at = $3 \
          WHERE id = $1 AND status = 'active' AND stock_quantity >= $2 \
          AND EXISTS (SELECT 1 FROM households h WHERE h.id = products.household_id AND h.status = 'active') \
-         RETURNING household_id, name, category, price_vnd, unit_weight_grams",
+         RETURNING id, household_id, name, category, price_vnd, unit_weight_grams",
     )
-    .bind(product_id)
+    .bind(product_id.to_db())
     .bind(quantity)
     .bind(now)
-    .load::<TakenProduct>(conn)?;
+    .load::<ProductSnapshot>(conn)?;
     Ok(taken.into_iter().next())
 }
 
 pub fn return_stock(
     conn: &mut DbConnection,
-    product_id: &str,
+    product_id: &ProductId,
     quantity: i64,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {

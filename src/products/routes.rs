@@ -4,7 +4,10 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::cache::{ListingCache, Lookup};
 use super::model::ProductView;
-use super::service::{self, CreateProductRequest, ListProductsQuery, UpdateProductRequest};
+use serde::Deserialize;
+
+use super::model::{ProductEdit, ProductInput, ProductSearch};
+use super::service;
 use super::views::ViewCounter;
 use crate::api::resource::answers::{Forbidden, Invalid, NotFound, Unauthenticated};
 use crate::api::{ApiJson, ApiQuery, page_schema};
@@ -15,6 +18,129 @@ use crate::context::Context;
 use crate::error::{AppError, AppResult};
 
 page_schema!(ProductPage, ProductView);
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"household_id": "01a2225c-e6cb-712d-9779-57fdd85fbb67", "name": "Vải thiều Lục Ngạn", "category": "fruit", "unit": "kg", "unit_weight_grams": 1000, "price_vnd": 30000, "stock_quantity": 500, "certifications": ["VietGAP"]}))]
+pub struct CreateProductRequest {
+    pub household_id: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub category: String,
+    pub unit: String,
+    pub unit_weight_grams: i64,
+    pub price_vnd: i64,
+    #[serde(default)]
+    pub stock_quantity: i64,
+    /// Defaults to the household's province.
+    pub origin_province_code: Option<String>,
+    #[serde(default)]
+    pub certifications: Vec<String>,
+    pub ocop_stars: Option<i64>,
+    pub harvest_from: Option<String>,
+    pub harvest_to: Option<String>,
+    /// `active` (default) or `paused`.
+    pub status: Option<String>,
+}
+
+impl CreateProductRequest {
+    fn input(&self) -> ProductInput<'_> {
+        ProductInput {
+            name: &self.name,
+            description: self.description.as_deref(),
+            category: &self.category,
+            unit: &self.unit,
+            unit_weight_grams: self.unit_weight_grams,
+            price_vnd: self.price_vnd,
+            stock_quantity: self.stock_quantity,
+            certifications: &self.certifications,
+            ocop_stars: self.ocop_stars,
+            harvest_from: self.harvest_from.as_deref(),
+            harvest_to: self.harvest_to.as_deref(),
+            status: self.status.as_deref(),
+        }
+    }
+}
+
+/// Any mutable field (null clears an optional one); `stock_quantity` sets the count.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateProductRequest {
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "crate::serde_util::double_option")]
+    pub description: Option<Option<String>>,
+    pub category: Option<String>,
+    pub unit: Option<String>,
+    pub unit_weight_grams: Option<i64>,
+    pub price_vnd: Option<i64>,
+    pub stock_quantity: Option<i64>,
+    pub origin_province_code: Option<String>,
+    pub certifications: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "crate::serde_util::double_option")]
+    pub ocop_stars: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "crate::serde_util::double_option")]
+    pub harvest_from: Option<Option<String>>,
+    #[serde(default, deserialize_with = "crate::serde_util::double_option")]
+    pub harvest_to: Option<Option<String>>,
+    pub status: Option<String>,
+}
+
+impl UpdateProductRequest {
+    fn edit(&self) -> ProductEdit<'_> {
+        ProductEdit {
+            name: self.name.as_deref(),
+            description: self.description.as_ref().map(Option::as_deref),
+            category: self.category.as_deref(),
+            unit: self.unit.as_deref(),
+            unit_weight_grams: self.unit_weight_grams,
+            price_vnd: self.price_vnd,
+            stock_quantity: self.stock_quantity,
+            origin_province_code: self.origin_province_code.as_deref(),
+            certifications: self.certifications.as_deref(),
+            ocop_stars: self.ocop_stars,
+            harvest_from: self.harvest_from.as_ref().map(Option::as_deref),
+            harvest_to: self.harvest_to.as_ref().map(Option::as_deref),
+            status: self.status.as_deref(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListProductsQuery {
+    pub q: Option<String>,
+    pub category: Option<String>,
+    pub province_code: Option<String>,
+    pub household_id: Option<String>,
+    pub certification: Option<String>,
+    pub min_price_vnd: Option<i64>,
+    pub max_price_vnd: Option<i64>,
+    pub in_stock: Option<bool>,
+    pub sort: Option<String>,
+    /// Owners (with `household_id`) and admins: list products of this status instead of the public listing.
+    pub status: Option<String>,
+    pub page: Option<i64>,
+    pub per_page: Option<i64>,
+}
+
+impl ListProductsQuery {
+    fn search(&self) -> ProductSearch<'_> {
+        ProductSearch {
+            q: self.q.as_deref(),
+            category: self.category.as_deref(),
+            province_code: self.province_code.as_deref(),
+            household_id: self.household_id.as_deref(),
+            certification: self.certification.as_deref(),
+            min_price_vnd: self.min_price_vnd,
+            max_price_vnd: self.max_price_vnd,
+            in_stock: self.in_stock,
+            sort: self.sort.as_deref(),
+            status: self.status.as_deref(),
+            page: self.page,
+            per_page: self.per_page,
+        }
+    }
+}
 
 pub fn config(cfg: &mut web::ServiceConfig) {
     api_resource!(cfg, list_products, create_product);
@@ -37,7 +163,15 @@ pub(crate) async fn create_product(
     caller: CurrentUser,
     body: ApiJson<CreateProductRequest>,
 ) -> AppResult<HttpResponse> {
-    let product = service::create(&ctx, caller, body.0).await?;
+    let request = &body.0;
+    let product = service::create(
+        &ctx,
+        caller,
+        &request.household_id,
+        request.origin_province_code.as_deref(),
+        request.input(),
+    )
+    .await?;
     Ok(HttpResponse::Created().json(product))
 }
 
@@ -61,8 +195,9 @@ pub(crate) async fn list_products(
 ) -> AppResult<HttpResponse> {
     // Anonymous catalogue answers are the same for everyone: serve them from the short cache.
     // Keyed by the parsed query: parameters the listing does not know make no new entries.
-    let key = (caller.0.is_none() && query.0.status.is_none())
-        .then(|| super::cache::key(&query.0))
+    let search = query.0.search();
+    let key = (caller.0.is_none() && search.status.is_none())
+        .then(|| super::cache::key(&search))
         .flatten();
     if let Some(key) = &key {
         let mut waited = false;
@@ -83,7 +218,7 @@ pub(crate) async fn list_products(
             }
         }
     }
-    let page = service::list(&ctx, caller.0, query.0).await?;
+    let page = service::list(&ctx, caller.0, search).await?;
     let body =
         web::Bytes::from(serde_json::to_vec(&page).map_err(|e| AppError::Internal(e.into()))?);
     if let Some(key) = key {
@@ -130,7 +265,7 @@ pub(crate) async fn update_product(
     id: web::Path<String>,
     body: ApiJson<UpdateProductRequest>,
 ) -> AppResult<HttpResponse> {
-    let product = service::update(&ctx, caller, &id, body.0).await?;
+    let product = service::update(&ctx, caller, &id, body.0.edit()).await?;
     Ok(HttpResponse::Ok().json(product))
 }
 
