@@ -145,6 +145,11 @@ impl AppError {
         Self::client(StatusCode::CONFLICT, code, detail)
     }
 
+    /// A request body over its limit: 413 `payload_too_large`.
+    pub fn too_large(detail: impl Into<String>) -> Self {
+        Self::client(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", detail)
+    }
+
     /// A write that would repeat a unique key (an email, an idempotency key): 409
     /// `already_exists` unless the caller, who knows what the key means, says more.
     pub fn already_exists() -> Self {

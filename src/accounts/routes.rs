@@ -8,7 +8,7 @@ use super::service;
 use crate::api::resource::answers::{NotFound, Unauthenticated};
 use crate::api::{ApiJson, Problem, api_resource};
 use crate::auth::CurrentUser;
-use crate::auth::model::UserView;
+use crate::auth::routes::UserView;
 use crate::context::Context;
 use crate::error::AppResult;
 
@@ -38,7 +38,7 @@ pub(crate) async fn get_user(
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let user = service::get_user(&ctx, &caller, &id).await?;
-    Ok(HttpResponse::Ok().json(user))
+    Ok(HttpResponse::Ok().json(UserView::from(user)))
 }
 
 /// Suspend or reinstate an account (admins only). Suspending revokes its tokens at once, refuses
@@ -59,5 +59,5 @@ pub(crate) async fn update_user(
     body: ApiJson<UpdateUserRequest>,
 ) -> AppResult<HttpResponse> {
     let user = service::set_account_status(&ctx, &caller, &id, &body.0.status).await?;
-    Ok(HttpResponse::Ok().json(user))
+    Ok(HttpResponse::Ok().json(UserView::from(user)))
 }

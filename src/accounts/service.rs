@@ -1,6 +1,7 @@
 //! Suspending and reinstating accounts, in one transaction with their tokens and households.
 
-use crate::auth::model::{AccountStatus, UserView};
+use crate::auth::model::AccountStatus;
+use crate::auth::repo::User;
 use crate::auth::{CurrentUser, repo};
 use crate::context::Context;
 use crate::db::write_transaction;
@@ -15,15 +16,11 @@ fn admins_only(caller: &CurrentUser) -> AppResult<()> {
     }
 }
 
-pub async fn get_user(ctx: &Context, caller: &CurrentUser, id: &str) -> AppResult<UserView> {
+pub async fn get_user(ctx: &Context, caller: &CurrentUser, id: &str) -> AppResult<User> {
     admins_only(caller)?;
     let id = from_path(id, UserId::parse, "user")?;
     ctx.db
-        .run(move |conn| {
-            repo::find_user(conn, &id)?
-                .map(UserView::from)
-                .ok_or_else(|| AppError::not_found("user"))
-        })
+        .run(move |conn| repo::find_user(conn, &id)?.ok_or_else(|| AppError::not_found("user")))
         .await
 }
 
@@ -34,7 +31,7 @@ pub async fn set_account_status(
     caller: &CurrentUser,
     id: &str,
     status: &str,
-) -> AppResult<UserView> {
+) -> AppResult<User> {
     admins_only(caller)?;
     let id = from_path(id, UserId::parse, "user")?;
     let status = AccountStatus::parse_field("status", status)
@@ -52,7 +49,7 @@ pub async fn set_account_status(
                 let mut user =
                     repo::find_user(conn, &id)?.ok_or_else(|| AppError::not_found("user"))?;
                 if user.status == status {
-                    return Ok(user.into());
+                    return Ok(user);
                 }
                 repo::set_user_status(conn, &id, status)?;
                 if status == AccountStatus::Suspended {
@@ -62,7 +59,7 @@ pub async fn set_account_status(
                     crate::households::service::reinstate_with_owner(conn, &id, timezone)?;
                 }
                 user.status = status;
-                Ok(user.into())
+                Ok(user)
             })
         })
         .await

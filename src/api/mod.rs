@@ -258,6 +258,16 @@ impl<T> Page<T> {
             total,
         }
     }
+
+    /// The same page with each item turned into how the API shows it.
+    pub fn map<U>(self, show: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            items: self.items.into_iter().map(show).collect(),
+            page: self.page,
+            per_page: self.per_page,
+            total: self.total,
+        }
+    }
 }
 
 /// Declares the OpenAPI schema of a [`Page`] of `$item` under the name `$name`. utoipa inlines

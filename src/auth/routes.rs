@@ -3,8 +3,11 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::extract::CurrentUser;
-use super::model::{LoginView, UserView};
-use serde::Deserialize;
+use chrono::NaiveDateTime;
+use serde::{Deserialize, Serialize};
+
+use super::model::{AccountStatus, Role, Session};
+use super::repo::User;
 
 use super::model::AccountInput;
 use super::service::{self, Guards};
@@ -72,7 +75,7 @@ pub(crate) async fn register(
 ) -> AppResult<HttpResponse> {
     let address = client_address(&req, &ctx.settings.auth.trusted_proxies);
     let user = service::register(&ctx, &guards, body.0.input(), address).await?;
-    Ok(HttpResponse::Created().json(user))
+    Ok(HttpResponse::Created().json(UserView::from(user)))
 }
 
 /// Exchange email and password for a bearer token.
@@ -96,7 +99,7 @@ pub(crate) async fn login(
     let address = client_address(&req, &ctx.settings.auth.trusted_proxies);
     let LoginRequest { email, password } = body.0;
     let session = service::login(&ctx, &guards, &email, password, address).await?;
-    Ok(HttpResponse::Ok().json(session))
+    Ok(HttpResponse::Ok().json(LoginView::from(session)))
 }
 
 /// End this token at once (other tokens of the account stay valid). The body may be empty.
@@ -121,5 +124,55 @@ pub(crate) async fn logout(
         (status = 401, description = "`unauthenticated`: no token, or an unknown, expired or revoked one", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn me(caller: CurrentUser) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(caller.user))
+    Ok(HttpResponse::Ok().json(UserView::from(caller.user)))
+}
+
+/// `{id, email, full_name, role, phone, status, created_at}`
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct UserView {
+    pub id: String,
+    pub email: String,
+    pub full_name: String,
+    pub role: Role,
+    pub phone: Option<String>,
+    /// `active`, or `suspended` by an admin (a suspended account cannot sign in).
+    pub status: AccountStatus,
+    #[serde(with = "crate::time::rfc3339")]
+    pub created_at: NaiveDateTime,
+}
+
+impl From<User> for UserView {
+    fn from(user: User) -> Self {
+        UserView {
+            id: user.id.to_db(),
+            email: user.email,
+            full_name: user.full_name,
+            role: user.role,
+            phone: user.phone,
+            status: user.status,
+            created_at: user.created_at,
+        }
+    }
+}
+
+/// The answer to a successful login.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct LoginView {
+    pub token: String,
+    #[schema(value_type = String, example = "Bearer")]
+    pub token_type: &'static str,
+    #[serde(with = "crate::time::rfc3339")]
+    pub expires_at: NaiveDateTime,
+    pub user: UserView,
+}
+
+impl From<Session> for LoginView {
+    fn from(session: Session) -> Self {
+        LoginView {
+            token: session.token,
+            token_type: "Bearer",
+            expires_at: session.expires_at,
+            user: session.user.into(),
+        }
+    }
 }

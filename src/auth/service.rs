@@ -3,7 +3,7 @@
 use std::net::IpAddr;
 
 use super::hashing::HashPool;
-use super::model::{AccountInput, AccountStatus, LoginView, Role, UserView};
+use super::model::{AccountInput, AccountStatus, Role, Session};
 use super::repo::{self, NewAuthToken, User};
 use super::throttle::{LoginThrottle, RegistrationThrottle};
 use super::{password, token};
@@ -24,7 +24,7 @@ pub const PASSWORD_MAX_CHARS: usize = 128;
 pub struct CurrentUser {
     pub id: UserId,
     pub role: Role,
-    pub user: UserView,
+    pub user: User,
     /// Hash of the token this request came with (for logout).
     pub token_hash: String,
 }
@@ -118,10 +118,10 @@ pub fn insert_account(
     conn: &mut DbConnection,
     account: NewAccount,
     password_hash: String,
-) -> AppResult<UserView> {
+) -> AppResult<User> {
     let user = account.into_user(password_hash);
     match repo::insert_user(conn, &user).map_err(AppError::from) {
-        Ok(()) => Ok(user.into()),
+        Ok(()) => Ok(user),
         Err(error) if error.is_already_exists() => Err(email_taken()),
         Err(other) => Err(other),
     }
@@ -156,7 +156,7 @@ pub async fn register(
     guards: &Guards,
     input: AccountInput<'_>,
     address: Option<IpAddr>,
-) -> AppResult<UserView> {
+) -> AppResult<User> {
     let account = NewAccount::parse(input, false)?;
     guards.registrations.check(address)?;
     let email_key = account.email.to_lowercase();
@@ -187,7 +187,7 @@ pub async fn login(
     email: &str,
     password: String,
     address: Option<IpAddr>,
-) -> AppResult<LoginView> {
+) -> AppResult<Session> {
     // No address can register more than 254 characters, and none may grow the throttle's memory.
     if email.trim().chars().count() > EMAIL_MAX_CHARS {
         return Err(AppError::invalid_field(
@@ -248,11 +248,10 @@ pub async fn login(
             })
         })
         .await?;
-    Ok(LoginView {
+    Ok(Session {
         token,
-        token_type: "Bearer",
         expires_at,
-        user: user.into(),
+        user,
     })
 }
 
@@ -287,7 +286,7 @@ pub async fn authenticate(ctx: &Context, bearer: &str) -> AppResult<CurrentUser>
     Ok(CurrentUser {
         id: user.id,
         role: user.role,
-        user: user.into(),
+        user,
         token_hash,
     })
 }

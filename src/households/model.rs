@@ -1,7 +1,5 @@
-//! Household types as the API shows them.
-
-use chrono::NaiveDateTime;
-use serde::Serialize;
+//! Household types: the statuses, a household as a farmer or a file gives it, the validated
+//! draft, and each field's rule.
 
 use super::repo::{Household, HouseholdChanges};
 use crate::api::PageParams;
@@ -9,6 +7,7 @@ use crate::db::text::text_enum;
 use crate::ids::{HouseholdId, UserId};
 use crate::search::search_text;
 use crate::validate::{self, ADDRESS_MAX_CHARS, DESCRIPTION_MAX_CHARS, NAME_MAX_CHARS, Problems};
+use chrono::NaiveDateTime;
 
 text_enum! {
     /// Active households are public; an admin suspends one, hiding it and its products.
@@ -151,42 +150,6 @@ impl HouseholdDraft {
             joined_at,
             created_at: joined_at,
             updated_at: joined_at,
-        }
-    }
-}
-
-/// `{id, owner_id, name, province_code, district, address, phone, description, status, joined_at, created_at}`
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct HouseholdView {
-    pub id: String,
-    pub owner_id: Option<String>,
-    pub name: String,
-    pub province_code: String,
-    pub district: Option<String>,
-    pub address: Option<String>,
-    pub phone: Option<String>,
-    pub description: Option<String>,
-    pub status: HouseholdStatus,
-    #[serde(with = "crate::time::rfc3339")]
-    pub joined_at: NaiveDateTime,
-    #[serde(with = "crate::time::rfc3339")]
-    pub created_at: NaiveDateTime,
-}
-
-impl From<Household> for HouseholdView {
-    fn from(h: Household) -> Self {
-        HouseholdView {
-            id: h.id.to_db(),
-            owner_id: h.owner_id.map(|id| id.to_db()),
-            name: h.name,
-            province_code: h.province_code,
-            district: h.district,
-            address: h.address,
-            phone: h.phone,
-            description: h.description,
-            status: h.status,
-            joined_at: h.joined_at,
-            created_at: h.created_at,
         }
     }
 }

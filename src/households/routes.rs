@@ -4,7 +4,11 @@ use actix_web::{HttpResponse, web};
 
 use serde::Deserialize;
 
-use super::model::{HouseholdEdit, HouseholdInput, HouseholdSearch, HouseholdView};
+use chrono::NaiveDateTime;
+use serde::Serialize;
+
+use super::model::{HouseholdEdit, HouseholdInput, HouseholdSearch, HouseholdStatus};
+use super::repo::Household;
 use super::service;
 use crate::api::resource::answers::{Invalid, NotFound, Unauthenticated};
 use crate::api::{ApiJson, ApiQuery, PageParams, page_schema};
@@ -116,7 +120,7 @@ pub(crate) async fn create_household(
     body: ApiJson<CreateHouseholdRequest>,
 ) -> AppResult<HttpResponse> {
     let household = service::create(&ctx, &caller, body.0.input()).await?;
-    Ok(HttpResponse::Created().json(household))
+    Ok(HttpResponse::Created().json(HouseholdView::from(household)))
 }
 
 /// List households, newest first. `q` matches name and description whatever the case and
@@ -134,7 +138,7 @@ pub(crate) async fn list_households(
     query: ApiQuery<ListHouseholdsQuery>,
 ) -> AppResult<HttpResponse> {
     let page = service::list(&ctx, caller.0.as_ref(), query.0.search()).await?;
-    Ok(HttpResponse::Ok().json(page))
+    Ok(HttpResponse::Ok().json(page.map(HouseholdView::from)))
 }
 
 /// One household; a suspended one is 404 except for its owner and admins.
@@ -150,7 +154,7 @@ pub(crate) async fn get_household(
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let household = service::get(&ctx, caller.0, &id).await?;
-    Ok(HttpResponse::Ok().json(household))
+    Ok(HttpResponse::Ok().json(HouseholdView::from(household)))
 }
 
 /// Change a household (owner or admin); only admins change `status`.
@@ -170,5 +174,41 @@ pub(crate) async fn update_household(
     body: ApiJson<UpdateHouseholdRequest>,
 ) -> AppResult<HttpResponse> {
     let household = service::update(&ctx, caller, &id, body.0.edit()).await?;
-    Ok(HttpResponse::Ok().json(household))
+    Ok(HttpResponse::Ok().json(HouseholdView::from(household)))
+}
+
+/// `{id, owner_id, name, province_code, district, address, phone, description, status, joined_at, created_at}`
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct HouseholdView {
+    pub id: String,
+    pub owner_id: Option<String>,
+    pub name: String,
+    pub province_code: String,
+    pub district: Option<String>,
+    pub address: Option<String>,
+    pub phone: Option<String>,
+    pub description: Option<String>,
+    pub status: HouseholdStatus,
+    #[serde(with = "crate::time::rfc3339")]
+    pub joined_at: NaiveDateTime,
+    #[serde(with = "crate::time::rfc3339")]
+    pub created_at: NaiveDateTime,
+}
+
+impl From<Household> for HouseholdView {
+    fn from(h: Household) -> Self {
+        HouseholdView {
+            id: h.id.to_db(),
+            owner_id: h.owner_id.map(|id| id.to_db()),
+            name: h.name,
+            province_code: h.province_code,
+            district: h.district,
+            address: h.address,
+            phone: h.phone,
+            description: h.description,
+            status: h.status,
+            joined_at: h.joined_at,
+            created_at: h.created_at,
+        }
+    }
 }

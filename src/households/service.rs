@@ -2,7 +2,7 @@
 //! admins change them, and only admins suspend.
 
 use super::model::{
-    HouseholdDraft, HouseholdEdit, HouseholdInput, HouseholdSearch, HouseholdStatus, HouseholdView,
+    HouseholdDraft, HouseholdEdit, HouseholdInput, HouseholdSearch, HouseholdStatus,
 };
 use super::repo::{self, Household, HouseholdChanges, HouseholdFilter};
 use crate::api::{Page, Paging};
@@ -47,7 +47,7 @@ pub async fn create(
     ctx: &Context,
     caller: &CurrentUser,
     input: HouseholdInput<'_>,
-) -> AppResult<HouseholdView> {
+) -> AppResult<Household> {
     if caller.role != Role::Farmer {
         return Err(AppError::forbidden("only farmers register farm households"));
     }
@@ -80,7 +80,7 @@ pub async fn create(
                 rollups.household_joined(household.joined());
                 rollups.write_at_commit(conn)
             })?;
-            Ok(household.into())
+            Ok(household)
         })
         .await
 }
@@ -89,7 +89,7 @@ pub async fn list(
     ctx: &Context,
     caller: Option<&CurrentUser>,
     search: HouseholdSearch<'_>,
-) -> AppResult<Page<HouseholdView>> {
+) -> AppResult<Page<Household>> {
     let mut problems = Vec::new();
     let paging = Paging::parse(search.page, &mut problems);
     let is_admin = caller.is_some_and(CurrentUser::is_admin);
@@ -133,11 +133,7 @@ pub async fn list(
         .db
         .run(move |conn| Ok(repo::list(conn, &filter, paging)?))
         .await?;
-    Ok(Page::new(
-        rows.into_iter().map(Into::into).collect(),
-        paging,
-        total,
-    ))
+    Ok(Page::new(rows, paging, total))
 }
 
 /// Loads a household the caller may see, else 404.
@@ -151,10 +147,10 @@ pub fn visible_household(
         .ok_or_else(|| AppError::not_found("household"))
 }
 
-pub async fn get(ctx: &Context, caller: Option<CurrentUser>, id: &str) -> AppResult<HouseholdView> {
+pub async fn get(ctx: &Context, caller: Option<CurrentUser>, id: &str) -> AppResult<Household> {
     let id = from_path(id, HouseholdId::parse, "household")?;
     ctx.db
-        .run(move |conn| Ok(visible_household(conn, caller.as_ref(), &id)?.into()))
+        .run(move |conn| visible_household(conn, caller.as_ref(), &id))
         .await
 }
 
@@ -163,7 +159,7 @@ pub async fn update(
     caller: CurrentUser,
     id: &str,
     edit: HouseholdEdit<'_>,
-) -> AppResult<HouseholdView> {
+) -> AppResult<Household> {
     let id = from_path(id, HouseholdId::parse, "household")?;
     let mut problems = Problems::new();
     let mut changes = edit.changes(&mut problems);
@@ -214,7 +210,7 @@ pub async fn update(
                 }
                 let updated = repo::find(conn, &household.id)?
                     .ok_or_else(|| AppError::not_found("household"))?;
-                Ok(updated.into())
+                Ok(updated)
             })
         })
         .await

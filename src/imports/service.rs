@@ -8,9 +8,13 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime};
 use super::model::{
     HouseholdRecord, ImportRecord, ImportSummary, OrderRecord, ProductRecord, ViewsRecord,
 };
+use futures_util::{Stream, StreamExt};
+
+use crate::auth::CurrentUser;
 use crate::auth::model::Role;
+use crate::context::Context;
 use crate::db::{DbConnection, write_transaction};
-use crate::error::{AppError, FieldError, LineError, ProblemItem};
+use crate::error::{AppError, AppResult, FieldError, LineError, ProblemItem};
 use crate::households::model::{HouseholdDraft, HouseholdStatus};
 use crate::households::repo::Household;
 use crate::ids::{HouseholdId, OrderId, ProductId, UserId};
@@ -138,6 +142,80 @@ impl NdjsonParser {
         }
         (self.records, self.errors)
     }
+}
+
+/// How much of an upload is parsed in one go on a blocking thread.
+const PARSE_BATCH_BYTES: usize = 1 << 20;
+
+/// Imports an NDJSON upload (admins): read as it streams in, at most `limit` bytes (refused
+/// before a byte is read when its `declared_length` says more), parsed a batch at a time on a
+/// blocking thread (parsing 64 MiB is seconds of CPU, which must not stall the async workers),
+/// then checked whole and written in one transaction.
+pub async fn import<B, E>(
+    ctx: &Context,
+    caller: &CurrentUser,
+    limit: usize,
+    declared_length: Option<usize>,
+    mut upload: impl Stream<Item = Result<B, E>> + Unpin,
+) -> AppResult<ImportSummary>
+where
+    B: AsRef<[u8]>,
+    E: std::fmt::Display,
+{
+    if !caller.is_admin() {
+        return Err(AppError::forbidden("imports are for admins"));
+    }
+    let too_large = || AppError::too_large(format!("an import is at most {limit} bytes"));
+    if declared_length.is_some_and(|length| length > limit) {
+        return Err(too_large());
+    }
+    let mut parser = NdjsonParser::default();
+    let mut batch = Vec::with_capacity(PARSE_BATCH_BYTES);
+    let mut received = 0usize;
+    while let Some(chunk) = upload.next().await {
+        let chunk =
+            chunk.map_err(|e| AppError::malformed(format!("could not read the upload: {e}")))?;
+        let chunk = chunk.as_ref();
+        received += chunk.len();
+        if received > limit {
+            return Err(too_large());
+        }
+        batch.extend_from_slice(chunk);
+        if batch.len() >= PARSE_BATCH_BYTES {
+            let bytes = std::mem::replace(&mut batch, Vec::with_capacity(PARSE_BATCH_BYTES));
+            parser = on_blocking_thread(move || {
+                parser.feed(&bytes);
+                parser
+            })
+            .await?;
+        }
+    }
+    let (records, errors) = on_blocking_thread(move || {
+        parser.feed(&batch);
+        parser.finish()
+    })
+    .await?;
+    if records.is_empty() && errors.is_empty() {
+        return Err(AppError::unprocessable(
+            "import_rejected",
+            "the file holds no records",
+        ));
+    }
+    let timezone = ctx.timezone;
+    ctx.db
+        .run(move |conn| {
+            let plan = plan(conn, records, errors)?;
+            write(conn, plan, timezone, &|_| {})
+        })
+        .await
+}
+
+async fn on_blocking_thread<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> AppResult<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| AppError::Internal(anyhow::Error::new(e).context("parsing an import")))
 }
 
 /// Everything an accepted import writes.

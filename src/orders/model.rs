@@ -208,6 +208,13 @@ pub struct OrderDraft<P> {
     pub note: Option<String>,
 }
 
+/// An order with its lines, as placed or read.
+#[derive(Debug, Clone)]
+pub struct OrderWithItems {
+    pub order: Order,
+    pub items: Vec<OrderItem>,
+}
+
 /// Who placed an order, for whom, in which status since when: what the draft leaves to the caller.
 #[derive(Debug, Clone)]
 pub struct Placement {
@@ -420,93 +427,6 @@ pub fn order_totals(items: &[OrderItem]) -> Result<(i64, i64), &'static str> {
         return Err(TOO_DEAR);
     }
     Ok((total_vnd, total_weight))
-}
-
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct OrderItemView {
-    pub product_id: String,
-    pub product_name: String,
-    pub quantity: i64,
-    pub unit_price_vnd: i64,
-    pub unit_weight_grams: i64,
-    pub line_total_vnd: i64,
-}
-
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct ShippingView {
-    pub recipient_name: String,
-    pub phone: String,
-    pub address: String,
-    pub province_code: Option<String>,
-    pub country_code: String,
-}
-
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct OrderView {
-    pub id: String,
-    pub buyer_id: Option<String>,
-    pub household_id: String,
-    pub status: OrderStatus,
-    pub items: Vec<OrderItemView>,
-    pub total_vnd: i64,
-    pub total_weight_grams: i64,
-    pub shipping: ShippingView,
-    pub payment_method: PaymentMethod,
-    pub payment_status: PaymentStatus,
-    pub tracking_code: Option<String>,
-    pub note: Option<String>,
-    #[serde(with = "crate::time::rfc3339")]
-    pub placed_at: NaiveDateTime,
-    #[serde(with = "crate::time::rfc3339_option")]
-    pub confirmed_at: Option<NaiveDateTime>,
-    #[serde(with = "crate::time::rfc3339_option")]
-    pub shipped_at: Option<NaiveDateTime>,
-    #[serde(with = "crate::time::rfc3339_option")]
-    pub delivered_at: Option<NaiveDateTime>,
-    #[serde(with = "crate::time::rfc3339_option")]
-    pub cancelled_at: Option<NaiveDateTime>,
-    pub cancel_reason: Option<String>,
-}
-
-impl OrderView {
-    pub fn new(order: Order, items: Vec<OrderItem>) -> Self {
-        OrderView {
-            items: items
-                .into_iter()
-                .map(|item| OrderItemView {
-                    product_id: item.product_id.to_db(),
-                    product_name: item.product_name,
-                    quantity: item.quantity,
-                    unit_price_vnd: item.unit_price_vnd,
-                    unit_weight_grams: item.unit_weight_grams,
-                    line_total_vnd: item.line_total_vnd,
-                })
-                .collect(),
-            shipping: ShippingView {
-                recipient_name: order.recipient_name,
-                phone: order.phone,
-                address: order.address,
-                province_code: order.province_code,
-                country_code: order.country_code,
-            },
-            id: order.id.to_db(),
-            buyer_id: order.buyer_id.map(|id| id.to_db()),
-            household_id: order.household_id.to_db(),
-            status: order.status,
-            total_vnd: order.total_vnd,
-            total_weight_grams: order.total_weight_grams,
-            payment_method: order.payment_method,
-            payment_status: order.payment_status,
-            tracking_code: order.tracking_code,
-            note: order.note,
-            placed_at: order.placed_at,
-            confirmed_at: order.confirmed_at,
-            shipped_at: order.shipped_at,
-            delivered_at: order.delivered_at,
-            cancelled_at: order.cancelled_at,
-            cancel_reason: order.cancel_reason,
-        }
-    }
 }
 
 #[cfg(test)]

@@ -4,7 +4,13 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use serde::Deserialize;
 
-use super::model::{LineInput, OrderInput, OrderSearch, OrderView, ShippingInput};
+use chrono::NaiveDateTime;
+use serde::Serialize;
+
+use super::model::{
+    LineInput, OrderInput, OrderSearch, OrderStatus, OrderWithItems, PaymentMethod, PaymentStatus,
+    ShippingInput,
+};
 use super::service::{self, Move, Placed};
 use crate::api::resource::answers::{
     Forbidden, Invalid, NotFound, Unauthenticated, problem_answer,
@@ -158,10 +164,10 @@ pub(crate) async fn place_order(
     let key = idempotency_key(&req)?;
     let placed = service::place(&ctx, caller, key, body.0.input()).await?;
     match placed {
-        Placed::Created(order) => Ok(HttpResponse::Created().json(order)),
+        Placed::Created(order) => Ok(HttpResponse::Created().json(OrderView::from(order))),
         Placed::Replayed(order) => Ok(HttpResponse::Ok()
             .insert_header(("Idempotent-Replayed", "true"))
-            .json(order)),
+            .json(OrderView::from(order))),
     }
 }
 
@@ -178,7 +184,8 @@ pub(crate) async fn list_orders(
     caller: CurrentUser,
     query: ApiQuery<ListOrdersQuery>,
 ) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(service::list(&ctx, caller, query.0.search()).await?))
+    let page = service::list(&ctx, caller, query.0.search()).await?;
+    Ok(HttpResponse::Ok().json(page.map(OrderView::from)))
 }
 
 /// One order the caller may see (others: 404).
@@ -194,7 +201,7 @@ pub(crate) async fn get_order(
     caller: CurrentUser,
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(service::get(&ctx, caller, &id).await?))
+    Ok(HttpResponse::Ok().json(OrderView::from(service::get(&ctx, caller, &id).await?)))
 }
 
 /// placed → confirmed, by the household's owner. The body may be empty.
@@ -212,7 +219,8 @@ pub(crate) async fn confirm_order(
     id: web::Path<String>,
     _body: OptionalJson<serde_json::Map<String, serde_json::Value>>,
 ) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(service::make_move(&ctx, caller, &id, Move::Confirm).await?))
+    let order = service::make_move(&ctx, caller, &id, Move::Confirm).await?;
+    Ok(HttpResponse::Ok().json(OrderView::from(order)))
 }
 
 /// confirmed → shipped, by the household's owner, with an optional tracking code.
@@ -233,7 +241,7 @@ pub(crate) async fn ship_order(
 ) -> AppResult<HttpResponse> {
     let tracking_code = body.0.unwrap_or_default().tracking_code;
     let order = service::make_move(&ctx, caller, &id, Move::Ship { tracking_code }).await?;
-    Ok(HttpResponse::Ok().json(order))
+    Ok(HttpResponse::Ok().json(OrderView::from(order)))
 }
 
 /// shipped → delivered, by the owner, the buyer or an admin; cash on delivery becomes paid.
@@ -251,7 +259,8 @@ pub(crate) async fn deliver_order(
     id: web::Path<String>,
     _body: OptionalJson<serde_json::Map<String, serde_json::Value>>,
 ) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(service::make_move(&ctx, caller, &id, Move::Deliver).await?))
+    let order = service::make_move(&ctx, caller, &id, Move::Deliver).await?;
+    Ok(HttpResponse::Ok().json(OrderView::from(order)))
 }
 
 /// Cancel: the buyer from placed; the owner from placed or confirmed; an admin from anything but
@@ -272,6 +281,93 @@ pub(crate) async fn cancel_order(
     body: OptionalJson<CancelRequest>,
 ) -> AppResult<HttpResponse> {
     let reason = body.0.unwrap_or_default().reason;
-    Ok(HttpResponse::Ok()
-        .json(service::make_move(&ctx, caller, &id, Move::Cancel { reason }).await?))
+    let order = service::make_move(&ctx, caller, &id, Move::Cancel { reason }).await?;
+    Ok(HttpResponse::Ok().json(OrderView::from(order)))
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct OrderItemView {
+    pub product_id: String,
+    pub product_name: String,
+    pub quantity: i64,
+    pub unit_price_vnd: i64,
+    pub unit_weight_grams: i64,
+    pub line_total_vnd: i64,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ShippingView {
+    pub recipient_name: String,
+    pub phone: String,
+    pub address: String,
+    pub province_code: Option<String>,
+    pub country_code: String,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct OrderView {
+    pub id: String,
+    pub buyer_id: Option<String>,
+    pub household_id: String,
+    pub status: OrderStatus,
+    pub items: Vec<OrderItemView>,
+    pub total_vnd: i64,
+    pub total_weight_grams: i64,
+    pub shipping: ShippingView,
+    pub payment_method: PaymentMethod,
+    pub payment_status: PaymentStatus,
+    pub tracking_code: Option<String>,
+    pub note: Option<String>,
+    #[serde(with = "crate::time::rfc3339")]
+    pub placed_at: NaiveDateTime,
+    #[serde(with = "crate::time::rfc3339_option")]
+    pub confirmed_at: Option<NaiveDateTime>,
+    #[serde(with = "crate::time::rfc3339_option")]
+    pub shipped_at: Option<NaiveDateTime>,
+    #[serde(with = "crate::time::rfc3339_option")]
+    pub delivered_at: Option<NaiveDateTime>,
+    #[serde(with = "crate::time::rfc3339_option")]
+    pub cancelled_at: Option<NaiveDateTime>,
+    pub cancel_reason: Option<String>,
+}
+
+impl From<OrderWithItems> for OrderView {
+    fn from(OrderWithItems { order, items }: OrderWithItems) -> Self {
+        OrderView {
+            items: items
+                .into_iter()
+                .map(|item| OrderItemView {
+                    product_id: item.product_id.to_db(),
+                    product_name: item.product_name,
+                    quantity: item.quantity,
+                    unit_price_vnd: item.unit_price_vnd,
+                    unit_weight_grams: item.unit_weight_grams,
+                    line_total_vnd: item.line_total_vnd,
+                })
+                .collect(),
+            shipping: ShippingView {
+                recipient_name: order.recipient_name,
+                phone: order.phone,
+                address: order.address,
+                province_code: order.province_code,
+                country_code: order.country_code,
+            },
+            id: order.id.to_db(),
+            buyer_id: order.buyer_id.map(|id| id.to_db()),
+            household_id: order.household_id.to_db(),
+            status: order.status,
+            total_vnd: order.total_vnd,
+            total_weight_grams: order.total_weight_grams,
+            payment_method: order.payment_method,
+            payment_status: order.payment_status,
+            tracking_code: order.tracking_code,
+            note: order.note,
+            placed_at: order.placed_at,
+            confirmed_at: order.confirmed_at,
+            shipped_at: order.shipped_at,
+            delivered_at: order.delivered_at,
+            cancelled_at: order.cancelled_at,
+            cancel_reason: order.cancel_reason,
+        }
+    }
 }

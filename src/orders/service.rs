@@ -7,7 +7,7 @@ use chrono::Duration;
 use sha2::{Digest, Sha256};
 
 use super::model::{
-    OrderDraft, OrderInput, OrderSearch, OrderSource, OrderStatus, OrderView, PaymentMethod,
+    OrderDraft, OrderInput, OrderSearch, OrderSource, OrderStatus, OrderWithItems, PaymentMethod,
     PaymentStatus, Placement,
 };
 use super::repo::{self, IdempotencyRecord, Order, OrderFilter, OrderItem, OrderMove};
@@ -36,8 +36,8 @@ pub fn idempotency_window() -> Duration {
 
 /// What placing an order answered: a new order, or the one a repeated key stands for.
 pub enum Placed {
-    Created(OrderView),
-    Replayed(OrderView),
+    Created(OrderWithItems),
+    Replayed(OrderWithItems),
 }
 
 /// A buyer's order: its lines name products by id, whose stock is taken when it is placed.
@@ -141,7 +141,7 @@ fn replay(
     }
     let order = repo::find(conn, &record.order_id)?.ok_or_else(|| AppError::not_found("order"))?;
     let items = repo::items_of(conn, std::slice::from_ref(&order.id))?;
-    Ok(Some(Placed::Replayed(OrderView::new(order, items))))
+    Ok(Some(Placed::Replayed(OrderWithItems { order, items })))
 }
 
 /// Places the order; runs as one write transaction (`Database::write`).
@@ -197,7 +197,7 @@ fn place_in_transaction(
         rollups.order_placed(&placed);
     }
     rollups.write_at_commit(conn)?;
-    Ok(Placed::Created(OrderView::new(order, items)))
+    Ok(Placed::Created(OrderWithItems { order, items }))
 }
 
 /// Takes every line's stock with one conditional update per product (in product-id order, so
@@ -375,13 +375,13 @@ fn visible_order(
     }
 }
 
-pub async fn get(ctx: &Context, caller: CurrentUser, id: &str) -> AppResult<OrderView> {
+pub async fn get(ctx: &Context, caller: CurrentUser, id: &str) -> AppResult<OrderWithItems> {
     let id = from_path(id, OrderId::parse, "order")?;
     ctx.db
         .run(move |conn| {
             let (order, _) = visible_order(conn, &caller, &id)?;
             let items = repo::items_of(conn, std::slice::from_ref(&order.id))?;
-            Ok(OrderView::new(order, items))
+            Ok(OrderWithItems { order, items })
         })
         .await
 }
@@ -439,7 +439,7 @@ pub async fn make_move(
     caller: CurrentUser,
     id: &str,
     requested: Move,
-) -> AppResult<OrderView> {
+) -> AppResult<OrderWithItems> {
     let id = from_path(id, OrderId::parse, "order")?;
     let mut problems = Problems::new();
     let requested = match requested {
@@ -533,7 +533,7 @@ pub async fn make_move(
                 }
                 let order =
                     repo::find(conn, &order.id)?.ok_or_else(|| AppError::not_found("order"))?;
-                Ok(OrderView::new(order, items))
+                Ok(OrderWithItems { order, items })
             })
         })
         .await
@@ -543,7 +543,7 @@ pub async fn list(
     ctx: &Context,
     caller: CurrentUser,
     search: OrderSearch<'_>,
-) -> AppResult<Page<OrderView>> {
+) -> AppResult<Page<OrderWithItems>> {
     let mut problems = Problems::new();
     let paging = Paging::parse(search.page, &mut problems.0);
     let status = search
@@ -594,7 +594,7 @@ pub async fn list(
                 .into_iter()
                 .map(|order| {
                     let items = items_by_order.remove(&order.id).unwrap_or_default();
-                    OrderView::new(order, items)
+                    OrderWithItems { order, items }
                 })
                 .collect();
             Ok(Page::new(views, paging, total))

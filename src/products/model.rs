@@ -371,55 +371,6 @@ pub fn ocop_stars(value: Option<i64>) -> Result<Option<i32>, FieldError> {
     }
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct ProductView {
-    pub id: String,
-    pub household_id: String,
-    pub name: String,
-    pub description: Option<String>,
-    pub category: String,
-    pub unit: String,
-    pub unit_weight_grams: i64,
-    pub price_vnd: i64,
-    pub stock_quantity: i64,
-    pub origin_province_code: String,
-    pub certifications: Vec<String>,
-    pub ocop_stars: Option<i32>,
-    pub harvest_from: Option<NaiveDate>,
-    pub harvest_to: Option<NaiveDate>,
-    pub status: ProductStatus,
-    pub views: i64,
-    #[serde(with = "crate::time::rfc3339")]
-    pub created_at: NaiveDateTime,
-    #[serde(with = "crate::time::rfc3339")]
-    pub updated_at: NaiveDateTime,
-}
-
-impl From<Product> for ProductView {
-    fn from(p: Product) -> Self {
-        ProductView {
-            certifications: decode_certifications(&p.certifications),
-            id: p.id.to_db(),
-            household_id: p.household_id.to_db(),
-            name: p.name,
-            description: p.description,
-            category: p.category,
-            unit: p.unit,
-            unit_weight_grams: p.unit_weight_grams,
-            price_vnd: p.price_vnd,
-            stock_quantity: p.stock_quantity,
-            origin_province_code: p.origin_province_code,
-            ocop_stars: p.ocop_stars,
-            harvest_from: p.harvest_from,
-            harvest_to: p.harvest_to,
-            status: p.status,
-            views: p.views,
-            created_at: p.created_at,
-            updated_at: p.updated_at,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

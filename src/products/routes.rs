@@ -3,10 +3,15 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::cache::{ListingCache, Lookup};
-use super::model::ProductView;
 use serde::Deserialize;
 
-use super::model::{ProductEdit, ProductInput, ProductSearch};
+use chrono::{NaiveDate, NaiveDateTime};
+use serde::Serialize;
+
+use super::model::{
+    ProductEdit, ProductInput, ProductSearch, ProductStatus, decode_certifications,
+};
+use super::repo::Product;
 use super::service;
 use super::views::ViewCounter;
 use crate::api::resource::answers::{Forbidden, Invalid, NotFound, Unauthenticated};
@@ -172,7 +177,7 @@ pub(crate) async fn create_product(
         request.input(),
     )
     .await?;
-    Ok(HttpResponse::Created().json(product))
+    Ok(HttpResponse::Created().json(ProductView::from(product)))
 }
 
 /// Search and list active products of active households. Anonymous answers may be up to
@@ -218,7 +223,9 @@ pub(crate) async fn list_products(
             }
         }
     }
-    let page = service::list(&ctx, caller.0, search).await?;
+    let page = service::list(&ctx, caller.0, search)
+        .await?
+        .map(ProductView::from);
     let body =
         web::Bytes::from(serde_json::to_vec(&page).map_err(|e| AppError::Internal(e.into()))?);
     if let Some(key) = key {
@@ -246,7 +253,7 @@ pub(crate) async fn get_product(
 ) -> AppResult<HttpResponse> {
     let client = client_address(&req, &ctx.settings.auth.trusted_proxies);
     let product = service::get(&ctx, &views, caller.0, &id, client).await?;
-    Ok(HttpResponse::Ok().json(product))
+    Ok(HttpResponse::Ok().json(ProductView::from(product)))
 }
 
 /// Change a product (owner or admin). `status` `archived` archives it, `active` restores it.
@@ -266,7 +273,7 @@ pub(crate) async fn update_product(
     body: ApiJson<UpdateProductRequest>,
 ) -> AppResult<HttpResponse> {
     let product = service::update(&ctx, caller, &id, body.0.edit()).await?;
-    Ok(HttpResponse::Ok().json(product))
+    Ok(HttpResponse::Ok().json(ProductView::from(product)))
 }
 
 /// Archive a product (idempotent): no longer listed or orderable; old orders keep it.
@@ -285,4 +292,53 @@ pub(crate) async fn archive_product(
 ) -> AppResult<HttpResponse> {
     service::archive(&ctx, caller, &id).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ProductView {
+    pub id: String,
+    pub household_id: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub category: String,
+    pub unit: String,
+    pub unit_weight_grams: i64,
+    pub price_vnd: i64,
+    pub stock_quantity: i64,
+    pub origin_province_code: String,
+    pub certifications: Vec<String>,
+    pub ocop_stars: Option<i32>,
+    pub harvest_from: Option<NaiveDate>,
+    pub harvest_to: Option<NaiveDate>,
+    pub status: ProductStatus,
+    pub views: i64,
+    #[serde(with = "crate::time::rfc3339")]
+    pub created_at: NaiveDateTime,
+    #[serde(with = "crate::time::rfc3339")]
+    pub updated_at: NaiveDateTime,
+}
+
+impl From<Product> for ProductView {
+    fn from(p: Product) -> Self {
+        ProductView {
+            certifications: decode_certifications(&p.certifications),
+            id: p.id.to_db(),
+            household_id: p.household_id.to_db(),
+            name: p.name,
+            description: p.description,
+            category: p.category,
+            unit: p.unit,
+            unit_weight_grams: p.unit_weight_grams,
+            price_vnd: p.price_vnd,
+            stock_quantity: p.stock_quantity,
+            origin_province_code: p.origin_province_code,
+            ocop_stars: p.ocop_stars,
+            harvest_from: p.harvest_from,
+            harvest_to: p.harvest_to,
+            status: p.status,
+            views: p.views,
+            created_at: p.created_at,
+            updated_at: p.updated_at,
+        }
+    }
 }

@@ -2,7 +2,7 @@
 
 use super::model::{
     CATEGORIES, CERTIFICATIONS, MAX_PRICE_VND, ProductDraft, ProductEdit, ProductInput,
-    ProductSearch, ProductStatus, ProductView,
+    ProductSearch, ProductStatus,
 };
 use super::repo::{self, Product, ProductFilter, ProductSort};
 use super::views::ViewCounter;
@@ -74,7 +74,7 @@ pub async fn create(
     household_id: &str,
     origin_province_code: Option<&str>,
     input: ProductInput<'_>,
-) -> AppResult<ProductView> {
+) -> AppResult<Product> {
     if caller.role == Role::Buyer {
         return Err(AppError::forbidden("only farmers list products"));
     }
@@ -123,7 +123,7 @@ pub async fn create(
                 let mut rollups = StatsBatch::new(timezone);
                 rollups.product_listed(row.listed());
                 rollups.write_at_commit(conn)?;
-                Ok(row.into())
+                Ok(row)
             })
         })
         .await
@@ -133,7 +133,7 @@ pub async fn list(
     ctx: &Context,
     caller: Option<CurrentUser>,
     search: ProductSearch<'_>,
-) -> AppResult<Page<ProductView>> {
+) -> AppResult<Page<Product>> {
     let mut problems = Problems::new();
     let paging = Paging::parse(
         PageParams {
@@ -212,11 +212,7 @@ pub async fn list(
             Ok(repo::list(conn, &filter, sort, paging)?)
         })
         .await?;
-    Ok(Page::new(
-        rows.into_iter().map(Into::into).collect(),
-        paging,
-        total,
-    ))
+    Ok(Page::new(rows, paging, total))
 }
 
 /// Listing by status (paused or archived products) is for admins, and for owners within their household.
@@ -255,17 +251,17 @@ pub async fn get(
     caller: Option<CurrentUser>,
     id: &str,
     client: Option<std::net::IpAddr>,
-) -> AppResult<ProductView> {
+) -> AppResult<Product> {
     let id = from_path(id, ProductId::parse, "product")?;
-    let (product, _) = ctx
+    let (mut product, _) = ctx
         .db
         .run(move |conn| visible_product(conn, caller.as_ref(), &id))
         .await?;
-    views.record(&product.id.to_db(), ctx.today(), client);
-    let mut view = ProductView::from(product);
+    let id = product.id.to_db();
+    views.record(&id, ctx.today(), client);
     // Views are written in batches; show this process's not-yet-written ones too.
-    view.views += views.pending(&view.id);
-    Ok(view)
+    product.views += views.pending(&id);
+    Ok(product)
 }
 
 pub async fn update(
@@ -273,7 +269,7 @@ pub async fn update(
     caller: CurrentUser,
     id: &str,
     edit: ProductEdit<'_>,
-) -> AppResult<ProductView> {
+) -> AppResult<Product> {
     let id = from_path(id, ProductId::parse, "product")?;
     let mut problems = Problems::new();
     let mut patch = edit.patch(&mut problems);
@@ -302,7 +298,7 @@ pub async fn update(
                 }
                 let updated =
                     repo::find(conn, &product.id)?.ok_or_else(|| AppError::not_found("product"))?;
-                Ok(updated.into())
+                Ok(updated)
             })
         })
         .await

@@ -2,7 +2,7 @@
 
 use plotters::prelude::*;
 
-use super::service::ChartData;
+use super::model::ChartData;
 
 fn metric_label(metric: &str) -> &'static str {
     match metric {

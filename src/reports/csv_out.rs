@@ -8,7 +8,8 @@
 use std::borrow::Cow;
 
 use super::metric::{Metric, Value};
-use super::service::{BreakdownReport, ProductReport, UptakeReport, metric_names};
+use super::model::{BreakdownReport, ProductReport, UptakeReport};
+use super::service::metric_names;
 
 /// What a spreadsheet may read as the start of a formula.
 const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];

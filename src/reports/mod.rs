@@ -4,6 +4,7 @@
 pub mod chart;
 pub mod csv_out;
 pub mod metric;
+pub mod model;
 pub mod period;
 pub mod repo;
 pub mod routes;

@@ -3,8 +3,10 @@
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::service::{self, ReportQuery};
-use super::service::{BreakdownReport, ProductReport, UptakeReport};
+use serde::Deserialize;
+
+use super::model::{BreakdownReport, ProductReport, ReportRequest, UptakeReport};
+use super::service;
 use super::{chart, csv_out};
 use crate::api::ApiQuery;
 use crate::api::resource::answers::Unauthenticated;
@@ -12,6 +14,40 @@ use crate::api::{Problem, api_resource};
 use crate::auth::CurrentUser;
 use crate::context::Context;
 use crate::error::{AppError, AppResult};
+
+/// Every query parameter any report takes; each report reads the ones it needs.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ReportQuery {
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub compare: Option<String>,
+    pub format: Option<String>,
+    pub by: Option<String>,
+    pub sort: Option<String>,
+    pub limit: Option<i64>,
+    pub q: Option<String>,
+    pub category: Option<String>,
+    pub province_code: Option<String>,
+    pub metric: Option<String>,
+}
+
+impl ReportQuery {
+    fn request(&self) -> ReportRequest<'_> {
+        ReportRequest {
+            from: self.from.as_deref(),
+            to: self.to.as_deref(),
+            compare: self.compare.as_deref(),
+            by: self.by.as_deref(),
+            sort: self.sort.as_deref(),
+            limit: self.limit,
+            q: self.q.as_deref(),
+            category: self.category.as_deref(),
+            province_code: self.province_code.as_deref(),
+            metric: self.metric.as_deref(),
+        }
+    }
+}
 
 pub fn config(cfg: &mut web::ServiceConfig) {
     api_resource!(cfg, uptake_report);
@@ -73,7 +109,7 @@ pub(crate) async fn uptake_report(
     query: ApiQuery<ReportQuery>,
 ) -> AppResult<HttpResponse> {
     let csv = wants_csv(&req, &query.0)?;
-    let report = service::uptake(&ctx, &caller, &query.0).await?;
+    let report = service::uptake(&ctx, &caller, &query.0.request()).await?;
     respond(csv, "uptake", &report, csv_out::uptake)
 }
 
@@ -96,7 +132,7 @@ pub(crate) async fn uptake_breakdown(
     query: ApiQuery<ReportQuery>,
 ) -> AppResult<HttpResponse> {
     let csv = wants_csv(&req, &query.0)?;
-    let report = service::breakdown(&ctx, &caller, &query.0).await?;
+    let report = service::breakdown(&ctx, &caller, &query.0.request()).await?;
     respond(
         csv,
         &format!("uptake-by-{}", report.by),
@@ -123,7 +159,7 @@ pub(crate) async fn products_report(
     query: ApiQuery<ReportQuery>,
 ) -> AppResult<HttpResponse> {
     let csv = wants_csv(&req, &query.0)?;
-    let report = service::products(&ctx, &caller, &query.0).await?;
+    let report = service::products(&ctx, &caller, &query.0.request()).await?;
     respond(csv, "products", &report, csv_out::products)
 }
 
@@ -142,7 +178,7 @@ pub(crate) async fn uptake_chart(
     caller: CurrentUser,
     query: ApiQuery<ReportQuery>,
 ) -> AppResult<HttpResponse> {
-    let data = service::chart_data(&ctx, &caller, &query.0).await?;
+    let data = service::chart_data(&ctx, &caller, &query.0.request()).await?;
     let svg = chart::render(&data)
         .map_err(|e| AppError::Internal(anyhow::anyhow!("drawing the chart failed: {e}")))?;
     Ok(HttpResponse::Ok()

@@ -2,9 +2,11 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use serde::{Deserialize, Serialize};
-
 use super::metric::{Metric, Unit, Value};
+use super::model::{
+    BreakdownReport, BreakdownRow, ChartData, Metrics, ProductGrowth, ProductReport, ProductRow,
+    ProductTotals, ReportRequest, UptakeReport,
+};
 use super::period::{Compare, MAX_PERIOD_DAYS, Period};
 use super::repo;
 use crate::auth::CurrentUser;
@@ -16,23 +18,6 @@ use crate::stats::read::{self, Grouping, ProductReportFilter};
 use crate::stats::{self, CounterOverflow, Counts};
 use crate::time::parse_date;
 use crate::validate::Problems;
-
-/// Every query parameter any report takes; each report reads the ones it needs.
-#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ReportQuery {
-    pub from: Option<String>,
-    pub to: Option<String>,
-    pub compare: Option<String>,
-    pub format: Option<String>,
-    pub by: Option<String>,
-    pub sort: Option<String>,
-    pub limit: Option<i64>,
-    pub q: Option<String>,
-    pub category: Option<String>,
-    pub province_code: Option<String>,
-    pub metric: Option<String>,
-}
 
 /// The metrics' API names, in the order the API lists them.
 pub fn metric_names() -> impl Iterator<Item = &'static str> {
@@ -57,125 +42,6 @@ pub fn from_days(
     Ok(counts)
 }
 
-/// The metrics object: every metric, this period against the compared one, in API order.
-#[derive(Debug, Clone)]
-pub struct Metrics(pub Vec<(&'static str, Metric)>);
-
-impl Metrics {
-    pub fn new(current: Counts, previous: Option<Counts>) -> Metrics {
-        Metrics(
-            stats::Metric::ALL
-                .into_iter()
-                .map(|m| {
-                    (
-                        m.name(),
-                        Metric::new(current[m], previous.map(|p| p[m]), m.unit()),
-                    )
-                })
-                .collect(),
-        )
-    }
-
-    pub fn get(&self, name: &str) -> &Metric {
-        &self
-            .0
-            .iter()
-            .find(|(n, _)| *n == name)
-            .expect("every metric is present")
-            .1
-    }
-}
-
-impl Serialize for Metrics {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut map = serializer.serialize_map(Some(self.0.len()))?;
-        for (name, metric) in &self.0 {
-            map.serialize_entry(name, metric)?;
-        }
-        map.end()
-    }
-}
-
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct UptakeReport {
-    pub timezone: String,
-    pub period: Period,
-    pub compared_to: Option<Period>,
-    #[schema(value_type = super::metric::MetricsDoc)]
-    pub metrics: Metrics,
-}
-
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct BreakdownRow {
-    pub key: String,
-    pub label: String,
-    #[schema(value_type = super::metric::MetricsDoc)]
-    pub metrics: Metrics,
-}
-
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct BreakdownReport {
-    pub by: String,
-    pub timezone: String,
-    pub period: Period,
-    pub compared_to: Option<Period>,
-    pub rows: Vec<BreakdownRow>,
-}
-
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct ProductGrowth {
-    #[schema(value_type = super::metric::MetricDoc)]
-    pub value_vnd: Metric,
-    #[schema(value_type = super::metric::MetricDoc)]
-    pub volume_kg: Metric,
-}
-
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct ProductRow {
-    pub product_id: String,
-    pub name: String,
-    pub household_id: String,
-    pub orders: i64,
-    pub value_vnd: i64,
-    pub volume_kg: f64,
-    pub views: i64,
-    pub export_volume_kg: f64,
-    pub export_by_country: BTreeMap<String, f64>,
-    pub growth: ProductGrowth,
-}
-
-#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
-pub struct ProductTotals {
-    pub products: i64,
-    pub orders: i64,
-    pub value_vnd: i64,
-    pub volume_kg: f64,
-    pub views: i64,
-    pub export_volume_kg: f64,
-    pub export_by_country: BTreeMap<String, f64>,
-}
-
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct ProductReport {
-    pub timezone: String,
-    pub period: Period,
-    pub compared_to: Option<Period>,
-    pub rows: Vec<ProductRow>,
-    pub totals: ProductTotals,
-}
-
-/// A chart's data: one metric month by month, this period and the compared one.
-#[derive(Debug, Clone)]
-pub struct ChartData {
-    pub metric: &'static str,
-    pub period: Period,
-    pub compared_to: Option<Period>,
-    pub months: Vec<String>,
-    pub current: Vec<f64>,
-    pub previous: Option<Vec<f64>>,
-}
-
 pub fn require_admin(caller: &CurrentUser) -> AppResult<()> {
     if caller.is_admin() {
         Ok(())
@@ -185,7 +51,7 @@ pub fn require_admin(caller: &CurrentUser) -> AppResult<()> {
 }
 
 /// The period and comparison of a report query, with every problem named.
-fn parse_period(query: &ReportQuery, problems: &mut Problems) -> Option<(Period, Compare)> {
+fn parse_period(query: &ReportRequest<'_>, problems: &mut Problems) -> Option<(Period, Compare)> {
     let mut day = |field: &str, value: Option<&str>| match value {
         None => {
             problems.add(field, "is required, as YYYY-MM-DD");
@@ -199,9 +65,9 @@ fn parse_period(query: &ReportQuery, problems: &mut Problems) -> Option<(Period,
             parsed
         }
     };
-    let from = day("from", query.from.as_deref());
-    let to = day("to", query.to.as_deref());
-    let compare = Compare::parse(query.compare.as_deref());
+    let from = day("from", query.from);
+    let to = day("to", query.to);
+    let compare = Compare::parse(query.compare);
     if compare.is_none() {
         problems.add("compare", "must be previous_year, previous_period or none");
     }
@@ -225,7 +91,7 @@ fn parse_period(query: &ReportQuery, problems: &mut Problems) -> Option<(Period,
     Some((period, compare))
 }
 
-fn checked(query: &ReportQuery, mut problems: Problems) -> AppResult<(Period, Compare)> {
+fn checked(query: &ReportRequest<'_>, mut problems: Problems) -> AppResult<(Period, Compare)> {
     let parsed = parse_period(query, &mut problems);
     problems.finish()?;
     parsed.ok_or_else(|| AppError::invalid_field("from", "invalid period"))
@@ -234,7 +100,7 @@ fn checked(query: &ReportQuery, mut problems: Problems) -> AppResult<(Period, Co
 pub async fn uptake(
     ctx: &Context,
     caller: &CurrentUser,
-    query: &ReportQuery,
+    query: &ReportRequest<'_>,
 ) -> AppResult<UptakeReport> {
     require_admin(caller)?;
     let (period, compare) = checked(query, Problems::new())?;
@@ -273,11 +139,11 @@ pub fn category_label(category: &str) -> &'static str {
 pub async fn breakdown(
     ctx: &Context,
     caller: &CurrentUser,
-    query: &ReportQuery,
+    query: &ReportRequest<'_>,
 ) -> AppResult<BreakdownReport> {
     require_admin(caller)?;
     let mut problems = Problems::new();
-    let by = match query.by.as_deref() {
+    let by = match query.by {
         Some(by @ ("province" | "category" | "month" | "household")) => by.to_owned(),
         Some(_) => {
             problems.add("by", "must be province, category, month or household");
@@ -398,11 +264,11 @@ fn kilograms(grams: i64) -> f64 {
 pub async fn products(
     ctx: &Context,
     caller: &CurrentUser,
-    query: &ReportQuery,
+    query: &ReportRequest<'_>,
 ) -> AppResult<ProductReport> {
     require_admin(caller)?;
     let mut problems = Problems::new();
-    let sort = match query.sort.as_deref() {
+    let sort = match query.sort {
         None | Some("value") => "value",
         Some("volume") => "volume",
         Some("views") => "views",
@@ -415,28 +281,28 @@ pub async fn products(
     if !(1..=500).contains(&limit) {
         problems.add("limit", "must be between 1 and 500");
     }
-    if let Some(category) = &query.category
-        && !CATEGORIES.contains(&category.as_str())
+    if let Some(category) = query.category
+        && !CATEGORIES.contains(&category)
     {
         problems.add(
             "category",
             format!("must be one of {}", CATEGORIES.join(", ")),
         );
     }
-    if let Some(code) = &query.province_code
+    if let Some(code) = query.province_code
         && !crate::provinces::looks_like_code(code)
     {
         problems.add("province_code", "must be a two-digit province code");
     }
     let words = problems
-        .check(optional_query_words(query.q.as_deref()))
+        .check(optional_query_words(query.q))
         .unwrap_or_default();
     let (period, compare) = checked(query, problems)?;
     let compared_to = period.compared(compare);
     let filter = ProductReportFilter {
         patterns: words.iter().map(|w| like_pattern(w)).collect(),
-        category: query.category.clone(),
-        origin_province_code: query.province_code.clone(),
+        category: query.category.map(str::to_owned),
+        origin_province_code: query.province_code.map(str::to_owned),
     };
     let (activity, views, exports, previous) = ctx
         .db
@@ -525,11 +391,11 @@ pub async fn products(
 pub async fn chart_data(
     ctx: &Context,
     caller: &CurrentUser,
-    query: &ReportQuery,
+    query: &ReportRequest<'_>,
 ) -> AppResult<ChartData> {
     require_admin(caller)?;
     let mut problems = Problems::new();
-    let metric = match query.metric.as_deref() {
+    let metric = match query.metric {
         None => Some(stats::Metric::ValueVnd),
         Some(name) => stats::Metric::named(name),
     };

@@ -1,0 +1,144 @@
+//! What a report is asked for and what it answers: periods, metrics and rows.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::metric::Metric;
+use super::period::Period;
+use crate::stats::{self, Counts};
+
+/// Every parameter any report takes, as the caller gives them; each report reads the ones it
+/// needs (the answer's format is the caller's business, not the report's).
+#[derive(Debug, Default)]
+pub struct ReportRequest<'a> {
+    pub from: Option<&'a str>,
+    pub to: Option<&'a str>,
+    pub compare: Option<&'a str>,
+    pub by: Option<&'a str>,
+    pub sort: Option<&'a str>,
+    pub limit: Option<i64>,
+    pub q: Option<&'a str>,
+    pub category: Option<&'a str>,
+    pub province_code: Option<&'a str>,
+    pub metric: Option<&'a str>,
+}
+
+/// The metrics object: every metric, this period against the compared one, in API order.
+#[derive(Debug, Clone)]
+pub struct Metrics(pub Vec<(&'static str, Metric)>);
+
+impl Metrics {
+    pub fn new(current: Counts, previous: Option<Counts>) -> Metrics {
+        Metrics(
+            stats::Metric::ALL
+                .into_iter()
+                .map(|m| {
+                    (
+                        m.name(),
+                        Metric::new(current[m], previous.map(|p| p[m]), m.unit()),
+                    )
+                })
+                .collect(),
+        )
+    }
+
+    pub fn get(&self, name: &str) -> &Metric {
+        &self
+            .0
+            .iter()
+            .find(|(n, _)| *n == name)
+            .expect("every metric is present")
+            .1
+    }
+}
+
+impl Serialize for Metrics {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (name, metric) in &self.0 {
+            map.serialize_entry(name, metric)?;
+        }
+        map.end()
+    }
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct UptakeReport {
+    pub timezone: String,
+    pub period: Period,
+    pub compared_to: Option<Period>,
+    #[schema(value_type = super::metric::MetricsDoc)]
+    pub metrics: Metrics,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct BreakdownRow {
+    pub key: String,
+    pub label: String,
+    #[schema(value_type = super::metric::MetricsDoc)]
+    pub metrics: Metrics,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct BreakdownReport {
+    pub by: String,
+    pub timezone: String,
+    pub period: Period,
+    pub compared_to: Option<Period>,
+    pub rows: Vec<BreakdownRow>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ProductGrowth {
+    #[schema(value_type = super::metric::MetricDoc)]
+    pub value_vnd: Metric,
+    #[schema(value_type = super::metric::MetricDoc)]
+    pub volume_kg: Metric,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ProductRow {
+    pub product_id: String,
+    pub name: String,
+    pub household_id: String,
+    pub orders: i64,
+    pub value_vnd: i64,
+    pub volume_kg: f64,
+    pub views: i64,
+    pub export_volume_kg: f64,
+    pub export_by_country: BTreeMap<String, f64>,
+    pub growth: ProductGrowth,
+}
+
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
+pub struct ProductTotals {
+    pub products: i64,
+    pub orders: i64,
+    pub value_vnd: i64,
+    pub volume_kg: f64,
+    pub views: i64,
+    pub export_volume_kg: f64,
+    pub export_by_country: BTreeMap<String, f64>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ProductReport {
+    pub timezone: String,
+    pub period: Period,
+    pub compared_to: Option<Period>,
+    pub rows: Vec<ProductRow>,
+    pub totals: ProductTotals,
+}
+
+/// A chart's data: one metric month by month, this period and the compared one.
+#[derive(Debug, Clone)]
+pub struct ChartData {
+    pub metric: &'static str,
+    pub period: Period,
+    pub compared_to: Option<Period>,
+    pub months: Vec<String>,
+    pub current: Vec<f64>,
+    pub previous: Option<Vec<f64>>,
+}
