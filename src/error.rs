@@ -77,6 +77,15 @@ impl AppError {
     }
 
     pub fn with_field_errors(self, field_errors: Vec<FieldError>) -> Self {
+        self.with_errors(field_errors.into_iter().map(ProblemItem::Field).collect())
+    }
+
+    /// The problems of an uploaded file, line by line.
+    pub fn with_line_errors(self, line_errors: Vec<LineError>) -> Self {
+        self.with_errors(line_errors.into_iter().map(ProblemItem::Line).collect())
+    }
+
+    fn with_errors(self, errors: Vec<ProblemItem>) -> Self {
         match self {
             AppError::Client {
                 status,
@@ -87,7 +96,7 @@ impl AppError {
                 status,
                 code,
                 detail,
-                errors: field_errors.into_iter().map(ProblemItem::Field).collect(),
+                errors,
             },
             other => other,
         }

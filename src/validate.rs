@@ -159,6 +159,27 @@ pub fn one_of(field: &str, value: &str, allowed: &[&str]) -> Result<String, Fiel
     }
 }
 
+/// A calendar day `YYYY-MM-DD` of a query (`from`, `to`), recording a problem when it is not
+/// one, or when it is `required` and missing.
+pub fn query_day(
+    problems: &mut Problems,
+    field: &str,
+    value: Option<&str>,
+    required: bool,
+) -> Option<chrono::NaiveDate> {
+    let Some(text) = value else {
+        if required {
+            problems.add(field, "is required, as YYYY-MM-DD");
+        }
+        return None;
+    };
+    let parsed = crate::time::parse_date(text);
+    if parsed.is_none() {
+        problems.add(field, "must be a date YYYY-MM-DD");
+    }
+    parsed
+}
+
 /// An optional calendar date `YYYY-MM-DD` (empty is none).
 pub fn optional_date(
     field: &str,

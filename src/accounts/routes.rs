@@ -5,7 +5,7 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
 use super::service;
-use crate::api::resource::answers::{NotFound, Unauthenticated};
+use crate::api::resource::answers::{AdminsOnly, NotFound, Unauthenticated};
 use crate::api::{ApiJson, Problem, api_resource};
 use crate::auth::CurrentUser;
 use crate::auth::routes::UserView;
@@ -29,7 +29,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
     responses(
         (status = 200, description = "The account", body = UserView),
         Unauthenticated,
-        (status = 403, description = "`forbidden`: not an admin", body = Problem, content_type = "application/problem+json"),
+        AdminsOnly,
         NotFound,
     ))]
 pub(crate) async fn get_user(
@@ -48,7 +48,7 @@ pub(crate) async fn get_user(
     responses(
         (status = 200, description = "The account with its new status", body = UserView),
         Unauthenticated,
-        (status = 403, description = "`forbidden`: not an admin", body = Problem, content_type = "application/problem+json"),
+        AdminsOnly,
         NotFound,
         (status = 422, description = "`validation_failed`: status not `active`/`suspended`, or an admin suspending themselves", body = Problem, content_type = "application/problem+json"),
     ))]

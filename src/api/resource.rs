@@ -118,6 +118,13 @@ pub mod answers {
             #[response(status = $status, description = $description, content_type = "application/problem+json")]
             pub struct $name(#[allow(dead_code)] Problem);
         };
+        // An answer to retry later, with the seconds to wait.
+        ($name:ident, $status:literal, $description:literal, retry_after) => {
+            #[derive(utoipa::IntoResponses)]
+            #[response(status = $status, description = $description, content_type = "application/problem+json",
+                headers(("Retry-After" = u64, description = "Seconds to wait")))]
+            pub struct $name(#[allow(dead_code)] Problem);
+        };
     }
     pub(crate) use problem_answer;
 
@@ -140,5 +147,17 @@ pub mod answers {
         Invalid,
         422,
         "`validation_failed`: the errors name each field"
+    );
+    problem_answer!(
+        MalformedQuery,
+        400,
+        "`malformed_request`: a parameter of the wrong type"
+    );
+    problem_answer!(AdminsOnly, 403, "`forbidden`: admins only");
+    problem_answer!(
+        PasswordsBusy,
+        503,
+        "`busy`: too many passwords being hashed or checked; see Retry-After",
+        retry_after
     );
 }

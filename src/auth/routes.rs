@@ -11,7 +11,7 @@ use super::repo::User;
 
 use super::model::AccountInput;
 use super::service::{self, Guards};
-use crate::api::resource::answers::Unauthenticated;
+use crate::api::resource::answers::{PasswordsBusy, Unauthenticated};
 use crate::api::{ApiJson, OptionalJson};
 use crate::api::{Problem, api_resource};
 use crate::client_address::client_address;
@@ -64,8 +64,7 @@ pub struct LoginRequest {
         (status = 422, description = "`validation_failed`: role admin or unknown, password not 8..=128 characters, …", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "`rate_limited`: too many registrations from this address (`auth.registrations_per_address`); see Retry-After", body = Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds to wait"))),
-        (status = 503, description = "`busy`: too many passwords being hashed; see Retry-After", body = Problem, content_type = "application/problem+json",
-            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        PasswordsBusy,
     ))]
 pub(crate) async fn register(
     ctx: web::Data<Context>,
@@ -87,8 +86,7 @@ pub(crate) async fn register(
         (status = 422, description = "`validation_failed`: an email over 254 characters", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "`rate_limited`: too many failures for this email or address; see Retry-After", body = Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds to wait"))),
-        (status = 503, description = "`busy`: too many passwords being checked; see Retry-After", body = Problem, content_type = "application/problem+json",
-            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        PasswordsBusy,
     ))]
 pub(crate) async fn login(
     ctx: web::Data<Context>,

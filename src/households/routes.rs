@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::model::{HouseholdEdit, HouseholdInput, HouseholdSearch, HouseholdStatus};
 use super::repo::Household;
 use super::service;
-use crate::api::resource::answers::{Invalid, NotFound, Unauthenticated};
+use crate::api::resource::answers::{Invalid, MalformedQuery, NotFound, Unauthenticated};
 use crate::api::{ApiJson, ApiQuery, PageParams, page_schema};
 use crate::api::{Problem, api_resource};
 use crate::auth::{CurrentUser, MaybeUser};
@@ -78,11 +78,15 @@ impl UpdateHouseholdRequest {
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListHouseholdsQuery {
+    /// A two-digit province code.
     pub province_code: Option<String>,
+    /// Words that must all occur in the name or description, whatever the case and diacritics.
     pub q: Option<String>,
     /// Admins only: `active` or `suspended` (admins see both by default).
     pub status: Option<String>,
+    /// Page number, from 1.
     pub page: Option<i64>,
+    /// Items per page, 1 to 100 (default 20).
     pub per_page: Option<i64>,
 }
 
@@ -128,7 +132,7 @@ pub(crate) async fn create_household(
 #[utoipa::path(get, path = "/api/v1/households", tag = "households", params(ListHouseholdsQuery),
     responses(
         (status = 200, description = "One page", body = HouseholdPage),
-        (status = 400, description = "`malformed_request`: a parameter of the wrong type", body = Problem, content_type = "application/problem+json"),
+        MalformedQuery,
         (status = 403, description = "`forbidden`: `status=suspended` by a non-admin", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation_failed`: paging out of range, bad province code; `q` over 200 characters or 10 words, any parameter over 200 characters", body = Problem, content_type = "application/problem+json"),
     ))]

@@ -2,7 +2,7 @@
 
 use super::model::ImportSummary;
 use super::service;
-use crate::api::resource::answers::Unauthenticated;
+use crate::api::resource::answers::{AdminsOnly, Unauthenticated};
 use crate::api::{Problem, api_resource};
 use crate::auth::CurrentUser;
 use crate::context::Context;
@@ -36,7 +36,7 @@ fn is_ndjson(req: &HttpRequest) -> bool {
     responses(
         (status = 200, description = "What was written", body = ImportSummary),
         Unauthenticated,
-        (status = 403, description = "`forbidden`: admins only", body = Problem, content_type = "application/problem+json"),
+        AdminsOnly,
         (status = 413, description = "`payload_too_large`", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "`unsupported_media_type`: not application/x-ndjson", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`import_rejected` with `errors: [{line, message}]`", body = Problem, content_type = "application/problem+json"),

@@ -14,7 +14,7 @@ use crate::auth::CurrentUser;
 use crate::auth::model::Role;
 use crate::context::Context;
 use crate::db::{DbConnection, write_transaction};
-use crate::error::{AppError, AppResult, FieldError, LineError, ProblemItem};
+use crate::error::{AppError, AppResult, FieldError, LineError};
 use crate::households::model::{HouseholdDraft, HouseholdStatus};
 use crate::households::repo::Household;
 use crate::ids::{HouseholdId, OrderId, ProductId, UserId};
@@ -247,20 +247,7 @@ pub fn rejected(errors: LineErrors) -> AppError {
     } else {
         format!("{count} line(s) are invalid; nothing was imported")
     };
-    match AppError::unprocessable("import_rejected", detail) {
-        AppError::Client {
-            status,
-            code,
-            detail,
-            ..
-        } => AppError::Client {
-            status,
-            code,
-            detail,
-            errors: errors.into_iter().map(ProblemItem::Line).collect(),
-        },
-        other => other,
-    }
+    AppError::unprocessable("import_rejected", detail).with_line_errors(errors)
 }
 
 fn describe(problems: Vec<FieldError>) -> String {

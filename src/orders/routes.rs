@@ -93,11 +93,17 @@ pub struct CancelRequest {
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListOrdersQuery {
+    /// `placed`, `confirmed`, `shipped`, `delivered` or `cancelled`.
     pub status: Option<String>,
+    /// Only this household's.
     pub household_id: Option<String>,
+    /// First day placed, `YYYY-MM-DD` (Vietnam time).
     pub from: Option<String>,
+    /// Last day placed, `YYYY-MM-DD` (Vietnam time).
     pub to: Option<String>,
+    /// Page number, from 1.
     pub page: Option<i64>,
+    /// Items per page, 1 to 100 (default 20).
     pub per_page: Option<i64>,
 }
 

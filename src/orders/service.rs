@@ -22,7 +22,7 @@ use crate::ids::{HouseholdId, OrderId, ProductId, from_path};
 use crate::products::model::ProductStatus;
 use crate::products::repo::ProductSnapshot;
 use crate::stats::StatsBatch;
-use crate::time::{day_start_utc, now_utc, parse_date};
+use crate::time::{day_start_utc, now_utc};
 use crate::validate::{self, Problems};
 
 pub const IDEMPOTENCY_KEY_MAX_CHARS: usize = 255;
@@ -232,19 +232,8 @@ fn take_all_stock(
         .map(|t| t.expect("every line was taken"))
         .collect();
     let household_id = taken[0].household_id;
-    let strangers: Vec<FieldError> = taken
-        .iter()
-        .enumerate()
-        .filter(|(_, t)| t.household_id != household_id)
-        .map(|(i, _)| {
-            FieldError::new(
-                format!("items[{i}].product_id"),
-                "is sold by another household than items[0]",
-            )
-        })
-        .collect();
-    if !strangers.is_empty() {
-        return Err(mixed_households(strangers));
+    if let Some(mixed) = mixed_households(taken.iter().map(|t| t.household_id)) {
+        return Err(mixed);
     }
     let items = draft
         .lines
@@ -265,12 +254,27 @@ fn take_all_stock(
     Ok((household_id, items))
 }
 
-fn mixed_households(strangers: Vec<FieldError>) -> AppError {
-    AppError::unprocessable(
-        "mixed_households",
-        "all items of an order must come from one household; place one order per household",
-    )
-    .with_field_errors(strangers)
+/// 422 `mixed_households` naming each line sold by another household than the first; `None`
+/// when one household sells them all.
+fn mixed_households(sellers: impl Iterator<Item = HouseholdId>) -> Option<AppError> {
+    let mut sellers = sellers.enumerate();
+    let (_, first) = sellers.next()?;
+    let strangers: Vec<FieldError> = sellers
+        .filter(|(_, seller)| *seller != first)
+        .map(|(i, _)| {
+            FieldError::new(
+                format!("items[{i}].product_id"),
+                "is sold by another household than items[0]",
+            )
+        })
+        .collect();
+    (!strangers.is_empty()).then(|| {
+        AppError::unprocessable(
+            "mixed_households",
+            "all items of an order must come from one household; place one order per household",
+        )
+        .with_field_errors(strangers)
+    })
 }
 
 /// Why some lines could not be taken, in the order a buyer should hear it: products that cannot
@@ -309,20 +313,8 @@ fn why_not_taken(
         };
         return Ok(AppError::conflict("product_unavailable", detail).with_field_errors(unavailable));
     }
-    let first_household = &found[&ids[0]].household_id;
-    let strangers: Vec<FieldError> = ids
-        .iter()
-        .enumerate()
-        .filter(|(_, id)| &found[*id].household_id != first_household)
-        .map(|(i, _)| {
-            FieldError::new(
-                format!("items[{i}].product_id"),
-                "is sold by another household than items[0]",
-            )
-        })
-        .collect();
-    if !strangers.is_empty() {
-        return Ok(mixed_households(strangers));
+    if let Some(mixed) = mixed_households(ids.iter().map(|id| found[id].household_id)) {
+        return Ok(mixed);
     }
     short.sort_unstable();
     let mut errors = Vec::new();
@@ -556,17 +548,8 @@ pub async fn list(
         }
         parsed
     });
-    let mut day = |field: &str, value: Option<&str>| {
-        value.and_then(|text| {
-            let parsed = parse_date(text);
-            if parsed.is_none() {
-                problems.add(field, "must be a date YYYY-MM-DD");
-            }
-            parsed
-        })
-    };
-    let from = day("from", search.from);
-    let to = day("to", search.to);
+    let from = validate::query_day(&mut problems, "from", search.from, false);
+    let to = validate::query_day(&mut problems, "to", search.to, false);
     if let (Some(from), Some(to)) = (from, to)
         && from > to
     {

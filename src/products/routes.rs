@@ -14,7 +14,9 @@ use super::model::{
 use super::repo::Product;
 use super::service;
 use super::views::ViewCounter;
-use crate::api::resource::answers::{Forbidden, Invalid, NotFound, Unauthenticated};
+use crate::api::resource::answers::{
+    Forbidden, Invalid, MalformedQuery, NotFound, Unauthenticated,
+};
 use crate::api::{ApiJson, ApiQuery, page_schema};
 use crate::api::{Problem, api_resource};
 use crate::auth::{CurrentUser, MaybeUser};
@@ -113,18 +115,29 @@ impl UpdateProductRequest {
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListProductsQuery {
+    /// Words that must all occur in the name or description, whatever the case and diacritics (at most 10 words, 200 characters).
     pub q: Option<String>,
+    /// One of the categories (`fruit`, `vegetable`, …).
     pub category: Option<String>,
+    /// Origin province: a two-digit province code.
     pub province_code: Option<String>,
+    /// Only this household's.
     pub household_id: Option<String>,
+    /// Only products with this certification (`VietGAP`, `GlobalGAP`, `organic`, `OCOP`).
     pub certification: Option<String>,
+    /// Lowest unit price, đồng.
     pub min_price_vnd: Option<i64>,
+    /// Highest unit price, đồng.
     pub max_price_vnd: Option<i64>,
+    /// Only products with stock left.
     pub in_stock: Option<bool>,
+    /// `newest` (default), `price_asc`, `price_desc` or `popular`.
     pub sort: Option<String>,
     /// Owners (with `household_id`) and admins: list products of this status instead of the public listing.
     pub status: Option<String>,
+    /// Page number, from 1.
     pub page: Option<i64>,
+    /// Items per page, 1 to 100 (default 20).
     pub per_page: Option<i64>,
 }
 
@@ -187,7 +200,7 @@ pub(crate) async fn create_product(
 #[utoipa::path(get, path = "/api/v1/products", tag = "products", params(ListProductsQuery),
     responses(
         (status = 200, description = "One page", body = ProductPage),
-        (status = 400, description = "`malformed_request`: a parameter of the wrong type", body = Problem, content_type = "application/problem+json"),
+        MalformedQuery,
         (status = 401, description = "`unauthenticated`: `status` without signing in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`forbidden`: `status` by someone else than an admin or the owner", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation_failed`: unknown sort, category, certification; bad price range or paging; `q` over 200 characters or 10 words, any parameter over 200 characters", body = Problem, content_type = "application/problem+json"),

@@ -9,7 +9,7 @@ use super::model::{BreakdownReport, ProductReport, ReportRequest, UptakeReport};
 use super::service;
 use super::{chart, csv_out};
 use crate::api::ApiQuery;
-use crate::api::resource::answers::Unauthenticated;
+use crate::api::resource::answers::{AdminsOnly, MalformedQuery, Unauthenticated};
 use crate::api::{Problem, api_resource};
 use crate::auth::CurrentUser;
 use crate::context::Context;
@@ -19,16 +19,28 @@ use crate::error::{AppError, AppResult};
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ReportQuery {
+    /// First day of the period, `YYYY-MM-DD` (Vietnam time); required.
     pub from: Option<String>,
+    /// Last day of the period, included; required.
     pub to: Option<String>,
+    /// `previous_year` (default), `previous_period` or `none`.
     pub compare: Option<String>,
+    /// `json` (default) or `csv`.
     pub format: Option<String>,
+    /// Breakdown: `province`, `category`, `month` or `household`.
     pub by: Option<String>,
+    /// Products report: `value` (default), `volume` or `views`.
     pub sort: Option<String>,
+    /// Rows: of the products report 1 to 500 (default 20); of a breakdown 1 to 20,000 (by
+    /// household default 100).
     pub limit: Option<i64>,
+    /// Products report: words that must all occur in the product's name or description.
     pub q: Option<String>,
+    /// Products report: only this category.
     pub category: Option<String>,
+    /// Products report: only products from this province (origin).
     pub province_code: Option<String>,
+    /// Chart: the metric drawn (default `transaction_value_vnd`).
     pub metric: Option<String>,
 }
 
@@ -97,9 +109,9 @@ fn respond<T: serde::Serialize>(
 #[utoipa::path(get, path = "/api/v1/reports/uptake", tag = "reports", params(ReportQuery), security(("bearer" = [])),
     responses(
         (status = 200, description = "The metrics (or CSV: metric,current,previous,change,growth_pct)", body = UptakeReport),
-        (status = 400, description = "`malformed_request`: a parameter of the wrong type", body = Problem, content_type = "application/problem+json"),
+        MalformedQuery,
         Unauthenticated,
-        (status = 403, description = "`forbidden`: admins only", body = Problem, content_type = "application/problem+json"),
+        AdminsOnly,
         (status = 422, description = "`validation_failed`: bad dates, `from` after `to`, unknown enum values", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn uptake_report(
@@ -120,9 +132,9 @@ pub(crate) async fn uptake_report(
 #[utoipa::path(get, path = "/api/v1/reports/uptake/breakdown", tag = "reports", params(ReportQuery), security(("bearer" = [])),
     responses(
         (status = 200, description = "One row per group", body = BreakdownReport),
-        (status = 400, description = "`malformed_request`: a parameter of the wrong type", body = Problem, content_type = "application/problem+json"),
+        MalformedQuery,
         Unauthenticated,
-        (status = 403, description = "`forbidden`: admins only", body = Problem, content_type = "application/problem+json"),
+        AdminsOnly,
         (status = 422, description = "`validation_failed`: bad dates, `from` after `to`, unknown enum values", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn uptake_breakdown(
@@ -147,9 +159,9 @@ pub(crate) async fn uptake_breakdown(
 #[utoipa::path(get, path = "/api/v1/reports/products", tag = "reports", params(ReportQuery), security(("bearer" = [])),
     responses(
         (status = 200, description = "Top rows and totals", body = ProductReport),
-        (status = 400, description = "`malformed_request`: a parameter of the wrong type", body = Problem, content_type = "application/problem+json"),
+        MalformedQuery,
         Unauthenticated,
-        (status = 403, description = "`forbidden`: admins only", body = Problem, content_type = "application/problem+json"),
+        AdminsOnly,
         (status = 422, description = "`validation_failed`: bad dates, `from` after `to`, unknown enum values; `q` over 200 characters or 10 words", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn products_report(
@@ -168,9 +180,9 @@ pub(crate) async fn products_report(
 #[utoipa::path(get, path = "/api/v1/reports/uptake/chart.svg", tag = "reports", params(ReportQuery), security(("bearer" = [])),
     responses(
         (status = 200, description = "An SVG chart", content_type = "image/svg+xml", body = String),
-        (status = 400, description = "`malformed_request`: a parameter of the wrong type", body = Problem, content_type = "application/problem+json"),
+        MalformedQuery,
         Unauthenticated,
-        (status = 403, description = "`forbidden`: admins only", body = Problem, content_type = "application/problem+json"),
+        AdminsOnly,
         (status = 422, description = "`validation_failed`: bad dates, `from` after `to`, unknown enum values", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn uptake_chart(

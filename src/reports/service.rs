@@ -16,8 +16,7 @@ use crate::products::model::CATEGORIES;
 use crate::search::{like_pattern, optional_query_words};
 use crate::stats::read::{self, Grouping, ProductReportFilter};
 use crate::stats::{self, CounterOverflow, Counts};
-use crate::time::parse_date;
-use crate::validate::Problems;
+use crate::validate::{self, Problems};
 
 /// The metrics' API names, in the order the API lists them.
 pub fn metric_names() -> impl Iterator<Item = &'static str> {
@@ -52,21 +51,8 @@ pub fn require_admin(caller: &CurrentUser) -> AppResult<()> {
 
 /// The period and comparison of a report query, with every problem named.
 fn parse_period(query: &ReportRequest<'_>, problems: &mut Problems) -> Option<(Period, Compare)> {
-    let mut day = |field: &str, value: Option<&str>| match value {
-        None => {
-            problems.add(field, "is required, as YYYY-MM-DD");
-            None
-        }
-        Some(text) => {
-            let parsed = parse_date(text);
-            if parsed.is_none() {
-                problems.add(field, "must be a date YYYY-MM-DD");
-            }
-            parsed
-        }
-    };
-    let from = day("from", query.from);
-    let to = day("to", query.to);
+    let from = validate::query_day(problems, "from", query.from, true);
+    let to = validate::query_day(problems, "to", query.to, true);
     let compare = Compare::parse(query.compare);
     if compare.is_none() {
         problems.add("compare", "must be previous_year, previous_period or none");
