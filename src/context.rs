@@ -1,4 +1,5 @@
-//! What services run with: the database, the settings and the platform's time zone. Startup
+//! What services run with: the database, the settings, the platform's time zone and the
+//! administrative map. Startup
 //! (and the command line) builds one; services receive it, and never the application state that
 //! startup assembles, so that nothing below the routes depends on startup.
 
@@ -6,6 +7,7 @@ use std::sync::Arc;
 
 use crate::config::Settings;
 use crate::db::Database;
+use crate::admin_map::AdminMap;
 
 #[derive(Clone)]
 pub struct Context {
@@ -13,15 +15,18 @@ pub struct Context {
     pub settings: Arc<Settings>,
     /// The platform's time zone (`reporting.timezone`): calendar days of reports and views.
     pub timezone: chrono_tz::Tz,
+    /// Both administrative maps (they change only with a migration).
+    pub map: Arc<AdminMap>,
 }
 
 impl Context {
-    pub fn new(db: Database, settings: Settings) -> anyhow::Result<Context> {
+    pub fn new(db: Database, settings: Settings, map: AdminMap) -> anyhow::Result<Context> {
         let timezone = settings.timezone()?;
         Ok(Context {
             db,
             settings: Arc::new(settings),
             timezone,
+            map: Arc::new(map),
         })
     }
 

@@ -274,7 +274,9 @@ pub fn generate(tz: chrono_tz::Tz, scale: u32) -> (Vec<(u64, ImportRecord)>, Vec
             records.push(ImportRecord::Household(HouseholdRecord {
                 reference: format!("h{i}"),
                 name: format!("Hộ {} {}", if male { "ông" } else { "bà" }, name),
-                province_code: province.to_owned(),
+                commune_code: None,
+                province_code: Some(province.to_owned()),
+                province_map: None,
                 joined_at: Some(rfc3339(joined_at)),
                 owner_email: Some(email),
                 district: None,
@@ -360,6 +362,7 @@ pub fn generate(tz: chrono_tz::Tz, scale: u32) -> (Vec<(u64, ImportRecord)>, Vec
                 stock_quantity: Some(rng.gen_range(0..5000)),
                 created_at: Some(rfc3339(created_at)),
                 origin_province_code: None,
+                origin_map: None,
                 certifications: is_lychee.then(|| vec!["VietGAP".to_owned()]),
                 ocop_stars: None,
                 harvest_from: None,

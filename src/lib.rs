@@ -1,6 +1,7 @@
 //! nongsan: a backend for agricultural e-commerce marketplaces.
 
 pub mod accounts;
+pub mod admin_map;
 pub mod api;
 pub mod auth;
 pub mod cli;

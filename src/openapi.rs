@@ -40,7 +40,7 @@ fn metrics_doc() {}
         crate::health::healthz, crate::health::readyz, metrics_doc,
         crate::auth::routes::register, crate::auth::routes::login, crate::auth::routes::logout, crate::auth::routes::me,
         crate::accounts::routes::get_user, crate::accounts::routes::update_user,
-        crate::provinces::routes::list_provinces,
+        crate::provinces::routes::list_provinces, crate::provinces::routes::list_communes,
         crate::households::routes::list_households, crate::households::routes::create_household,
         crate::households::routes::get_household, crate::households::routes::update_household,
         crate::products::routes::list_products, crate::products::routes::create_product,

@@ -61,8 +61,31 @@ pub fn open_database(settings: &Settings) -> anyhow::Result<Database> {
     if !applied.is_empty() {
         tracing::info!(count = applied.len(), database = %url.redacted(), "applied migrations");
     }
+    after_migrations(&database, &applied)?;
     Ok(database)
 }
+
+/// Data work that the migrations in `applied` leave to the code: products' search texts gain
+/// their origin's names once the current map is loaded (folding text needs Rust, not SQL).
+pub fn after_migrations(database: &Database, applied: &[String]) -> anyhow::Result<()> {
+    let brought_the_map = applied
+        .iter()
+        .any(|version| version.replace('-', "").starts_with(PLACES_MIGRATION));
+    if brought_the_map {
+        let written = database.run_blocking(|conn| {
+            let map = crate::provinces::repo::load(conn)?;
+            crate::products::service::refresh_search_texts(conn, &map)
+        })?;
+        tracing::info!(
+            products = written,
+            "search texts name the products' provinces"
+        );
+    }
+    Ok(())
+}
+
+/// The migration after which products' search texts are written again (`2026-12-02-000002`).
+const PLACES_MIGRATION: &str = "20261202000002";
 
 impl Application {
     /// Opens and migrates the database, then binds the listener.
@@ -78,7 +101,8 @@ impl Application {
         let listener = TcpListener::bind(&settings.server.bind)
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.server.bind))?;
         let port = listener.local_addr()?.port();
-        let ctx = web::Data::new(Context::new(database.clone(), settings.clone())?);
+        let map = database.run_blocking(|conn| Ok(crate::provinces::repo::load(conn)?))?;
+        let ctx = web::Data::new(Context::new(database.clone(), settings.clone(), map)?);
         let guards = web::Data::new(Guards::new(&settings.auth)?);
         let views = web::Data::new(ViewCounter::new(
             settings.views.dedup_window,

@@ -26,9 +26,32 @@ diesel::table! {
 diesel::joinable!(auth_tokens -> users (user_id));
 
 diesel::table! {
+    /// The 63 provinces of the 2008 map.
     provinces (code) {
         code -> Text,
         name -> Text,
+        current_code -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    /// The 34 provinces of the current map (since 2025-07-01).
+    current_provinces (code) {
+        code -> Text,
+        name -> Text,
+        kind -> Text,
+        formed_by -> Text,
+    }
+}
+
+diesel::table! {
+    communes (code) {
+        code -> Text,
+        name -> Text,
+        kind -> Text,
+        province_code -> Text,
+        former_province_code -> Text,
+        former_units -> Text,
     }
 }
 
@@ -47,6 +70,8 @@ diesel::table! {
         joined_at -> Timestamp,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        commune_code -> Nullable<Text>,
+        current_province_code -> Nullable<Text>,
     }
 }
 
@@ -71,6 +96,8 @@ diesel::table! {
         search_text -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        origin_map -> Text,
+        origin_current_code -> Nullable<Text>,
     }
 }
 
@@ -118,6 +145,8 @@ diesel::table! {
         cancelled_at -> Nullable<Timestamp>,
         cancel_reason -> Nullable<Text>,
         stock_taken -> Bool,
+        province_map -> Text,
+        commune_code -> Nullable<Text>,
     }
 }
 
@@ -149,10 +178,14 @@ diesel::joinable!(orders -> households (household_id));
 diesel::joinable!(order_items -> orders (order_id));
 diesel::joinable!(order_items -> products (product_id));
 
+diesel::joinable!(communes -> current_provinces (province_code));
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     auth_tokens,
     provinces,
+    current_provinces,
+    communes,
     households,
     products,
     product_view_days,

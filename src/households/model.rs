@@ -5,6 +5,7 @@ use super::repo::{Household, HouseholdChanges};
 use crate::api::PageParams;
 use crate::db::text::text_enum;
 use crate::ids::{HouseholdId, UserId};
+use crate::provinces::{AdminMap, HouseholdPlace, PlaceFields, PlaceInput};
 use crate::search::search_text;
 use crate::validate::{self, ADDRESS_MAX_CHARS, DESCRIPTION_MAX_CHARS, NAME_MAX_CHARS, Problems};
 use chrono::NaiveDateTime;
@@ -20,7 +21,8 @@ text_enum! {
 /// A household's fields as a farmer (`POST /households`) or a file (an import) gives them.
 pub struct HouseholdInput<'a> {
     pub name: &'a str,
-    pub province_code: &'a str,
+    /// A commune, or a province on its map.
+    pub place: PlaceInput<'a>,
     pub district: Option<&'a str>,
     pub address: Option<&'a str>,
     pub phone: Option<&'a str>,
@@ -32,7 +34,8 @@ pub struct HouseholdInput<'a> {
 #[derive(Debug, Default)]
 pub struct HouseholdEdit<'a> {
     pub name: Option<&'a str>,
-    pub province_code: Option<&'a str>,
+    /// A new place replaces the old one whole (`None` fields in it: not given).
+    pub place: PlaceInput<'a>,
     pub district: Option<Option<&'a str>>,
     pub address: Option<Option<&'a str>>,
     pub phone: Option<Option<&'a str>>,
@@ -42,10 +45,18 @@ pub struct HouseholdEdit<'a> {
 }
 
 impl HouseholdEdit<'_> {
-    /// The columns this edit changes, each checked by the rule a new household follows; the
-    /// province and the status are left to the caller (they need the database and the role).
-    pub fn changes(&self, problems: &mut Problems) -> HouseholdChanges {
+    /// The columns this edit changes, each checked by the rule a new household follows (a new
+    /// place replaces the old one whole); the status is left to the caller (it needs the role).
+    pub fn changes(&self, problems: &mut Problems, map: &AdminMap) -> HouseholdChanges {
+        let place = (self.place.commune_code.is_some() || self.place.province_code.is_some())
+            .then(|| map.household_place(problems, PlaceFields::PLAIN, self.place))
+            .flatten();
         HouseholdChanges {
+            province_code: place.as_ref().map(|p| p.province_code.clone()),
+            current_province_code: place
+                .as_ref()
+                .map(|p| Some(p.current_province_code.clone())),
+            commune_code: place.map(|p| p.commune_code),
             name: self.name.and_then(|n| problems.check(fields::name(n))),
             district: self
                 .district
@@ -66,6 +77,8 @@ impl HouseholdEdit<'_> {
 #[derive(Debug, Default)]
 pub struct HouseholdSearch<'a> {
     pub province_code: Option<&'a str>,
+    /// The map of `province_code`: `current` when not given.
+    pub map: Option<&'a str>,
     pub q: Option<&'a str>,
     pub status: Option<&'a str>,
     pub page: PageParams,
@@ -97,13 +110,11 @@ mod fields {
     }
 }
 
-/// A household's own fields, validated: what registering one stores. Whether the province
-/// exists is checked against the provinces by whoever has them.
+/// A household's own fields, validated: what registering one stores.
 #[derive(Debug)]
 pub struct HouseholdDraft {
     pub name: String,
-    /// Trimmed.
-    pub province_code: String,
+    pub place: HouseholdPlace,
     pub district: Option<String>,
     pub address: Option<String>,
     pub phone: Option<String>,
@@ -112,15 +123,20 @@ pub struct HouseholdDraft {
 
 impl HouseholdDraft {
     /// Checks every field, recording every problem; `None` when there was one.
-    pub fn parse(problems: &mut Problems, input: HouseholdInput<'_>) -> Option<HouseholdDraft> {
+    pub fn parse(
+        problems: &mut Problems,
+        input: HouseholdInput<'_>,
+        map: &AdminMap,
+    ) -> Option<HouseholdDraft> {
         let name = problems.check(fields::name(input.name));
+        let place = map.household_place(problems, PlaceFields::PLAIN, input.place);
         let district = problems.check(fields::district(input.district));
         let address = problems.check(fields::address(input.address));
         let phone = problems.check(fields::phone(input.phone));
         let description = problems.check(fields::description(input.description));
         Some(HouseholdDraft {
             name: name?,
-            province_code: input.province_code.trim().to_owned(),
+            place: place?,
             district: district?,
             address: address?,
             phone: phone?,
@@ -141,7 +157,9 @@ impl HouseholdDraft {
             owner_id,
             search_text: search_text(&self.name, self.description.as_deref()),
             name: self.name,
-            province_code: self.province_code,
+            province_code: self.place.province_code,
+            current_province_code: Some(self.place.current_province_code),
+            commune_code: self.place.commune_code,
             district: self.district,
             address: self.address,
             phone: self.phone,

@@ -28,6 +28,10 @@ pub struct Household {
     pub joined_at: NaiveDateTime,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// On the current map, when given.
+    pub commune_code: Option<String>,
+    /// On the current map (`province_code` is on the 2008 one); set on every row.
+    pub current_province_code: Option<String>,
 }
 
 /// Columns a PATCH may change; `None` leaves a column as it is.
@@ -43,11 +47,16 @@ pub struct HouseholdChanges {
     pub status: Option<HouseholdStatus>,
     pub search_text: Option<String>,
     pub updated_at: Option<NaiveDateTime>,
+    pub commune_code: Option<Option<String>>,
+    pub current_province_code: Option<Option<String>>,
 }
 
 #[derive(Debug, Default)]
 pub struct HouseholdFilter {
+    /// On the 2008 map.
     pub province_code: Option<String>,
+    /// On the current map.
+    pub current_province_code: Option<String>,
     /// Folded search words; each must occur.
     pub words: Vec<String>,
     /// `None`: every status (admins); otherwise only this one.
@@ -101,6 +110,9 @@ fn filtered(filter: &HouseholdFilter) -> households::BoxedQuery<'static, MultiBa
     let mut query = households::table.into_boxed();
     if let Some(code) = &filter.province_code {
         query = query.filter(households::province_code.eq(code.clone()));
+    }
+    if let Some(code) = &filter.current_province_code {
+        query = query.filter(households::current_province_code.eq(code.clone()));
     }
     if let Some(status) = &filter.status {
         query = query.filter(households::status.eq(*status));
@@ -209,14 +221,18 @@ pub fn none_yet(conn: &mut DbConnection) -> QueryResult<bool> {
     Ok(households::table.count().get_result::<i64>(conn)? == 0)
 }
 
-/// The province of each of these households that exists (id, province code).
+/// The provinces of each of these households that exists (id, 2008 province, current province).
 pub fn provinces_of(
     conn: &mut DbConnection,
     ids: &[HouseholdId],
-) -> QueryResult<Vec<(HouseholdId, String)>> {
+) -> QueryResult<Vec<(HouseholdId, String, Option<String>)>> {
     households::table
         .filter(households::id.eq_any(ids))
-        .select((households::id, households::province_code))
+        .select((
+            households::id,
+            households::province_code,
+            households::current_province_code,
+        ))
         .load(conn)
 }
 

@@ -16,15 +16,21 @@ use crate::api::{Problem, api_resource};
 use crate::auth::{CurrentUser, MaybeUser};
 use crate::context::Context;
 use crate::error::AppResult;
+use crate::provinces::PlaceInput;
 
 page_schema!(HouseholdPage, HouseholdView);
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"name": "Hộ ông Nguyễn Văn Hùng", "province_code": "24", "district": "Lục Ngạn"}))]
+#[schema(example = json!({"name": "Hộ ông Nguyễn Văn Hùng", "commune_code": "07486", "address": "Thôn Kép"}))]
 pub struct CreateHouseholdRequest {
     pub name: String,
-    pub province_code: String,
+    /// The commune, ward or special zone (current map): sets both provinces.
+    pub commune_code: Option<String>,
+    /// Without a commune: the province, on the 2008 map unless `province_map` says `current`.
+    pub province_code: Option<String>,
+    /// `2008` (default) or `current`.
+    pub province_map: Option<String>,
     pub district: Option<String>,
     pub address: Option<String>,
     pub phone: Option<String>,
@@ -35,7 +41,11 @@ impl CreateHouseholdRequest {
     fn input(&self) -> HouseholdInput<'_> {
         HouseholdInput {
             name: &self.name,
-            province_code: &self.province_code,
+            place: PlaceInput {
+                commune_code: self.commune_code.as_deref(),
+                province_code: self.province_code.as_deref(),
+                province_map: self.province_map.as_deref(),
+            },
             district: self.district.as_deref(),
             address: self.address.as_deref(),
             phone: self.phone.as_deref(),
@@ -49,7 +59,9 @@ impl CreateHouseholdRequest {
 #[serde(deny_unknown_fields)]
 pub struct UpdateHouseholdRequest {
     pub name: Option<String>,
+    pub commune_code: Option<String>,
     pub province_code: Option<String>,
+    pub province_map: Option<String>,
     #[serde(default, deserialize_with = "crate::serde_util::double_option")]
     pub district: Option<Option<String>>,
     #[serde(default, deserialize_with = "crate::serde_util::double_option")]
@@ -65,7 +77,11 @@ impl UpdateHouseholdRequest {
     fn edit(&self) -> HouseholdEdit<'_> {
         HouseholdEdit {
             name: self.name.as_deref(),
-            province_code: self.province_code.as_deref(),
+            place: PlaceInput {
+                commune_code: self.commune_code.as_deref(),
+                province_code: self.province_code.as_deref(),
+                province_map: self.province_map.as_deref(),
+            },
             district: self.district.as_ref().map(Option::as_deref),
             address: self.address.as_ref().map(Option::as_deref),
             phone: self.phone.as_ref().map(Option::as_deref),
@@ -78,8 +94,10 @@ impl UpdateHouseholdRequest {
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListHouseholdsQuery {
-    /// A two-digit province code.
+    /// A two-digit province code, of the map `map` names.
     pub province_code: Option<String>,
+    /// `current` (default) or `2008`.
+    pub map: Option<String>,
     /// Words that must all occur in the name or description, whatever the case and diacritics.
     pub q: Option<String>,
     /// Admins only: `active` or `suspended` (admins see both by default).
@@ -94,6 +112,7 @@ impl ListHouseholdsQuery {
     fn search(&self) -> HouseholdSearch<'_> {
         HouseholdSearch {
             province_code: self.province_code.as_deref(),
+            map: self.map.as_deref(),
             q: self.q.as_deref(),
             status: self.status.as_deref(),
             page: PageParams {
@@ -116,7 +135,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         (status = 201, description = "The household", body = HouseholdView),
         Unauthenticated,
         (status = 403, description = "`forbidden`: only farmers register households", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed`, e.g. an unknown `province_code`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`, e.g. an unknown `commune_code` or `province_code`, or a current province that joined several former ones without a commune", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn create_household(
     ctx: web::Data<Context>,
@@ -181,13 +200,18 @@ pub(crate) async fn update_household(
     Ok(HttpResponse::Ok().json(HouseholdView::from(household)))
 }
 
-/// `{id, owner_id, name, province_code, district, address, phone, description, status, joined_at, created_at}`
+/// `{id, owner_id, name, province_code, current_province_code, commune_code, district, address, phone, description, status, joined_at, created_at}`
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct HouseholdView {
     pub id: String,
     pub owner_id: Option<String>,
     pub name: String,
+    /// On the 2008 map.
     pub province_code: String,
+    /// On the current map.
+    pub current_province_code: Option<String>,
+    pub commune_code: Option<String>,
+    /// Legacy free text.
     pub district: Option<String>,
     pub address: Option<String>,
     pub phone: Option<String>,
@@ -206,6 +230,8 @@ impl From<Household> for HouseholdView {
             owner_id: h.owner_id.map(|id| id.to_db()),
             name: h.name,
             province_code: h.province_code,
+            current_province_code: h.current_province_code,
+            commune_code: h.commune_code,
             district: h.district,
             address: h.address,
             phone: h.phone,

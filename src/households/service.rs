@@ -11,6 +11,7 @@ use crate::context::Context;
 use crate::db::{DbConnection, write_transaction};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::ids::{HouseholdId, UserId, from_path};
+use crate::provinces::ProvinceMap;
 use crate::search::{optional_query_words, search_text};
 use crate::stats::StatsBatch;
 use crate::time::now_utc;
@@ -26,23 +27,6 @@ pub fn is_visible_to(caller: Option<&CurrentUser>, household: &Household) -> boo
     household.status == HouseholdStatus::Active || caller.is_some_and(|c| can_manage(c, household))
 }
 
-/// Checks a province code's shape (cheap) and existence (one lookup).
-pub fn check_province(
-    conn: &mut DbConnection,
-    field: &str,
-    code: &str,
-) -> AppResult<Result<(), FieldError>> {
-    let known = crate::provinces::looks_like_code(code) && crate::provinces::exists(conn, code)?;
-    Ok(if known {
-        Ok(())
-    } else {
-        Err(FieldError::new(
-            field,
-            "unknown province code; see GET /api/v1/provinces",
-        ))
-    })
-}
-
 pub async fn create(
     ctx: &Context,
     caller: &CurrentUser,
@@ -52,8 +36,7 @@ pub async fn create(
         return Err(AppError::forbidden("only farmers register farm households"));
     }
     let mut problems = Problems::new();
-    let province_code = input.province_code.trim().to_owned();
-    let draft = HouseholdDraft::parse(&mut problems, input);
+    let draft = HouseholdDraft::parse(&mut problems, input, &ctx.map);
     let owner_id = caller.id;
     let timezone = ctx.timezone;
     ctx.db
@@ -65,7 +48,6 @@ pub async fn create(
                     "a household of yours is suspended; you cannot register another one",
                 ));
             }
-            problems.check(check_province(conn, "province_code", &province_code)?);
             problems.finish()?;
             let draft = draft.expect("a draft without problems");
             let household = draft.into_row(
@@ -108,6 +90,9 @@ pub async fn list(
             None
         }
     };
+    let mut map_problems = Problems::new();
+    let map = crate::provinces::query_map(&mut map_problems, search.map);
+    problems.extend(map_problems.0);
     if let Some(code) = search.province_code
         && !crate::provinces::looks_like_code(code)
     {
@@ -123,8 +108,10 @@ pub async fn list(
     if !problems.is_empty() {
         return Err(AppError::validation(problems));
     }
+    let code = search.province_code.map(str::to_owned);
     let filter = HouseholdFilter {
-        province_code: search.province_code.map(str::to_owned),
+        province_code: code.clone().filter(|_| map == ProvinceMap::Former),
+        current_province_code: code.filter(|_| map == ProvinceMap::Current),
         words,
         status,
         owner_id: None,
@@ -162,7 +149,7 @@ pub async fn update(
 ) -> AppResult<Household> {
     let id = from_path(id, HouseholdId::parse, "household")?;
     let mut problems = Problems::new();
-    let mut changes = edit.changes(&mut problems);
+    let mut changes = edit.changes(&mut problems, &ctx.map);
     if let Some(status) = edit.status {
         if !caller.is_admin() {
             return Err(AppError::forbidden(
@@ -171,7 +158,6 @@ pub async fn update(
         }
         changes.status = problems.check(HouseholdStatus::parse_field("status", status));
     }
-    let province_code = edit.province_code.map(|c| c.trim().to_owned());
     let timezone = ctx.timezone;
     ctx.db
         .run(move |conn| {
@@ -185,10 +171,6 @@ pub async fn update(
                     return Err(AppError::forbidden(
                         "only the household's owner or an admin may change it",
                     ));
-                }
-                if let Some(code) = &province_code {
-                    problems.check(check_province(conn, "province_code", code)?);
-                    changes.province_code = Some(code.clone());
                 }
                 problems.finish()?;
                 let name = changes

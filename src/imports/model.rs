@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::households::model::HouseholdInput;
 use crate::orders::model::{LineInput, OrderInput, ShippingInput};
 use crate::products::model::ProductInput;
+use crate::provinces::PlaceInput;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -21,7 +22,12 @@ pub struct HouseholdRecord {
     #[serde(rename = "ref")]
     pub reference: String,
     pub name: String,
-    pub province_code: String,
+    /// The commune (current map): sets both provinces.
+    pub commune_code: Option<String>,
+    /// Without a commune: the province, on the 2008 map unless `province_map` says `current`.
+    pub province_code: Option<String>,
+    #[serde(alias = "map")]
+    pub province_map: Option<String>,
     /// RFC 3339, any offset; now when left out.
     pub joined_at: Option<String>,
     /// An existing farmer's email; no owner when left out.
@@ -50,6 +56,8 @@ pub struct ProductRecord {
     pub stock_quantity: Option<i64>,
     pub created_at: Option<String>,
     pub origin_province_code: Option<String>,
+    /// `2008` (default) or `current`.
+    pub origin_map: Option<String>,
     pub certifications: Option<Vec<String>>,
     pub ocop_stars: Option<i64>,
     pub harvest_from: Option<String>,
@@ -73,7 +81,10 @@ pub struct ImportedShipping {
     pub recipient_name: Option<String>,
     pub phone: Option<String>,
     pub address: Option<String>,
+    pub commune_code: Option<String>,
     pub province_code: Option<String>,
+    #[serde(alias = "map")]
+    pub province_map: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -117,7 +128,11 @@ impl HouseholdRecord {
     pub fn input(&self) -> HouseholdInput<'_> {
         HouseholdInput {
             name: &self.name,
-            province_code: &self.province_code,
+            place: PlaceInput {
+                commune_code: self.commune_code.as_deref(),
+                province_code: self.province_code.as_deref(),
+                province_map: self.province_map.as_deref(),
+            },
             district: self.district.as_deref(),
             address: self.address.as_deref(),
             phone: self.phone.as_deref(),
@@ -165,7 +180,9 @@ impl OrderRecord {
                 recipient_name: field(|s| &s.recipient_name),
                 phone: field(|s| &s.phone),
                 address: field(|s| &s.address),
+                commune_code: field(|s| &s.commune_code),
                 province_code: field(|s| &s.province_code),
+                province_map: field(|s| &s.province_map),
                 country_code: self.country_code.as_deref(),
             },
             payment_method: self.payment_method.as_deref(),

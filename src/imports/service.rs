@@ -22,6 +22,7 @@ use crate::orders::model::{OrderDraft, OrderSource, OrderStatus, Placement};
 use crate::orders::repo::{Order, OrderItem};
 use crate::products::model::{ProductDraft, ProductStatus};
 use crate::products::repo::{Product, ProductSnapshot};
+use crate::provinces::{AdminMap, MappedProvince, PlaceFields, ProvinceMap};
 use crate::stats::StatsBatch;
 use crate::time::{now_utc, parse_date};
 use crate::validate::Problems;
@@ -285,7 +286,8 @@ fn timestamp(
 #[derive(Clone)]
 struct HouseholdTarget {
     id: HouseholdId,
-    province_code: String,
+    /// Where its products come from when they do not say: its 2008 province, when known.
+    origin: Option<MappedProvince>,
 }
 
 /// What a record names another by: a `ref` of this file, or the id of a stored row.
@@ -318,7 +320,7 @@ pub fn plan(
                 }
                 let target = HouseholdTarget {
                     id: HouseholdId::generate(),
-                    province_code: h.province_code.trim().to_owned(),
+                    origin: None,
                 };
                 if let Some((first, _)) =
                     household_refs.insert(h.reference.clone(), (*line, target))
@@ -363,8 +365,16 @@ pub fn plan(
     let mut stored_products: HashMap<ProductId, ProductSnapshot> = HashMap::new();
     for chunk in ids.chunks(1000) {
         let households: Vec<HouseholdId> = chunk.iter().map(|id| HouseholdId(*id)).collect();
-        for (id, province_code) in crate::households::repo::provinces_of(conn, &households)? {
-            stored_households.insert(id, HouseholdTarget { id, province_code });
+        for (id, province_code, current_code) in
+            crate::households::repo::provinces_of(conn, &households)?
+        {
+            let origin = MappedProvince {
+                code: province_code,
+                map: ProvinceMap::Former,
+                current_code: current_code.unwrap_or_default(),
+            };
+            let origin = Some(origin);
+            stored_households.insert(id, HouseholdTarget { id, origin });
         }
         let products: Vec<ProductId> = chunk.iter().map(|id| ProductId(*id)).collect();
         for p in crate::products::repo::snapshots(conn, &products)? {
@@ -377,11 +387,29 @@ pub fn plan(
         let rows = crate::auth::repo::accounts_by_email_keys(conn, chunk)?;
         accounts.extend(rows.into_iter().map(|(key, id, role)| (key, (id, role))));
     }
-    let provinces: HashSet<String> = crate::provinces::all(conn)?
-        .into_iter()
-        .map(|p| p.code)
-        .collect();
+    let map = crate::provinces::repo::load(conn)?;
 
+    // Second pass: every record in full. Households first (a product defaults to its household's
+    // province), then products, so orders can see their snapshots.
+    let mut plan = ImportPlan::default();
+    for (line, record) in &records {
+        if let ImportRecord::Household(h) = record {
+            match household_row(h, &household_refs, &map, &accounts, now) {
+                Ok(row) => {
+                    let origin = MappedProvince {
+                        code: row.province_code.clone(),
+                        map: ProvinceMap::Former,
+                        current_code: row.current_province_code.clone().unwrap_or_default(),
+                    };
+                    if let Some((_, target)) = household_refs.get_mut(&h.reference) {
+                        target.origin = Some(origin);
+                    }
+                    plan.households.push(row)
+                }
+                Err(message) => fail(*line, message),
+            }
+        }
+    }
     let household_of = |reference: &str| -> Option<HouseholdTarget> {
         household_refs
             .get(reference)
@@ -392,32 +420,16 @@ pub fn plan(
                     .cloned()
             })
     };
-
-    // Second pass: every record in full. Products first, so orders can see their snapshots.
-    let mut plan = ImportPlan::default();
     let mut product_targets: HashMap<String, ProductSnapshot> = HashMap::new();
     for (line, record) in &records {
-        match record {
-            ImportRecord::Household(h) => {
-                match household_row(h, &household_refs, &provinces, &accounts, now) {
-                    Ok(row) => plan.households.push(row),
-                    Err(message) => fail(*line, message),
-                }
-            }
-            ImportRecord::Product(p) => match product_row(
-                p,
-                &product_refs,
-                household_of(&p.household),
-                &provinces,
-                now,
-            ) {
+        if let ImportRecord::Product(p) = record {
+            match product_row(p, &product_refs, household_of(&p.household), &map, now) {
                 Ok(row) => {
                     product_targets.insert(p.reference.clone(), row.snapshot());
                     plan.products.push(row)
                 }
                 Err(message) => fail(*line, message),
-            },
-            _ => {}
+            }
         }
     }
     let product_of = |reference: &str| -> Option<ProductSnapshot> {
@@ -429,16 +441,12 @@ pub fn plan(
     };
     for (line, record) in &records {
         match record {
-            ImportRecord::Order(o) => match order_rows(
-                o,
-                household_of(&o.household),
-                &product_of,
-                &accounts,
-                &provinces,
-            ) {
-                Ok(order) => plan.orders.push(order),
-                Err(message) => fail(*line, message),
-            },
+            ImportRecord::Order(o) => {
+                match order_rows(o, household_of(&o.household), &product_of, &accounts, &map) {
+                    Ok(order) => plan.orders.push(order),
+                    Err(message) => fail(*line, message),
+                }
+            }
             ImportRecord::Views(v) => match views_row(v, &product_of) {
                 Ok((product_id, day, count)) => {
                     *plan.views.entry((product_id.to_db(), day)).or_default() += count;
@@ -480,7 +488,7 @@ fn account(
 fn household_row(
     h: &HouseholdRecord,
     refs: &HashMap<String, (u64, HouseholdTarget)>,
-    provinces: &HashSet<String>,
+    map: &AdminMap,
     accounts: &HashMap<String, (UserId, Role)>,
     now: NaiveDateTime,
 ) -> Result<Household, String> {
@@ -488,10 +496,7 @@ fn household_row(
     if h.reference.trim().is_empty() {
         problems.add("ref", "must not be empty");
     }
-    let draft = HouseholdDraft::parse(&mut problems, h.input());
-    if !provinces.contains(h.province_code.trim()) {
-        problems.add("province_code", "unknown province code");
-    }
+    let draft = HouseholdDraft::parse(&mut problems, h.input(), map);
     let joined_at = problems.check(timestamp("joined_at", h.joined_at.as_deref(), now));
     let status = h
         .status
@@ -520,7 +525,7 @@ fn product_row(
     p: &ProductRecord,
     refs: &HashMap<String, (u64, ProductId)>,
     household: Option<HouseholdTarget>,
-    provinces: &HashSet<String>,
+    map: &AdminMap,
     now: NaiveDateTime,
 ) -> Result<Product, String> {
     let mut problems = Problems::new();
@@ -534,22 +539,25 @@ fn product_row(
         .check(timestamp("created_at", p.created_at.as_deref(), now))
         .unwrap_or(now);
     let origin = match &p.origin_province_code {
-        Some(code) if provinces.contains(code.trim()) => code.trim().to_owned(),
-        Some(_) => {
-            problems.add("origin_province_code", "unknown province code");
-            String::new()
-        }
-        None => household
-            .as_ref()
-            .map(|h| h.province_code.clone())
-            .unwrap_or_default(),
+        Some(code) => map.province(
+            &mut problems,
+            PlaceFields::ORIGIN,
+            code,
+            p.origin_map.as_deref(),
+        ),
+        // A household of this file with a bad place has its own line's error.
+        None => household.as_ref().and_then(|h| h.origin.clone()),
     };
     let product = ProductDraft::parse(&mut problems, p.input(), ProductStatus::ALL);
-    let Some(household) = household.filter(|_| problems.is_empty()) else {
+    let (Some(household), Some(origin)) = (household, origin) else {
         return Err(describe(problems.0));
     };
+    if !problems.is_empty() {
+        return Err(describe(problems.0));
+    }
     let (_, id) = refs[&p.reference];
-    Ok(product.into_row(id, household.id, origin, created_at))
+    let names = map.search_names(&origin.code, origin.map);
+    Ok(product.into_row(id, household.id, origin, &names, created_at))
 }
 
 /// An order of history: the order rules of a placed one (through the same draft), its products
@@ -559,7 +567,7 @@ fn order_rows(
     household: Option<HouseholdTarget>,
     product_of: &dyn Fn(&str) -> Option<ProductSnapshot>,
     accounts: &HashMap<String, (UserId, Role)>,
-    provinces: &HashSet<String>,
+    map: &AdminMap,
 ) -> Result<(Order, Vec<OrderItem>), String> {
     let mut problems = Problems::new();
     let Some(household) = household else {
@@ -583,6 +591,7 @@ fn order_rows(
         &mut problems,
         &o.input(),
         OrderSource::History,
+        map,
         |reference| match product_of(reference) {
             None => Err(NO_PRODUCT),
             Some(product) if product.household_id != household.id => {
@@ -592,11 +601,6 @@ fn order_rows(
         },
         |product| product.id,
     );
-    if let Some(code) = &draft.shipping.province_code
-        && !provinces.contains(code)
-    {
-        problems.add("shipping.province_code", "unknown province code");
-    }
     let order_id = OrderId::generate();
     let mut items = Vec::with_capacity(draft.lines.len());
     for (i, line) in draft.lines.iter().enumerate() {

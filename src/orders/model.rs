@@ -12,6 +12,7 @@ use crate::db::text::text_enum;
 use crate::ids::{HouseholdId, OrderId, UserId};
 use crate::products::model::MAX_PRICE_VND;
 use crate::products::repo::ProductSnapshot;
+use crate::provinces::{AdminMap, MappedProvince, PlaceFields, PlaceInput, ProvinceMap};
 use crate::validate::{self, ADDRESS_MAX_CHARS, NAME_MAX_CHARS, Problems};
 
 text_enum! {
@@ -139,7 +140,11 @@ pub struct ShippingInput<'a> {
     pub recipient_name: Option<&'a str>,
     pub phone: Option<&'a str>,
     pub address: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commune_code: Option<&'a str>,
     pub province_code: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub province_map: Option<&'a str>,
     pub country_code: Option<&'a str>,
 }
 
@@ -193,8 +198,9 @@ pub struct ShippingDraft {
     pub recipient_name: String,
     pub phone: String,
     pub address: String,
-    /// Trimmed; whether it exists is checked by whoever has the provinces.
-    pub province_code: Option<String>,
+    /// The province on its map (a commune's is on the current one).
+    pub province: Option<MappedProvince>,
+    pub commune_code: Option<String>,
     pub country_code: String,
 }
 
@@ -234,6 +240,7 @@ impl<P> OrderDraft<P> {
         problems: &mut Problems,
         input: &OrderInput<'_>,
         source: OrderSource,
+        map: &AdminMap,
         mut resolve: impl FnMut(&str) -> Result<P, &'static str>,
         key: impl Fn(&P) -> K,
     ) -> Self {
@@ -281,7 +288,7 @@ impl<P> OrderDraft<P> {
         }
         OrderDraft {
             lines,
-            shipping: ShippingDraft::parse(problems, &input.shipping, source),
+            shipping: ShippingDraft::parse(problems, &input.shipping, source, map),
             payment_method: rules::payment_method(problems, input.payment_method),
             note: problems
                 .check(validate::optional_text("note", input.note, NOTE_MAX_CHARS))
@@ -316,7 +323,13 @@ impl<P> OrderDraft<P> {
             recipient_name: self.shipping.recipient_name,
             phone: self.shipping.phone,
             address: self.shipping.address,
-            province_code: self.shipping.province_code,
+            province_code: self.shipping.province.as_ref().map(|p| p.code.clone()),
+            province_map: self
+                .shipping
+                .province
+                .as_ref()
+                .map_or(ProvinceMap::Former, |p| p.map),
+            commune_code: self.shipping.commune_code,
             country_code: self.shipping.country_code,
             payment_method: self.payment_method,
             payment_status: PaymentStatus::on_reaching(status, self.payment_method),
@@ -334,7 +347,12 @@ impl<P> OrderDraft<P> {
 }
 
 impl ShippingDraft {
-    fn parse(problems: &mut Problems, input: &ShippingInput<'_>, source: OrderSource) -> Self {
+    fn parse(
+        problems: &mut Problems,
+        input: &ShippingInput<'_>,
+        source: OrderSource,
+        map: &AdminMap,
+    ) -> Self {
         let required = source == OrderSource::Buyer;
         let mut text = |field: &str, value: Option<&str>, max: usize| {
             let checked = if required {
@@ -364,15 +382,18 @@ impl ShippingDraft {
                 String::new()
             }
         };
+        let place = PlaceInput {
+            commune_code: input.commune_code,
+            province_code: input.province_code.filter(|c| !c.trim().is_empty()),
+            province_map: input.province_map,
+        };
+        let (province, commune_code) = map.shipping_place(problems, PlaceFields::SHIPPING, place);
         ShippingDraft {
             recipient_name,
             phone,
             address,
-            province_code: input
-                .province_code
-                .map(str::trim)
-                .filter(|c| !c.is_empty())
-                .map(str::to_owned),
+            province,
+            commune_code,
             country_code: rules::country_code(problems, source.country_field(), input.country_code),
         }
     }

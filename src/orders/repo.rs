@@ -9,6 +9,7 @@ use crate::db::schema::{households, idempotency_keys, order_items, orders};
 use crate::db::sql::Sql;
 use crate::db::{DbConnection, MultiBackend};
 use crate::ids::{HouseholdId, OrderId, ProductId, UserId};
+use crate::provinces::ProvinceMap;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = orders)]
@@ -38,6 +39,9 @@ pub struct Order {
     pub cancel_reason: Option<String>,
     /// Whether placing it took its items' stock (imported history did not): what a cancel returns.
     pub stock_taken: bool,
+    /// The map `province_code` is on.
+    pub province_map: ProvinceMap,
+    pub commune_code: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -102,8 +106,9 @@ pub fn insert_order(
         "INSERT INTO orders (id, buyer_id, household_id, status, total_vnd, total_weight_grams, \
          recipient_name, phone, address, province_code, country_code, payment_method, payment_status, \
          tracking_code, note, placed_at, confirmed_at, shipped_at, delivered_at, cancelled_at, \
-         cancel_reason) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)",
+         cancel_reason, province_map, commune_code) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
+         $21, $22, $23)",
     )
     .bind(order.id.to_db())
     .bind(order.buyer_id.map(|id| id.to_db()))
@@ -126,6 +131,8 @@ pub fn insert_order(
     .bind(order.delivered_at)
     .bind(order.cancelled_at)
     .bind(order.cancel_reason.as_deref())
+    .bind(order.province_map.as_str())
+    .bind(order.commune_code.as_deref())
     .execute(conn)?;
     for item in items {
         Sql::new(

@@ -20,6 +20,7 @@ use crate::api::{Problem, api_resource};
 use crate::auth::CurrentUser;
 use crate::context::Context;
 use crate::error::{AppError, AppResult};
+use crate::provinces::ProvinceMap;
 
 page_schema!(OrderPage, OrderView);
 
@@ -37,7 +38,12 @@ pub struct ShippingRequest {
     pub recipient_name: String,
     pub phone: String,
     pub address: String,
+    /// The commune, ward or special zone (current map): sets the province.
+    pub commune_code: Option<String>,
+    /// On the 2008 map unless `province_map` says `current`.
     pub province_code: Option<String>,
+    /// `2008` (default) or `current`.
+    pub province_map: Option<String>,
     pub country_code: Option<String>,
 }
 
@@ -69,7 +75,9 @@ impl PlaceOrderRequest {
                 recipient_name: Some(&shipping.recipient_name),
                 phone: Some(&shipping.phone),
                 address: Some(&shipping.address),
+                commune_code: shipping.commune_code.as_deref(),
                 province_code: shipping.province_code.as_deref(),
+                province_map: shipping.province_map.as_deref(),
                 country_code: shipping.country_code.as_deref(),
             },
             payment_method: self.payment_method.as_deref(),
@@ -306,7 +314,10 @@ pub struct ShippingView {
     pub recipient_name: String,
     pub phone: String,
     pub address: String,
+    pub commune_code: Option<String>,
     pub province_code: Option<String>,
+    /// The map `province_code` is on (when there is one).
+    pub province_map: Option<ProvinceMap>,
     pub country_code: String,
 }
 
@@ -355,6 +366,8 @@ impl From<OrderWithItems> for OrderView {
                 recipient_name: order.recipient_name,
                 phone: order.phone,
                 address: order.address,
+                commune_code: order.commune_code,
+                province_map: order.province_code.as_ref().map(|_| order.province_map),
                 province_code: order.province_code,
                 country_code: order.country_code,
             },

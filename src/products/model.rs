@@ -7,7 +7,8 @@ use super::repo::{Product, ProductPatch};
 use crate::db::text::text_enum;
 use crate::error::FieldError;
 use crate::ids::{HouseholdId, ProductId};
-use crate::search::search_text;
+use crate::provinces::MappedProvince;
+use crate::search::{fold, search_text};
 use crate::validate::{
     self, DESCRIPTION_MAX_CHARS, NAME_MAX_CHARS, Problems, in_range, one_of, optional_date,
 };
@@ -94,6 +95,7 @@ pub struct ProductEdit<'a> {
     pub price_vnd: Option<i64>,
     pub stock_quantity: Option<i64>,
     pub origin_province_code: Option<&'a str>,
+    pub origin_map: Option<&'a str>,
     pub certifications: Option<&'a [String]>,
     pub ocop_stars: Option<Option<i64>>,
     pub harvest_from: Option<Option<&'a str>>,
@@ -149,6 +151,8 @@ pub struct ProductSearch<'a> {
     pub q: Option<&'a str>,
     pub category: Option<&'a str>,
     pub province_code: Option<&'a str>,
+    /// The map of `province_code`: `current` when not given.
+    pub map: Option<&'a str>,
     pub household_id: Option<&'a str>,
     pub certification: Option<&'a str>,
     pub min_price_vnd: Option<i64>,
@@ -321,7 +325,8 @@ impl ProductDraft {
         self,
         id: ProductId,
         household_id: HouseholdId,
-        origin_province_code: String,
+        origin: MappedProvince,
+        origin_names: &[&str],
         at: NaiveDateTime,
     ) -> Product {
         Product {
@@ -334,18 +339,29 @@ impl ProductDraft {
             unit_weight_grams: self.unit_weight_grams,
             price_vnd: self.price_vnd,
             stock_quantity: self.stock_quantity,
-            origin_province_code,
+            origin_province_code: origin.code,
+            origin_map: origin.map,
+            origin_current_code: Some(origin.current_code),
             certifications: self.certifications,
             ocop_stars: self.ocop_stars,
             harvest_from: self.harvest_from,
             harvest_to: self.harvest_to,
             status: self.status,
             views: 0,
-            search_text: self.search_text,
+            search_text: with_origin(self.search_text, origin_names),
             created_at: at,
             updated_at: at,
         }
     }
+}
+
+/// The text search reads for a product: its folded name and description, then its origin's
+/// names (so `bắc giang` finds Bắc Giang produce, and `bắc ninh` too, its current province).
+pub fn with_origin(name_and_description: String, origin_names: &[&str]) -> String {
+    if origin_names.is_empty() {
+        return name_and_description;
+    }
+    format!("{name_and_description} {}", fold(&origin_names.join(" ")))
 }
 
 /// A set of certifications, each checked, in canonical order.

@@ -12,6 +12,7 @@ use crate::db::sql::{self, ArrayColumn, Sql};
 use crate::db::{DbConnection, MultiBackend};
 use crate::households::model::HouseholdStatus;
 use crate::ids::{HouseholdId, ProductId};
+use crate::provinces::ProvinceMap;
 use crate::search::like_pattern;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -38,6 +39,10 @@ pub struct Product {
     pub search_text: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// The map `origin_province_code` is on.
+    pub origin_map: ProvinceMap,
+    /// The current province the origin lies in; set on every row.
+    pub origin_current_code: Option<String>,
 }
 
 /// The columns a PATCH was given (`None` leaves a column as it is, `Some(None)` clears it): a
@@ -60,6 +65,8 @@ pub struct ProductPatch {
     pub status: Option<ProductStatus>,
     pub search_text: Option<String>,
     pub updated_at: Option<NaiveDateTime>,
+    pub origin_map: Option<ProvinceMap>,
+    pub origin_current_code: Option<Option<String>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,7 +81,9 @@ pub enum ProductSort {
 pub struct ProductFilter {
     pub words: Vec<String>,
     pub category: Option<String>,
-    pub origin_province_code: Option<String>,
+    /// The origin: a current province (every product lying in it), or a 2008 one (products
+    /// whose origin was given as it).
+    pub origin: Option<(String, ProvinceMap)>,
     pub household_id: Option<HouseholdId>,
     pub certification: Option<String>,
     pub min_price_vnd: Option<i64>,
@@ -194,8 +203,16 @@ fn filtered(filter: &ProductFilter, plan: Plan) -> FilteredProducts {
     if let Some(category) = &filter.category {
         query = query.filter(products::category.eq(category.clone()));
     }
-    if let Some(code) = &filter.origin_province_code {
-        query = query.filter(products::origin_province_code.eq(code.clone()));
+    match &filter.origin {
+        Some((code, ProvinceMap::Current)) => {
+            query = query.filter(products::origin_current_code.eq(code.clone()));
+        }
+        Some((code, ProvinceMap::Former)) => {
+            query = query
+                .filter(products::origin_province_code.eq(code.clone()))
+                .filter(products::origin_map.eq(ProvinceMap::Former));
+        }
+        None => {}
     }
     if let Some(household_id) = &filter.household_id {
         query = query.filter(products::household_id.eq(*household_id));
@@ -357,6 +374,8 @@ mod tests {
             search_text: crate::search::fold(name),
             created_at: base + chrono::Duration::seconds(i / 2),
             updated_at: base,
+            origin_map: ProvinceMap::Former,
+            origin_current_code: Some("24".to_owned()),
         }
     }
 
@@ -434,6 +453,47 @@ pub struct ProductSnapshot {
     pub price_vnd: i64,
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     pub unit_weight_grams: i64,
+}
+
+/// What a product's search text is made of: id, name, description, origin and its map.
+pub type SearchSource = (ProductId, String, Option<String>, String, ProvinceMap);
+
+/// The next `limit` products after `after` (by id), with what their search text is made of.
+pub fn search_sources(
+    conn: &mut DbConnection,
+    after: Option<ProductId>,
+    limit: i64,
+) -> QueryResult<Vec<SearchSource>> {
+    let mut query = products::table
+        .select((
+            products::id,
+            products::name,
+            products::description,
+            products::origin_province_code,
+            products::origin_map,
+        ))
+        .order(products::id)
+        .limit(limit)
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(products::id.gt(after));
+    }
+    query.load(conn)
+}
+
+/// Sets products' search texts, `(id, text)`.
+pub fn set_search_texts(conn: &mut DbConnection, texts: &[(String, String)]) -> QueryResult<()> {
+    let columns = [
+        ArrayColumn::Text(texts.iter().map(|(id, _)| id.as_str()).collect()),
+        ArrayColumn::Text(texts.iter().map(|(_, text)| text.as_str()).collect()),
+    ];
+    sql::execute_rows(conn, &columns, VIEW_ROWS_PER_STATEMENT, |rows| {
+        format!(
+            "WITH v (id, search_text) AS ({rows}) \
+             UPDATE products SET search_text = v.search_text FROM v WHERE products.id = v.id"
+        )
+    })?;
+    Ok(())
 }
 
 impl Product {

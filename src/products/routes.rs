@@ -23,6 +23,7 @@ use crate::auth::{CurrentUser, MaybeUser};
 use crate::client_address::client_address;
 use crate::context::Context;
 use crate::error::{AppError, AppResult};
+use crate::provinces::ProvinceMap;
 
 page_schema!(ProductPage, ProductView);
 
@@ -39,8 +40,10 @@ pub struct CreateProductRequest {
     pub price_vnd: i64,
     #[serde(default)]
     pub stock_quantity: i64,
-    /// Defaults to the household's province.
+    /// Defaults to the household's province (2008 map).
     pub origin_province_code: Option<String>,
+    /// The map of `origin_province_code`: `2008` (default) or `current`.
+    pub origin_map: Option<String>,
     #[serde(default)]
     pub certifications: Vec<String>,
     pub ocop_stars: Option<i64>,
@@ -82,6 +85,7 @@ pub struct UpdateProductRequest {
     pub price_vnd: Option<i64>,
     pub stock_quantity: Option<i64>,
     pub origin_province_code: Option<String>,
+    pub origin_map: Option<String>,
     pub certifications: Option<Vec<String>>,
     #[serde(default, deserialize_with = "crate::serde_util::double_option")]
     pub ocop_stars: Option<Option<i64>>,
@@ -103,6 +107,7 @@ impl UpdateProductRequest {
             price_vnd: self.price_vnd,
             stock_quantity: self.stock_quantity,
             origin_province_code: self.origin_province_code.as_deref(),
+            origin_map: self.origin_map.as_deref(),
             certifications: self.certifications.as_deref(),
             ocop_stars: self.ocop_stars,
             harvest_from: self.harvest_from.as_ref().map(Option::as_deref),
@@ -121,6 +126,9 @@ pub struct ListProductsQuery {
     pub category: Option<String>,
     /// Origin province: a two-digit province code.
     pub province_code: Option<String>,
+    /// The map of `province_code`: `current` (default: products lying in that current province)
+    /// or `2008` (products whose origin was given as that 2008 province).
+    pub map: Option<String>,
     /// Only this household's.
     pub household_id: Option<String>,
     /// Only products with this certification (`VietGAP`, `GlobalGAP`, `organic`, `OCOP`).
@@ -147,6 +155,7 @@ impl ListProductsQuery {
             q: self.q.as_deref(),
             category: self.category.as_deref(),
             province_code: self.province_code.as_deref(),
+            map: self.map.as_deref(),
             household_id: self.household_id.as_deref(),
             certification: self.certification.as_deref(),
             min_price_vnd: self.min_price_vnd,
@@ -186,7 +195,10 @@ pub(crate) async fn create_product(
         &ctx,
         caller,
         &request.household_id,
-        request.origin_province_code.as_deref(),
+        request
+            .origin_province_code
+            .as_deref()
+            .map(|code| (code, request.origin_map.as_deref())),
         request.input(),
     )
     .await?;
@@ -319,6 +331,10 @@ pub struct ProductView {
     pub price_vnd: i64,
     pub stock_quantity: i64,
     pub origin_province_code: String,
+    /// The map `origin_province_code` is on: `2008` or `current`.
+    pub origin_map: ProvinceMap,
+    /// The current province the origin lies in.
+    pub origin_current_code: Option<String>,
     pub certifications: Vec<String>,
     pub ocop_stars: Option<i32>,
     pub harvest_from: Option<NaiveDate>,
@@ -345,6 +361,8 @@ impl From<Product> for ProductView {
             price_vnd: p.price_vnd,
             stock_quantity: p.stock_quantity,
             origin_province_code: p.origin_province_code,
+            origin_map: p.origin_map,
+            origin_current_code: p.origin_current_code,
             ocop_stars: p.ocop_stars,
             harvest_from: p.harvest_from,
             harvest_to: p.harvest_to,

@@ -2,7 +2,7 @@
 
 use super::model::{
     CATEGORIES, CERTIFICATIONS, MAX_PRICE_VND, ProductDraft, ProductEdit, ProductInput,
-    ProductSearch, ProductStatus,
+    ProductSearch, ProductStatus, with_origin,
 };
 use super::repo::{self, Product, ProductFilter, ProductSort};
 use super::views::ViewCounter;
@@ -13,12 +13,49 @@ use crate::db::{DbConnection, write_transaction};
 use crate::error::{AppError, AppResult};
 use crate::households::model::HouseholdStatus;
 use crate::households::repo::Household;
-use crate::households::service::{can_manage, check_province, visible_household};
+use crate::households::service::{can_manage, visible_household};
 use crate::ids::{HouseholdId, ProductId, from_path};
-use crate::search::optional_query_words;
+use crate::provinces::{AdminMap, MappedProvince, PlaceFields, ProvinceMap};
+use crate::search::{optional_query_words, search_text};
 use crate::stats::StatsBatch;
 use crate::time::now_utc;
 use crate::validate::{Problems, in_range, one_of};
+
+/// Writes every product's search text again, with its origin's names (after the migration that
+/// brought the current map: rows written before it had only their name and description).
+pub fn refresh_search_texts(conn: &mut DbConnection, map: &AdminMap) -> AppResult<usize> {
+    const BATCH: i64 = 2_000;
+    let mut after = None;
+    let mut written = 0;
+    loop {
+        let batch = repo::search_sources(conn, after, BATCH)?;
+        let Some((last, ..)) = batch.last() else {
+            return Ok(written);
+        };
+        after = Some(*last);
+        let texts: Vec<(String, String)> = batch
+            .iter()
+            .map(|(id, name, description, code, origin_map)| {
+                let text = with_origin(
+                    search_text(name, description.as_deref()),
+                    &map.search_names(code, *origin_map),
+                );
+                (id.to_db(), text)
+            })
+            .collect();
+        write_transaction(conn, |conn| repo::set_search_texts(conn, &texts))?;
+        written += texts.len();
+    }
+}
+
+/// A product's origin when its farmer gives none: the household's (2008) province.
+fn household_origin(household: &Household) -> MappedProvince {
+    MappedProvince {
+        code: household.province_code.clone(),
+        map: ProvinceMap::Former,
+        current_code: household.current_province_code.clone().unwrap_or_default(),
+    }
+}
 
 /// Owners and admins may see a product in any state; everyone else only active products of
 /// active households.
@@ -72,7 +109,7 @@ pub async fn create(
     ctx: &Context,
     caller: CurrentUser,
     household_id: &str,
-    origin_province_code: Option<&str>,
+    origin: Option<(&str, Option<&str>)>,
     input: ProductInput<'_>,
 ) -> AppResult<Product> {
     if caller.role == Role::Buyer {
@@ -90,9 +127,12 @@ pub async fn create(
         input,
         &[ProductStatus::Active, ProductStatus::Paused],
     );
-    let origin = origin_province_code.map(|c| c.trim().to_owned());
+    let origin = origin.and_then(|(code, map)| {
+        ctx.map
+            .province(&mut problems, PlaceFields::ORIGIN, code, map)
+    });
     let timezone = ctx.timezone;
-
+    let admin_map = ctx.map.clone();
     ctx.db
         .run(move |conn| {
             write_transaction(conn, |conn| {
@@ -105,18 +145,14 @@ pub async fn create(
                 if household.status != HouseholdStatus::Active {
                     problems.add("household_id", "the household is suspended");
                 }
-                let origin_province_code = match origin {
-                    Some(code) => {
-                        problems.check(check_province(conn, "origin_province_code", &code)?);
-                        code
-                    }
-                    None => household.province_code.clone(),
-                };
                 problems.finish()?;
+                let origin = origin.unwrap_or_else(|| household_origin(&household));
+                let names = admin_map.search_names(&origin.code, origin.map);
                 let row = product.into_row(
                     ProductId::generate(),
                     household.id,
-                    origin_province_code,
+                    origin,
+                    &names,
                     now_utc(),
                 );
                 repo::insert(conn, &row)?;
@@ -161,6 +197,7 @@ pub async fn list(
     let certification = search
         .certification
         .and_then(|c| problems.check(one_of("certification", c, &CERTIFICATIONS)));
+    let map = crate::provinces::query_map(&mut problems, search.map);
     if let Some(code) = search.province_code
         && !crate::provinces::looks_like_code(code)
     {
@@ -195,7 +232,7 @@ pub async fn list(
     let filter = ProductFilter {
         words: words.unwrap_or_default(),
         category,
-        origin_province_code: search.province_code.map(str::to_owned),
+        origin: search.province_code.map(|code| (code.to_owned(), map)),
         household_id,
         certification,
         min_price_vnd: search.min_price_vnd,
@@ -273,21 +310,38 @@ pub async fn update(
     let id = from_path(id, ProductId::parse, "product")?;
     let mut problems = Problems::new();
     let mut patch = edit.patch(&mut problems);
-    let origin = edit.origin_province_code.map(|code| code.trim().to_owned());
+    let origin = edit.origin_province_code.and_then(|code| {
+        ctx.map
+            .province(&mut problems, PlaceFields::ORIGIN, code, edit.origin_map)
+    });
+    if origin.is_none() && edit.origin_province_code.is_none() && edit.origin_map.is_some() {
+        problems.add("origin_map", "give origin_province_code with it");
+    }
     let timezone = ctx.timezone;
+    let admin_map = ctx.map.clone();
     ctx.db
         .run(move |conn| {
             write_transaction(conn, |conn| {
                 let (product, _) = manageable_product(conn, &caller, &id)?;
-                if let Some(code) = origin {
-                    problems.check(check_province(conn, "origin_province_code", &code)?);
-                    patch.origin_province_code = Some(code);
+                let new_origin = origin.is_some();
+                if let Some(origin) = origin {
+                    patch.origin_province_code = Some(origin.code);
+                    patch.origin_map = Some(origin.map);
+                    patch.origin_current_code = Some(Some(origin.current_code));
                 }
                 let whole = ProductDraft::after(&product, &patch);
                 whole.check_whole(&mut problems);
                 problems.finish()?;
-                if patch.name.is_some() || patch.description.is_some() {
-                    patch.search_text = Some(whole.search_text);
+                if patch.name.is_some() || patch.description.is_some() || new_origin {
+                    let code = patch
+                        .origin_province_code
+                        .as_deref()
+                        .unwrap_or(&product.origin_province_code);
+                    let map = patch.origin_map.unwrap_or(product.origin_map);
+                    patch.search_text = Some(with_origin(
+                        whole.search_text,
+                        &admin_map.search_names(code, map),
+                    ));
                 }
                 patch.updated_at = Some(now_utc());
                 repo::update(conn, &product.id, &patch)?;

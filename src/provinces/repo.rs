@@ -1,25 +1,107 @@
-//! Province queries.
+//! The administrative map's tables (loaded whole: they change only with a migration).
 
 use diesel::prelude::*;
-use serde::Serialize;
 
+use crate::admin_map::{AdminMap, Commune, CurrentProvince, FormerProvince};
 use crate::db::DbConnection;
-use crate::db::schema::provinces;
+use crate::db::schema::{communes, current_provinces, provinces};
 
-#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
-#[diesel(table_name = provinces)]
-pub struct Province {
-    pub code: String,
-    pub name: String,
-}
-
-pub fn all(conn: &mut DbConnection) -> QueryResult<Vec<Province>> {
-    provinces::table
+/// Both maps, from the tables the migrations load.
+pub fn load(conn: &mut DbConnection) -> QueryResult<AdminMap> {
+    let current = current_provinces::table
+        .order(current_provinces::code)
+        .select((
+            current_provinces::code,
+            current_provinces::name,
+            current_provinces::kind,
+            current_provinces::formed_by,
+        ))
+        .load::<(String, String, String, String)>(conn)?
+        .into_iter()
+        .map(|(code, name, kind, formed_by)| CurrentProvince {
+            code,
+            name,
+            kind,
+            formed_by,
+        })
+        .collect();
+    let former = provinces::table
         .order(provinces::code)
-        .select(Province::as_select())
-        .load(conn)
+        .select((provinces::code, provinces::name, provinces::current_code))
+        .load::<(String, String, Option<String>)>(conn)?
+        .into_iter()
+        .map(|(code, name, current_code)| FormerProvince {
+            code,
+            name,
+            current_code: current_code.unwrap_or_default(),
+        })
+        .collect();
+    let communes = communes::table
+        .select((
+            communes::code,
+            communes::name,
+            communes::kind,
+            communes::province_code,
+            communes::former_province_code,
+            communes::former_units,
+        ))
+        .load::<(String, String, String, String, String, String)>(conn)?
+        .into_iter()
+        .map(
+            |(code, name, kind, province_code, former_province_code, former_units)| Commune {
+                code,
+                name,
+                kind,
+                province_code,
+                former_province_code,
+                former_units,
+            },
+        )
+        .collect();
+    Ok(AdminMap::new(current, former, communes))
 }
 
-pub fn exists(conn: &mut DbConnection, code: &str) -> QueryResult<bool> {
-    diesel::select(diesel::dsl::exists(provinces::table.find(code))).get_result(conn)
+#[cfg(test)]
+mod tests {
+    use diesel::SqliteConnection;
+
+    use super::*;
+    use crate::admin_map::ProvinceMap;
+    use crate::db::run_migrations;
+
+    /// The vendored map, as the migrations load it, holds together: every 2008 province lies in
+    /// one current province, and every commune descends from a 2008 province of its own current one.
+    #[test]
+    fn the_migrated_map_holds_together() {
+        let mut conn = DbConnection::Sqlite(SqliteConnection::establish(":memory:").unwrap());
+        run_migrations(&mut conn).unwrap();
+        let map = load(&mut conn).unwrap();
+        assert_eq!(map.current_provinces().count(), 34);
+        assert_eq!(map.former_provinces().count(), 63);
+        for former in map.former_provinces() {
+            assert!(
+                map.current_province(&former.current_code).is_some(),
+                "{} lies in no current province",
+                former.code
+            );
+        }
+        let mut communes = 0;
+        for province in map.current_provinces() {
+            for commune in map.communes_of(&province.code, &[]).unwrap() {
+                communes += 1;
+                assert_eq!(
+                    map.current_code_of(&commune.former_province_code, ProvinceMap::Former),
+                    Some(province.code.as_str()),
+                    "commune {}",
+                    commune.code
+                );
+            }
+        }
+        assert_eq!(communes, 3321);
+        // Every current code is also a 2008 code (origins given on the current map are stored in
+        // columns that still reference the 2008 table).
+        for province in map.current_provinces() {
+            assert!(map.former_province(&province.code).is_some(), "{}", province.code);
+        }
+    }
 }

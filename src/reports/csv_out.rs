@@ -103,7 +103,12 @@ pub fn uptake(report: &UptakeReport) -> Result<Vec<u8>, String> {
 
 pub fn breakdown(report: &BreakdownReport) -> Result<Vec<u8>, String> {
     let mut w = SafeWriter::new();
-    let mut header = vec!["key".to_owned(), "label".to_owned()];
+    // By province, the key column says the map its codes are on.
+    let key = match report.map {
+        Some(map) => format!("province_code_{map}"),
+        None => "key".to_owned(),
+    };
+    let mut header = vec![key, "label".to_owned()];
     for name in metric_names() {
         header.extend([
             name.to_owned(),

@@ -6,12 +6,15 @@ use serde::Serialize;
 
 use super::metric::Metric;
 use super::period::Period;
+use crate::provinces::ProvinceMap;
 use crate::stats::{self, Counts};
 
 /// Every parameter any report takes, as the caller gives them; each report reads the ones it
 /// needs (the answer's format is the caller's business, not the report's).
 #[derive(Debug, Default)]
 pub struct ReportRequest<'a> {
+    /// The map of province codes: `current` when not given.
+    pub map: Option<&'a str>,
     pub from: Option<&'a str>,
     pub to: Option<&'a str>,
     pub compare: Option<&'a str>,
@@ -84,6 +87,9 @@ pub struct BreakdownRow {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct BreakdownReport {
     pub by: String,
+    /// By province: the map its keys are on (`current` or `2008`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub map: Option<ProvinceMap>,
     pub timezone: String,
     pub period: Period,
     pub compared_to: Option<Period>,

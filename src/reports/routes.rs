@@ -40,6 +40,9 @@ pub struct ReportQuery {
     pub category: Option<String>,
     /// Products report: only products from this province (origin).
     pub province_code: Option<String>,
+    /// The map of provinces: `current` (default) or `2008`; for the breakdown by province and the
+    /// products report's `province_code`.
+    pub map: Option<String>,
     /// Chart: the metric drawn (default `transaction_value_vnd`).
     pub metric: Option<String>,
 }
@@ -47,6 +50,7 @@ pub struct ReportQuery {
 impl ReportQuery {
     fn request(&self) -> ReportRequest<'_> {
         ReportRequest {
+            map: self.map.as_deref(),
             from: self.from.as_deref(),
             to: self.to.as_deref(),
             compare: self.compare.as_deref(),

@@ -13,6 +13,8 @@ use crate::auth::CurrentUser;
 use crate::context::Context;
 use crate::error::{AppError, AppResult};
 use crate::products::model::CATEGORIES;
+use crate::provinces::ProvinceMap;
+use crate::provinces::query_map;
 use crate::search::{like_pattern, optional_query_words};
 use crate::stats::read::{self, Grouping, ProductReportFilter};
 use crate::stats::{self, CounterOverflow, Counts};
@@ -146,14 +148,17 @@ pub async fn breakdown(
     if !(1..=20_000).contains(&limit) {
         problems.add("limit", "must be between 1 and 20000");
     }
+    let map = query_map(&mut problems, query.map);
     let (period, compare) = checked(query, problems)?;
     let compared_to = period.compared(compare);
     let grouping = match by.as_str() {
+        "province" if map == ProvinceMap::Current => Some(Grouping::CurrentProvince),
         "province" => Some(Grouping::Province),
         "category" => Some(Grouping::Category),
         "household" => Some(Grouping::Household),
         _ => None,
     };
+    let admin_map = ctx.map.clone();
     let rows = ctx
         .db
         .run(move |conn| {
@@ -182,9 +187,13 @@ pub async fn breakdown(
                 None => None,
             };
             let keys_and_labels: Vec<(String, String)> = match grouping {
-                Grouping::Province => crate::provinces::all(conn)?
-                    .into_iter()
-                    .map(|p| (p.code, p.name))
+                Grouping::Province => admin_map
+                    .former_provinces()
+                    .map(|p| (p.code.clone(), p.name.clone()))
+                    .collect(),
+                Grouping::CurrentProvince => admin_map
+                    .current_provinces()
+                    .map(|p| (p.code.clone(), p.name.clone()))
                     .collect(),
                 Grouping::Category => CATEGORIES
                     .iter()
@@ -235,6 +244,7 @@ pub async fn breakdown(
         })
         .await?;
     Ok(BreakdownReport {
+        map: (by == "province").then_some(map),
         by,
         timezone: ctx.settings.reporting.timezone.clone(),
         period,
@@ -283,12 +293,15 @@ pub async fn products(
     let words = problems
         .check(optional_query_words(query.q))
         .unwrap_or_default();
+    let map = query_map(&mut problems, query.map);
     let (period, compare) = checked(query, problems)?;
     let compared_to = period.compared(compare);
+    let origin = query.province_code.map(str::to_owned);
     let filter = ProductReportFilter {
         patterns: words.iter().map(|w| like_pattern(w)).collect(),
         category: query.category.map(str::to_owned),
-        origin_province_code: query.province_code.map(str::to_owned),
+        origin_province_code: origin.clone().filter(|_| map == ProvinceMap::Former),
+        origin_current_code: origin.filter(|_| map == ProvinceMap::Current),
     };
     let (activity, views, exports, previous) = ctx
         .db

@@ -144,7 +144,10 @@ pub fn period_totals(
 /// What a breakdown groups by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Grouping {
+    /// The household's province on the 2008 map.
     Province,
+    /// The household's province on the current map.
+    CurrentProvince,
     Category,
     Household,
 }
@@ -187,11 +190,11 @@ pub fn grouped(
         &grouped_counters("v", &[(Metric::Views, "views")]),
     );
     match grouping {
-        Grouping::Province | Grouping::Household => {
-            let key = if grouping == Grouping::Province {
-                "h.province_code"
-            } else {
-                "h.id"
+        Grouping::Province | Grouping::CurrentProvince | Grouping::Household => {
+            let key = match grouping {
+                Grouping::Province => "h.province_code",
+                Grouping::CurrentProvince => "h.current_province_code",
+                _ => "h.id",
             };
             run_grouped(
                 conn,
@@ -250,7 +253,10 @@ pub struct ProductReportFilter {
     /// `LIKE` patterns (escaped with `\\`) the product's search text must all match.
     pub patterns: Vec<String>,
     pub category: Option<String>,
+    /// The origin as given on the 2008 map.
     pub origin_province_code: Option<String>,
+    /// The current province the origin lies in.
+    pub origin_current_code: Option<String>,
 }
 
 #[derive(Debug, Clone, QueryableByName)]
@@ -292,7 +298,14 @@ fn product_filters(filter: &ProductReportFilter) -> (String, Vec<String>) {
         next += 1;
     }
     if let Some(code) = &filter.origin_province_code {
-        sql.push_str(&format!(" AND p.origin_province_code = ${next}"));
+        sql.push_str(&format!(
+            " AND p.origin_province_code = ${next} AND p.origin_map = '2008'"
+        ));
+        binds.push(code.clone());
+        next += 1;
+    }
+    if let Some(code) = &filter.origin_current_code {
+        sql.push_str(&format!(" AND p.origin_current_code = ${next}"));
         binds.push(code.clone());
         next += 1;
     }

@@ -8,6 +8,7 @@ mod helpers;
 
 mod abuse;
 mod accounts;
+mod admin_map;
 mod auth;
 mod crash;
 mod errors;

@@ -74,6 +74,8 @@ async fn farmers_list_produce_in_their_households(app: TestApp) {
             "id",
             "name",
             "ocop_stars",
+            "origin_current_code",
+            "origin_map",
             "origin_province_code",
             "price_vnd",
             "status",
@@ -392,7 +394,10 @@ async fn every_filter_and_sort_narrows_and_orders_the_listing(app: TestApp) {
         [b.clone(), c.clone(), a.clone()]
     );
     assert_eq!(listed("category=tea_coffee").await, [b.clone()]);
-    assert_eq!(listed("province_code=87").await, [c.clone()]);
+    // Đồng Tháp: 87 on the 2008 map, now part of 82 on the current one (the default).
+    assert_eq!(listed("province_code=87&map=2008").await, [c.clone()]);
+    assert_eq!(listed("province_code=82").await, [c.clone()]);
+    assert!(listed("province_code=87").await.is_empty());
     assert_eq!(
         listed(&format!("household_id={north}")).await,
         [b.clone(), a.clone()]

@@ -497,12 +497,13 @@ async fn imported_history_reports_every_metric_exactly(app: TestApp) {
     );
     let by_province = app
         .get(
-            "/reports/uptake/breakdown?from=2021-01-01&to=2021-06-30&by=province",
+            "/reports/uptake/breakdown?from=2021-01-01&to=2021-06-30&by=province&map=2008",
             Some(&admin),
         )
         .await
         .json();
     assert_eq!(by_province["by"], "province");
+    assert_eq!(by_province["map"], "2008");
     assert_eq!(by_province["rows"].as_array().unwrap().len(), 63);
     for row in by_province["rows"].as_array().unwrap() {
         let key = row["key"].as_str().unwrap().to_owned();
@@ -945,7 +946,9 @@ async fn reports_answer_json_csv_and_svg_to_admins_only(app: TestApp) {
     assert!(lines.iter().any(|l| l.starts_with("households_joined,")));
     let accepted = app
         .client
-        .get(app.url("/reports/uptake/breakdown?from=2021-01-01&to=2021-06-30&by=province"))
+        .get(
+            app.url("/reports/uptake/breakdown?from=2021-01-01&to=2021-06-30&by=province&map=2008"),
+        )
         .bearer_auth(&admin)
         .header("accept", "text/csv")
         .send()
