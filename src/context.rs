@@ -5,9 +5,9 @@
 
 use std::sync::Arc;
 
+use crate::admin_map::AdminMap;
 use crate::config::Settings;
 use crate::db::Database;
-use crate::admin_map::AdminMap;
 
 #[derive(Clone)]
 pub struct Context {

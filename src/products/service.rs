@@ -377,3 +377,35 @@ pub async fn archive(ctx: &Context, caller: CurrentUser, id: &str) -> AppResult<
         })
         .await
 }
+
+#[cfg(test)]
+mod tests {
+    use diesel::connection::SimpleConnection;
+    use diesel::prelude::*;
+
+    use super::*;
+    use crate::db::run_migrations;
+
+    /// Products written before the current map came get their origin's names on both maps.
+    #[test]
+    fn refreshing_search_texts_adds_the_origins_names_on_both_maps() {
+        let mut conn = DbConnection::Sqlite(SqliteConnection::establish(":memory:").unwrap());
+        run_migrations(&mut conn).unwrap();
+        let (household, product) = (HouseholdId::generate(), ProductId::generate());
+        conn.batch_execute(&format!(
+            "INSERT INTO households (id, name, province_code, status, search_text, joined_at, \
+             created_at, updated_at) \
+             VALUES ('{household}', 'Hộ 1', '24', 'active', 'ho 1', '2021-01-01', '2021-01-01', '2021-01-01'); \
+             INSERT INTO products (id, household_id, name, category, unit, unit_weight_grams, \
+             price_vnd, stock_quantity, origin_province_code, certifications, status, views, \
+             search_text, created_at, updated_at) \
+             VALUES ('{product}', '{household}', 'Vải thiều', 'fruit', 'kg', 1000, 30000, 5, '24', \
+             '', 'active', 0, 'vai thieu', '2021-01-01 00:00:00', '2021-01-01 00:00:00')"
+        ))
+        .unwrap();
+        let map = crate::provinces::repo::load(&mut conn).unwrap();
+        assert_eq!(refresh_search_texts(&mut conn, &map).unwrap(), 1);
+        let product = repo::find(&mut conn, &product).unwrap().unwrap();
+        assert_eq!(product.search_text, "vai thieu bac giang bac ninh");
+    }
+}

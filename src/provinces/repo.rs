@@ -101,7 +101,11 @@ mod tests {
         // Every current code is also a 2008 code (origins given on the current map are stored in
         // columns that still reference the 2008 table).
         for province in map.current_provinces() {
-            assert!(map.former_province(&province.code).is_some(), "{}", province.code);
+            assert!(
+                map.former_province(&province.code).is_some(),
+                "{}",
+                province.code
+            );
         }
     }
 }
