@@ -86,6 +86,14 @@ impl From<&Commune> for CommuneView {
     }
 }
 
+/// The provinces of the map asked for.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum ProvinceList {
+    Current(Vec<CurrentProvinceView>),
+    Former(Vec<FormerProvinceView>),
+}
+
 fn current_provinces(map: &AdminMap) -> Vec<CurrentProvinceView> {
     map.current_provinces()
         .map(|p| CurrentProvinceView {
@@ -119,7 +127,7 @@ fn former_provinces(map: &AdminMap) -> Vec<FormerProvinceView> {
 /// province it lies in).
 #[utoipa::path(get, path = "/api/v1/provinces", tag = "households", params(ProvincesQuery),
     responses(
-        (status = 200, description = "`map=current`: CurrentProvinceView items; `map=2008`: FormerProvinceView items", body = Vec<CurrentProvinceView>,
+        (status = 200, description = "`map=current`: CurrentProvinceView items; `map=2008`: FormerProvinceView items", body = ProvinceList,
             example = json!([{"code": "24", "name": "Bắc Ninh", "kind": "thanh-pho", "formed_by": "39/2026/QH16 - 24/08/2026",
                 "former": [{"code": "24", "name": "Bắc Giang"}, {"code": "27", "name": "Bắc Ninh"}]}])),
         Invalid,
@@ -131,13 +139,13 @@ pub(crate) async fn list_provinces(
     let mut problems = Problems::new();
     let map = query_map(&mut problems, query.0.map.as_deref());
     problems.finish()?;
-    let mut answer = HttpResponse::Ok()
+    let provinces = match map {
+        ProvinceMap::Current => ProvinceList::Current(current_provinces(&ctx.map)),
+        ProvinceMap::Former => ProvinceList::Former(former_provinces(&ctx.map)),
+    };
+    Ok(HttpResponse::Ok()
         .insert_header(("cache-control", "public, max-age=86400"))
-        .take();
-    Ok(match map {
-        ProvinceMap::Current => answer.json(current_provinces(&ctx.map)),
-        ProvinceMap::Former => answer.json(former_provinces(&ctx.map)),
-    })
+        .json(provinces))
 }
 
 /// The communes, wards and special zones of a current province, sorted by code; `q` narrows them

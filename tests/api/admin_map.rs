@@ -24,6 +24,7 @@ on_both_backends!(
     province_breakdowns_on_both_maps_add_up_to_the_same_totals,
     the_products_report_filters_origins_on_either_map,
     imports_place_households_by_commune_or_by_a_province_with_its_map,
+    a_household_moved_to_another_place_takes_the_new_place_whole,
 );
 
 /// Xã Lục Ngạn: current 24 Bắc Ninh, descends from former 24 Bắc Giang.
@@ -1247,4 +1248,51 @@ async fn the_demo_lychee_totals_are_the_same_on_both_maps() {
         volumes[0], volumes[1],
         "current Bắc Ninh and former Bắc Giang"
     );
+}
+
+/// A PATCH with a new place replaces the old one whole: a commune sets both provinces, and a
+/// province given alone clears the commune.
+async fn a_household_moved_to_another_place_takes_the_new_place_whole(app: TestApp) {
+    let farmer = app.signed_in("farmer").await;
+    let created = app
+        .post(
+            "/households",
+            Some(&farmer),
+            json!({"name": "Hộ Xuyến", "commune_code": LUC_NGAN}),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let path = format!("/households/{}", id(&created.json()));
+
+    let moved = app
+        .patch(&path, Some(&farmer), json!({"commune_code": HA_GIANG_2}))
+        .await;
+    assert_eq!(moved.status, 200, "{}", moved.text);
+    let moved = moved.json();
+    assert_eq!(
+        (
+            &moved["province_code"],
+            &moved["current_province_code"],
+            &moved["commune_code"]
+        ),
+        (&json!("02"), &json!("08"), &json!(HA_GIANG_2))
+    );
+
+    let by_province = app
+        .patch(&path, Some(&farmer), json!({"province_code": "27"}))
+        .await;
+    assert_eq!(by_province.status, 200, "{}", by_province.text);
+    let by_province = by_province.json();
+    assert_eq!(by_province["province_code"], "27");
+    assert_eq!(by_province["current_province_code"], "24");
+    assert_eq!(by_province["commune_code"], Value::Null);
+
+    let refused = app
+        .patch(&path, Some(&farmer), json!({"commune_code": "99999"}))
+        .await;
+    refused.assert_problem(422, "validation_failed");
+    assert_eq!(refused.problem_fields(), ["commune_code"]);
+    let unchanged = app.get(&path, Some(&farmer)).await.json();
+    assert_eq!(unchanged["province_code"], "27");
+    assert_eq!(unchanged["commune_code"], Value::Null);
 }

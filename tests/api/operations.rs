@@ -1,5 +1,6 @@
 //! Health, readiness and metrics.
 
+use serde_json::json;
 use std::time::Duration;
 
 use crate::helpers::{Backend, TestApp, spawn_app_with};
@@ -134,6 +135,20 @@ async fn every_route_is_in_the_openapi_document_and_the_docs_are_served(app: Tes
             .collect();
         fields.sort_unstable();
         assert_eq!(fields, ["items", "page", "per_page", "total"], "{path}");
+    }
+    // Status enums are documented with the texts the API answers.
+    for (schema, values) in [
+        (
+            "OrderStatus",
+            json!(["placed", "confirmed", "shipped", "delivered", "cancelled"]),
+        ),
+        ("Role", json!(["farmer", "buyer", "admin"])),
+        ("ProvinceMap", json!(["current", "2008"])),
+    ] {
+        assert_eq!(
+            document["components"]["schemas"][schema]["enum"], values,
+            "{schema}"
+        );
     }
     // Every reference resolves to a declared schema.
     let text = document.to_string();
