@@ -3,11 +3,10 @@
 //! reports and imports. Codes are real ones from `data/admin-map/*.csv`.
 
 use std::collections::BTreeSet;
-use std::process::Command;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, binary, ndjson_lines, product_body};
+use crate::helpers::{TestApp, ndjson_lines, product_body};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -1206,48 +1205,6 @@ async fn imports_place_households_by_commune_or_by_a_province_with_its_map(app: 
         set(&[id(&xuyen), id(&thang)])
     );
     app.assert_rollups_exact();
-}
-
-/// After `nongsan demo` the Bắc Giang lychee totals are the same read as current Bắc Ninh or as
-/// former Bắc Giang (SQLite: the laptop default).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_demo_lychee_totals_are_the_same_on_both_maps() {
-    let Some(app) = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite).await else {
-        return;
-    };
-    let demo = Command::new(binary())
-        .args(["demo", "--database-url", &app.database.url])
-        .env("RUST_LOG", "warn")
-        .output()
-        .unwrap();
-    assert!(
-        demo.status.success(),
-        "{}",
-        String::from_utf8_lossy(&demo.stderr)
-    );
-    let login = app
-        .login(
-            nongsan::demo::DEMO_ADMIN_EMAIL,
-            nongsan::demo::DEMO_PASSWORD,
-        )
-        .await;
-    assert_eq!(login.status, 200, "{}", login.text);
-    let admin = login.json()["token"].as_str().unwrap().to_owned();
-    let base = "/reports/products?from=2021-01-01&to=2021-06-30&q=v%E1%BA%A3i%20thi%E1%BB%81u";
-    let mut volumes = Vec::new();
-    for filter in ["&province_code=24", "&province_code=24&map=2008"] {
-        let report = json_ok(&app, &format!("{base}{filter}"), Some(&admin)).await;
-        let volume = report["totals"]["volume_kg"]
-            .as_f64()
-            .unwrap_or_else(|| panic!("{filter}: {report}"));
-        let tonnes = volume / 1000.0;
-        assert!((8200.0..=8360.0).contains(&tonnes), "{filter}: {tonnes}");
-        volumes.push(volume);
-    }
-    assert_eq!(
-        volumes[0], volumes[1],
-        "current Bắc Ninh and former Bắc Giang"
-    );
 }
 
 /// A PATCH with a new place replaces the old one whole: a commune sets both provinces, and a
