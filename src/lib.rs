@@ -18,6 +18,7 @@ pub mod imports;
 pub mod metrics;
 pub mod openapi;
 pub mod orders;
+pub mod payments;
 pub mod products;
 pub mod provinces;
 pub mod reports;
