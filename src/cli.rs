@@ -136,7 +136,7 @@ fn execute(command: Command) -> anyhow::Result<()> {
                 &crate::startup::pool_options(&settings),
             )?;
             let applied = db.migrate()?;
-            crate::startup::after_migrations(&db, &applied)?;
+            crate::startup::after_migrations(&db)?;
             println!(
                 "applied {} migration(s) to {}",
                 applied.len(),

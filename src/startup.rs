@@ -61,31 +61,37 @@ pub fn open_database(settings: &Settings) -> anyhow::Result<Database> {
     if !applied.is_empty() {
         tracing::info!(count = applied.len(), database = %url.redacted(), "applied migrations");
     }
-    after_migrations(&database, &applied)?;
+    after_migrations(&database)?;
     Ok(database)
 }
 
-/// Data work that the migrations in `applied` leave to the code: products' search texts gain
-/// their origin's names once the current map is loaded (folding text needs Rust, not SQL).
-pub fn after_migrations(database: &Database, applied: &[String]) -> anyhow::Result<()> {
-    let brought_the_map = applied
-        .iter()
-        .any(|version| version.replace('-', "").starts_with(PLACES_MIGRATION));
-    if brought_the_map {
-        let written = database.run_blocking(|conn| {
-            let map = crate::provinces::repo::load(conn)?;
-            crate::products::service::refresh_search_texts(conn, &map)
-        })?;
-        tracing::info!(
-            products = written,
-            "search texts name the products' provinces"
-        );
+/// Data work the migrations left to the code, done at startup until it is complete (a process
+/// killed half-way does it again): products' search texts gain their origin's names once the
+/// current map is loaded (folding text needs Rust, not SQL).
+pub fn after_migrations(database: &Database) -> anyhow::Result<()> {
+    let pending = database.run_blocking(|conn| Ok(crate::db::pending_work(conn)?))?;
+    for task in pending {
+        match task.as_str() {
+            PRODUCT_SEARCH_TEXTS => {
+                let written = database.run_blocking(|conn| {
+                    let map = crate::provinces::repo::load(conn)?;
+                    let written = crate::products::service::refresh_search_texts(conn, &map)?;
+                    crate::db::finish_work(conn, PRODUCT_SEARCH_TEXTS)?;
+                    Ok(written)
+                })?;
+                tracing::info!(
+                    products = written,
+                    "search texts name the products' provinces"
+                );
+            }
+            other => tracing::warn!(task = other, "unknown data work left by a migration"),
+        }
     }
     Ok(())
 }
 
-/// The migration after which products' search texts are written again (`2026-12-02-000002`).
-const PLACES_MIGRATION: &str = "20261202000002";
+/// Products' search texts written again with their origin's names (migration `…000002`).
+const PRODUCT_SEARCH_TEXTS: &str = "product_search_texts";
 
 impl Application {
     /// Opens and migrates the database, then binds the listener.

@@ -337,6 +337,18 @@ pub fn run_migrations(conn: &mut DbConnection) -> anyhow::Result<Vec<String>> {
     applied.map_err(|e| anyhow::anyhow!("migration failed: {e}"))
 }
 
+/// The data work migrations left for the code (`pending_data_work`): named tasks not yet complete.
+pub fn pending_work(conn: &mut DbConnection) -> QueryResult<Vec<String>> {
+    use schema::pending_data_work::dsl::*;
+    pending_data_work.select(name).order(name).load(conn)
+}
+
+/// Records that a task of [`pending_work`] is complete.
+pub fn finish_work(conn: &mut DbConnection, task: &str) -> QueryResult<usize> {
+    use schema::pending_data_work::dsl::*;
+    diesel::delete(pending_data_work.filter(name.eq(task))).execute(conn)
+}
+
 /// Inserts many rows (a slice or `Vec`) through the backend's own connection, the fastest way
 /// each has: PostgreSQL's binary `COPY FROM STDIN` (no statement to parse, no parameters to bind;
 /// the rows' `Option`s must be written as NULL, `treat_none_as_default_value = false`), and a

@@ -403,6 +403,11 @@ mod tests {
              '', 'active', 0, 'vai thieu', '2021-01-01 00:00:00', '2021-01-01 00:00:00')"
         ))
         .unwrap();
+        // The migration leaves the work to the server, which does it until it is complete.
+        assert_eq!(
+            crate::db::pending_work(&mut conn).unwrap(),
+            ["product_search_texts"]
+        );
         let map = crate::provinces::repo::load(&mut conn).unwrap();
         assert_eq!(refresh_search_texts(&mut conn, &map).unwrap(), 1);
         let product = repo::find(&mut conn, &product).unwrap().unwrap();

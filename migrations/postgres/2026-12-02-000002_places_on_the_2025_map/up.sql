@@ -19,3 +19,9 @@ CREATE INDEX products_origin_current ON products (origin_current_code);
 ALTER TABLE orders ADD COLUMN province_map TEXT NOT NULL DEFAULT '2008'
     CHECK (province_map IN ('2008', 'current'));
 ALTER TABLE orders ADD COLUMN commune_code TEXT REFERENCES communes (code);
+
+-- Work on the data that SQL cannot do (folding text needs the service's code): the server does
+-- each named task at startup and deletes its row once the task is complete, so a process killed
+-- half-way does the task again at its next start.
+CREATE TABLE pending_data_work (name TEXT PRIMARY KEY);
+INSERT INTO pending_data_work (name) VALUES ('product_search_texts');

@@ -1,3 +1,4 @@
+DROP TABLE pending_data_work;
 ALTER TABLE orders DROP COLUMN commune_code;
 ALTER TABLE orders DROP COLUMN province_map;
 DROP INDEX products_origin_current;
