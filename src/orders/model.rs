@@ -1,5 +1,5 @@
-//! Order types: statuses, the rules an order follows however it comes in, the validated draft
-//! that placing and importing both build, and the order as the API shows it.
+//! Order types: statuses, the rules an order follows however it comes in, and the validated
+//! draft that placing and importing both build and turn into rows.
 
 use std::collections::HashMap;
 
@@ -42,9 +42,11 @@ text_enum! {
 }
 
 text_enum! {
+    /// Whether the order's money has arrived (`refunded`: given back after a cancellation).
     pub enum PaymentStatus {
         Unpaid = "unpaid",
         Paid = "paid",
+        Refunded = "refunded",
     }
 }
 

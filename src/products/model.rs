@@ -1,4 +1,5 @@
-//! Product types: categories, certifications, statuses and the API view.
+//! Product types: categories, certifications, statuses, the inputs a farmer or a file gives, the
+//! validated draft and each field's rule.
 
 use chrono::{NaiveDate, NaiveDateTime};
 use serde::Serialize;
