@@ -54,8 +54,9 @@ pub struct AdminMap {
     current: BTreeMap<String, CurrentProvince>,
     former: BTreeMap<String, FormerProvince>,
     communes: HashMap<String, Commune>,
-    /// Commune codes per current province, sorted.
-    communes_of: BTreeMap<String, Vec<String>>,
+    /// Per current province, its communes' codes (sorted) with their folded names, which a
+    /// commune search reads.
+    communes_of: BTreeMap<String, Vec<(String, String)>>,
 }
 
 /// A household's place: its 2008 province, its current one and, when given, its commune.
@@ -102,7 +103,7 @@ impl AdminMap {
             map.communes_of
                 .entry(commune.province_code.clone())
                 .or_default()
-                .push(commune.code.clone());
+                .push((commune.code.clone(), fold(&commune.name)));
             map.communes.insert(commune.code.clone(), commune);
         }
         map.communes_of.values_mut().for_each(|codes| codes.sort());
@@ -152,11 +153,8 @@ impl AdminMap {
             codes
                 .into_iter()
                 .flatten()
-                .filter_map(|code| self.communes.get(code))
-                .filter(|c| {
-                    let name = fold(&c.name);
-                    words.iter().all(|w| name.contains(w.as_str()))
-                })
+                .filter(|(_, name)| words.iter().all(|w| name.contains(w.as_str())))
+                .filter_map(|(code, _)| self.communes.get(code))
                 .collect(),
         )
     }

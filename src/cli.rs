@@ -310,7 +310,8 @@ fn import_file(settings: &Settings, file: &std::path::Path) -> anyhow::Result<()
     let (records, errors) = parser.finish();
     let database = open_database(settings)?;
     let mut conn = database.get().map_err(describe)?;
-    let plan = match crate::imports::service::plan(&mut conn, records, errors) {
+    let map = crate::provinces::repo::load(&mut conn)?;
+    let plan = match crate::imports::service::plan(&mut conn, &map, records, errors) {
         Ok(plan) => plan,
         Err(error @ crate::error::AppError::Client { .. }) => {
             print_line_errors(&error);

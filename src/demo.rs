@@ -648,7 +648,8 @@ pub fn load(
         }
         Ok::<_, AppError>(())
     })?;
-    let plan = plan(conn, records, Default::default())?;
+    let map = crate::provinces::repo::load(conn)?;
+    let plan = plan(conn, &map, records, Default::default())?;
     tracing::info!(
         seconds = started.elapsed().as_secs_f64(),
         "demo history checked"

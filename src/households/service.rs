@@ -9,7 +9,7 @@ use crate::api::{Page, Paging};
 use crate::auth::{CurrentUser, Role};
 use crate::context::Context;
 use crate::db::{DbConnection, write_transaction};
-use crate::error::{AppError, AppResult, FieldError};
+use crate::error::{AppError, AppResult};
 use crate::ids::{HouseholdId, UserId, from_path};
 use crate::provinces::ProvinceMap;
 use crate::search::{optional_query_words, search_text};
@@ -72,8 +72,8 @@ pub async fn list(
     caller: Option<&CurrentUser>,
     search: HouseholdSearch<'_>,
 ) -> AppResult<Page<Household>> {
-    let mut problems = Vec::new();
-    let paging = Paging::parse(search.page, &mut problems);
+    let mut problems = Problems::new();
+    let paging = Paging::parse(search.page, &mut problems.0);
     let is_admin = caller.is_some_and(CurrentUser::is_admin);
     let status = match search
         .status
@@ -86,28 +86,20 @@ pub async fn list(
             return Err(AppError::forbidden("only admins list suspended households"));
         }
         Some(Err(problem)) => {
-            problems.push(problem);
+            problems.0.push(problem);
             None
         }
     };
-    let mut map_problems = Problems::new();
-    let map = crate::provinces::query_map(&mut map_problems, search.map);
-    problems.extend(map_problems.0);
+    let map = crate::provinces::query_map(&mut problems, search.map);
     if let Some(code) = search.province_code
         && !crate::provinces::looks_like_code(code)
     {
-        problems.push(FieldError::new(
-            "province_code",
-            "must be a two-digit province code",
-        ));
+        problems.add("province_code", "must be a two-digit province code");
     }
-    let words = optional_query_words(search.q).unwrap_or_else(|e| {
-        problems.push(e);
-        Vec::new()
-    });
-    if !problems.is_empty() {
-        return Err(AppError::validation(problems));
-    }
+    let words = problems
+        .check(optional_query_words(search.q))
+        .unwrap_or_default();
+    problems.finish()?;
     let code = search.province_code.map(str::to_owned);
     let filter = HouseholdFilter {
         province_code: code.clone().filter(|_| map == ProvinceMap::Former),

@@ -203,9 +203,10 @@ where
         ));
     }
     let timezone = ctx.timezone;
+    let map = ctx.map.clone();
     ctx.db
         .run(move |conn| {
-            let plan = plan(conn, records, errors)?;
+            let plan = plan(conn, &map, records, errors)?;
             write(conn, plan, timezone, &|_| {})
         })
         .await
@@ -298,9 +299,11 @@ fn stored_id(reference: &str) -> Option<uuid::Uuid> {
 const NO_HOUSEHOLD: &str = "names no household of this file (ref) or of the platform (id)";
 const NO_PRODUCT: &str = "names no product of this file (ref) or of the platform (id)";
 
-/// Checks every record against the rules and the database; every bad line is reported.
+/// Checks every record against the rules, the administrative map and the database; every bad
+/// line is reported.
 pub fn plan(
     conn: &mut DbConnection,
+    map: &AdminMap,
     records: Vec<(u64, ImportRecord)>,
     mut errors: LineErrors,
 ) -> Result<ImportPlan, AppError> {
@@ -387,14 +390,13 @@ pub fn plan(
         let rows = crate::auth::repo::accounts_by_email_keys(conn, chunk)?;
         accounts.extend(rows.into_iter().map(|(key, id, role)| (key, (id, role))));
     }
-    let map = crate::provinces::repo::load(conn)?;
 
     // Second pass: every record in full. Households first (a product defaults to its household's
     // province), then products, so orders can see their snapshots.
     let mut plan = ImportPlan::default();
     for (line, record) in &records {
         if let ImportRecord::Household(h) = record {
-            match household_row(h, &household_refs, &map, &accounts, now) {
+            match household_row(h, &household_refs, map, &accounts, now) {
                 Ok(row) => {
                     let origin = MappedProvince {
                         code: row.province_code.clone(),
@@ -423,7 +425,7 @@ pub fn plan(
     let mut product_targets: HashMap<String, ProductSnapshot> = HashMap::new();
     for (line, record) in &records {
         if let ImportRecord::Product(p) = record {
-            match product_row(p, &product_refs, household_of(&p.household), &map, now) {
+            match product_row(p, &product_refs, household_of(&p.household), map, now) {
                 Ok(row) => {
                     product_targets.insert(p.reference.clone(), row.snapshot());
                     plan.products.push(row)
@@ -442,7 +444,7 @@ pub fn plan(
     for (line, record) in &records {
         match record {
             ImportRecord::Order(o) => {
-                match order_rows(o, household_of(&o.household), &product_of, &accounts, &map) {
+                match order_rows(o, household_of(&o.household), &product_of, &accounts, map) {
                     Ok(order) => plan.orders.push(order),
                     Err(message) => fail(*line, message),
                 }
