@@ -47,6 +47,16 @@ impl Problems {
     }
 }
 
+/// A household's or a product's name: required, at most [`NAME_MAX_CHARS`].
+pub fn name(value: &str) -> Result<String, FieldError> {
+    required_text("name", value, NAME_MAX_CHARS)
+}
+
+/// A household's or a product's description: optional, at most [`DESCRIPTION_MAX_CHARS`].
+pub fn description(value: Option<&str>) -> Result<Option<String>, FieldError> {
+    optional_text("description", value, DESCRIPTION_MAX_CHARS)
+}
+
 /// A required name-like text: trimmed, 1..=`max` characters, no control characters.
 pub fn required_text(field: &str, value: &str, max: usize) -> Result<String, FieldError> {
     let trimmed = value.trim();

@@ -7,8 +7,8 @@ use std::pin::Pin;
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
+use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
 
 use crate::error::{AppError, FieldError};
 
@@ -203,13 +203,6 @@ fn check_query_lengths(query: &str) -> Result<(), AppError> {
     Ok(())
 }
 
-/// `?page=1&per_page=20`, validated: page ≥ 1, per_page 1..=100.
-#[derive(Debug, Clone, Copy, Default, Deserialize)]
-pub struct PageParams {
-    pub page: Option<i64>,
-    pub per_page: Option<i64>,
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Paging {
     pub page: i64,
@@ -219,9 +212,10 @@ pub struct Paging {
 impl Paging {
     pub const MAX_PER_PAGE: i64 = 100;
 
-    pub fn parse(params: PageParams, errors: &mut Vec<FieldError>) -> Paging {
-        let page = params.page.unwrap_or(1);
-        let per_page = params.per_page.unwrap_or(20);
+    /// `?page=1&per_page=20`, validated: page ≥ 1, per_page 1..=100.
+    pub fn parse(page: Option<i64>, per_page: Option<i64>, errors: &mut Vec<FieldError>) -> Paging {
+        let page = page.unwrap_or(1);
+        let per_page = per_page.unwrap_or(20);
         if !(1..=1_000_000).contains(&page) {
             errors.push(FieldError::new("page", "must be between 1 and 1000000"));
         }
@@ -291,6 +285,7 @@ pub(crate) use page_schema;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde::Deserialize;
 
     #[derive(Debug, Deserialize)]
     #[serde(deny_unknown_fields)]

@@ -2,12 +2,11 @@
 //! draft, and each field's rule.
 
 use super::repo::{Household, HouseholdChanges};
-use crate::api::PageParams;
 use crate::db::text::text_enum;
 use crate::ids::{HouseholdId, UserId};
 use crate::provinces::{AdminMap, HouseholdPlace, PlaceFields, PlaceInput};
 use crate::search::search_text;
-use crate::validate::{self, ADDRESS_MAX_CHARS, DESCRIPTION_MAX_CHARS, NAME_MAX_CHARS, Problems};
+use crate::validate::{self, ADDRESS_MAX_CHARS, NAME_MAX_CHARS, Problems};
 use chrono::NaiveDateTime;
 
 text_enum! {
@@ -73,15 +72,22 @@ impl HouseholdEdit<'_> {
     }
 }
 
-/// What a list of households is narrowed to, as the caller gives it.
-#[derive(Debug, Default)]
-pub struct HouseholdSearch<'a> {
-    pub province_code: Option<&'a str>,
-    /// The map of `province_code`: `current` when not given.
-    pub map: Option<&'a str>,
-    pub q: Option<&'a str>,
-    pub status: Option<&'a str>,
-    pub page: PageParams,
+/// What a list of households is narrowed to, as the caller gives it in the query string.
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct HouseholdSearch {
+    /// A two-digit province code, of the map `map` names.
+    pub province_code: Option<String>,
+    /// `current` (default) or `2008`.
+    pub map: Option<String>,
+    /// Words that must all occur in the name or description, whatever the case and diacritics.
+    pub q: Option<String>,
+    /// Admins only: `active` or `suspended` (admins see both by default).
+    pub status: Option<String>,
+    /// Page number, from 1.
+    pub page: Option<i64>,
+    /// Items per page, 1 to 100 (default 20).
+    pub per_page: Option<i64>,
 }
 
 /// Each field's rule, for registering and for changing a household alike.
@@ -89,9 +95,7 @@ mod fields {
     use super::*;
     use crate::error::FieldError;
 
-    pub fn name(value: &str) -> Result<String, FieldError> {
-        validate::required_text("name", value, NAME_MAX_CHARS)
-    }
+    pub use crate::validate::{description, name};
 
     pub fn district(value: Option<&str>) -> Result<Option<String>, FieldError> {
         validate::optional_text("district", value, NAME_MAX_CHARS)
@@ -103,10 +107,6 @@ mod fields {
 
     pub fn phone(value: Option<&str>) -> Result<Option<String>, FieldError> {
         validate::optional_phone("phone", value)
-    }
-
-    pub fn description(value: Option<&str>) -> Result<Option<String>, FieldError> {
-        validate::optional_text("description", value, DESCRIPTION_MAX_CHARS)
     }
 }
 

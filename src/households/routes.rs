@@ -11,7 +11,7 @@ use super::model::{HouseholdEdit, HouseholdInput, HouseholdSearch, HouseholdStat
 use super::repo::Household;
 use super::service;
 use crate::api::resource::answers::{Invalid, MalformedQuery, NotFound, Unauthenticated};
-use crate::api::{ApiJson, ApiQuery, PageParams, page_schema};
+use crate::api::{ApiJson, ApiQuery, page_schema};
 use crate::api::{Problem, api_resource};
 use crate::auth::{CurrentUser, MaybeUser};
 use crate::context::Context;
@@ -91,38 +91,6 @@ impl UpdateHouseholdRequest {
     }
 }
 
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ListHouseholdsQuery {
-    /// A two-digit province code, of the map `map` names.
-    pub province_code: Option<String>,
-    /// `current` (default) or `2008`.
-    pub map: Option<String>,
-    /// Words that must all occur in the name or description, whatever the case and diacritics.
-    pub q: Option<String>,
-    /// Admins only: `active` or `suspended` (admins see both by default).
-    pub status: Option<String>,
-    /// Page number, from 1.
-    pub page: Option<i64>,
-    /// Items per page, 1 to 100 (default 20).
-    pub per_page: Option<i64>,
-}
-
-impl ListHouseholdsQuery {
-    fn search(&self) -> HouseholdSearch<'_> {
-        HouseholdSearch {
-            province_code: self.province_code.as_deref(),
-            map: self.map.as_deref(),
-            q: self.q.as_deref(),
-            status: self.status.as_deref(),
-            page: PageParams {
-                page: self.page,
-                per_page: self.per_page,
-            },
-        }
-    }
-}
-
 pub fn config(cfg: &mut web::ServiceConfig) {
     api_resource!(cfg, list_households, create_household);
     api_resource!(cfg, get_household, update_household);
@@ -148,7 +116,7 @@ pub(crate) async fn create_household(
 
 /// List households, newest first. `q` matches name and description whatever the case and
 /// diacritics. Suspended households are listed for admins only (`status` filters them).
-#[utoipa::path(get, path = "/api/v1/households", tag = "households", params(ListHouseholdsQuery),
+#[utoipa::path(get, path = "/api/v1/households", tag = "households", params(HouseholdSearch),
     responses(
         (status = 200, description = "One page", body = HouseholdPage),
         MalformedQuery,
@@ -158,9 +126,9 @@ pub(crate) async fn create_household(
 pub(crate) async fn list_households(
     ctx: web::Data<Context>,
     caller: MaybeUser,
-    query: ApiQuery<ListHouseholdsQuery>,
+    query: ApiQuery<HouseholdSearch>,
 ) -> AppResult<HttpResponse> {
-    let page = service::list(&ctx, caller.0.as_ref(), query.0.search()).await?;
+    let page = service::list(&ctx, caller.0.as_ref(), &query.0).await?;
     Ok(HttpResponse::Ok().json(page.map(HouseholdView::from)))
 }
 

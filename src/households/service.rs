@@ -70,13 +70,14 @@ pub async fn create(
 pub async fn list(
     ctx: &Context,
     caller: Option<&CurrentUser>,
-    search: HouseholdSearch<'_>,
+    search: &HouseholdSearch,
 ) -> AppResult<Page<Household>> {
     let mut problems = Problems::new();
-    let paging = Paging::parse(search.page, &mut problems.0);
+    let paging = Paging::parse(search.page, search.per_page, &mut problems.0);
     let is_admin = caller.is_some_and(CurrentUser::is_admin);
     let status = match search
         .status
+        .as_deref()
         .map(|s| HouseholdStatus::parse_field("status", s))
     {
         None if is_admin => None,
@@ -90,17 +91,17 @@ pub async fn list(
             None
         }
     };
-    let map = crate::provinces::query_map(&mut problems, search.map);
-    if let Some(code) = search.province_code
+    let map = crate::provinces::query_map(&mut problems, search.map.as_deref());
+    if let Some(code) = search.province_code.as_deref()
         && !crate::provinces::looks_like_code(code)
     {
         problems.add("province_code", "must be a two-digit province code");
     }
     let words = problems
-        .check(optional_query_words(search.q))
+        .check(optional_query_words(search.q.as_deref()))
         .unwrap_or_default();
     problems.finish()?;
-    let code = search.province_code.map(str::to_owned);
+    let code = search.province_code.clone();
     let filter = HouseholdFilter {
         province_code: code.clone().filter(|_| map == ProvinceMap::Former),
         current_province_code: code.filter(|_| map == ProvinceMap::Current),

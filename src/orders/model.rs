@@ -7,7 +7,6 @@ use chrono::NaiveDateTime;
 use serde::Serialize;
 
 use super::repo::{Order, OrderItem};
-use crate::api::PageParams;
 use crate::db::text::text_enum;
 use crate::ids::{HouseholdId, OrderId, UserId};
 use crate::products::model::MAX_PRICE_VND;
@@ -150,15 +149,23 @@ pub struct ShippingInput<'a> {
     pub country_code: Option<&'a str>,
 }
 
-/// What a list of orders is narrowed to, as the caller gives it (checked by the service).
-#[derive(Debug, Default)]
-pub struct OrderSearch<'a> {
-    pub status: Option<&'a str>,
-    pub household_id: Option<&'a str>,
-    /// Calendar days `YYYY-MM-DD` on `placed_at`, both included.
-    pub from: Option<&'a str>,
-    pub to: Option<&'a str>,
-    pub page: PageParams,
+/// What a list of orders is narrowed to, as the caller gives it in the query string (checked by
+/// the service).
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct OrderSearch {
+    /// `placed`, `confirmed`, `shipped`, `delivered` or `cancelled`.
+    pub status: Option<String>,
+    /// Only this household's.
+    pub household_id: Option<String>,
+    /// First day placed, `YYYY-MM-DD` (Vietnam time).
+    pub from: Option<String>,
+    /// Last day placed, `YYYY-MM-DD` (Vietnam time).
+    pub to: Option<String>,
+    /// Page number, from 1.
+    pub page: Option<i64>,
+    /// Items per page, 1 to 100 (default 20).
+    pub per_page: Option<i64>,
 }
 
 /// Where an order comes from, which decides what its fields are called and what it must have.

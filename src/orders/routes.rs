@@ -15,7 +15,7 @@ use super::service::{self, Move, Placed};
 use crate::api::resource::answers::{
     Forbidden, Invalid, NotFound, Unauthenticated, problem_answer,
 };
-use crate::api::{ApiJson, ApiQuery, OptionalJson, PageParams, page_schema};
+use crate::api::{ApiJson, ApiQuery, OptionalJson, page_schema};
 use crate::api::{Problem, api_resource};
 use crate::auth::CurrentUser;
 use crate::context::Context;
@@ -98,38 +98,6 @@ pub struct CancelRequest {
     pub reason: Option<String>,
 }
 
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ListOrdersQuery {
-    /// `placed`, `confirmed`, `shipped`, `delivered` or `cancelled`.
-    pub status: Option<String>,
-    /// Only this household's.
-    pub household_id: Option<String>,
-    /// First day placed, `YYYY-MM-DD` (Vietnam time).
-    pub from: Option<String>,
-    /// Last day placed, `YYYY-MM-DD` (Vietnam time).
-    pub to: Option<String>,
-    /// Page number, from 1.
-    pub page: Option<i64>,
-    /// Items per page, 1 to 100 (default 20).
-    pub per_page: Option<i64>,
-}
-
-impl ListOrdersQuery {
-    fn search(&self) -> OrderSearch<'_> {
-        OrderSearch {
-            status: self.status.as_deref(),
-            household_id: self.household_id.as_deref(),
-            from: self.from.as_deref(),
-            to: self.to.as_deref(),
-            page: PageParams {
-                page: self.page,
-                per_page: self.per_page,
-            },
-        }
-    }
-}
-
 problem_answer!(
     InvalidTransition,
     409,
@@ -187,7 +155,7 @@ pub(crate) async fn place_order(
 
 /// Orders the caller may see, newest first: a buyer their own, a farmer their households', an
 /// admin all. `from`/`to` are Vietnam calendar days on `placed_at`.
-#[utoipa::path(get, path = "/api/v1/orders", tag = "orders", params(ListOrdersQuery), security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/orders", tag = "orders", params(OrderSearch), security(("bearer" = [])),
     responses(
         (status = 200, description = "One page", body = OrderPage),
         Unauthenticated,
@@ -196,9 +164,9 @@ pub(crate) async fn place_order(
 pub(crate) async fn list_orders(
     ctx: web::Data<Context>,
     caller: CurrentUser,
-    query: ApiQuery<ListOrdersQuery>,
+    query: ApiQuery<OrderSearch>,
 ) -> AppResult<HttpResponse> {
-    let page = service::list(&ctx, caller, query.0.search()).await?;
+    let page = service::list(&ctx, caller, &query.0).await?;
     Ok(HttpResponse::Ok().json(page.map(OrderView::from)))
 }
 

@@ -532,22 +532,23 @@ pub async fn make_move(
 pub async fn list(
     ctx: &Context,
     caller: CurrentUser,
-    search: OrderSearch<'_>,
+    search: &OrderSearch,
 ) -> AppResult<Page<OrderWithItems>> {
     let mut problems = Problems::new();
-    let paging = Paging::parse(search.page, &mut problems.0);
+    let paging = Paging::parse(search.page, search.per_page, &mut problems.0);
     let status = search
         .status
+        .as_deref()
         .and_then(|s| problems.check(OrderStatus::parse_field("status", s)));
-    let household_id = search.household_id.and_then(|id| {
+    let household_id = search.household_id.as_deref().and_then(|id| {
         let parsed = HouseholdId::parse(id);
         if parsed.is_none() {
             problems.add("household_id", "must be a household id");
         }
         parsed
     });
-    let from = validate::query_day(&mut problems, "from", search.from, false);
-    let to = validate::query_day(&mut problems, "to", search.to, false);
+    let from = validate::query_day(&mut problems, "from", search.from.as_deref(), false);
+    let to = validate::query_day(&mut problems, "to", search.to.as_deref(), false);
     if let (Some(from), Some(to)) = (from, to)
         && from > to
     {

@@ -10,9 +10,7 @@ use crate::error::FieldError;
 use crate::ids::{HouseholdId, ProductId};
 use crate::provinces::MappedProvince;
 use crate::search::{fold, search_text};
-use crate::validate::{
-    self, DESCRIPTION_MAX_CHARS, NAME_MAX_CHARS, Problems, in_range, one_of, optional_date,
-};
+use crate::validate::{self, Problems, in_range, one_of, optional_date};
 
 pub const CATEGORIES: [&str; 8] = [
     "fruit",
@@ -145,23 +143,37 @@ impl ProductEdit<'_> {
     }
 }
 
-/// What the catalogue is narrowed to and how it is sorted, as the caller gives it. (Serialize:
-/// the catalogue cache keys on it.)
-#[derive(Debug, Default, Serialize)]
-pub struct ProductSearch<'a> {
-    pub q: Option<&'a str>,
-    pub category: Option<&'a str>,
-    pub province_code: Option<&'a str>,
-    /// The map of `province_code`: `current` when not given.
-    pub map: Option<&'a str>,
-    pub household_id: Option<&'a str>,
-    pub certification: Option<&'a str>,
+/// What the catalogue is narrowed to and how it is sorted, as the caller gives it in the query
+/// string. (Serialize: the catalogue cache keys on it.)
+#[derive(Debug, Default, Serialize, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ProductSearch {
+    /// Words that must all occur in the name or description, whatever the case and diacritics (at most 10 words, 200 characters).
+    pub q: Option<String>,
+    /// One of the categories (`fruit`, `vegetable`, …).
+    pub category: Option<String>,
+    /// Origin province: a two-digit province code.
+    pub province_code: Option<String>,
+    /// The map of `province_code`: `current` (default: products lying in that current province)
+    /// or `2008` (products whose origin was given as that 2008 province).
+    pub map: Option<String>,
+    /// Only this household's.
+    pub household_id: Option<String>,
+    /// Only products with this certification (`VietGAP`, `GlobalGAP`, `organic`, `OCOP`).
+    pub certification: Option<String>,
+    /// Lowest unit price, đồng.
     pub min_price_vnd: Option<i64>,
+    /// Highest unit price, đồng.
     pub max_price_vnd: Option<i64>,
+    /// Only products with stock left.
     pub in_stock: Option<bool>,
-    pub sort: Option<&'a str>,
-    pub status: Option<&'a str>,
+    /// `newest` (default), `price_asc`, `price_desc` or `popular`.
+    pub sort: Option<String>,
+    /// Owners (with `household_id`) and admins: list products of this status instead of the public listing.
+    pub status: Option<String>,
+    /// Page number, from 1.
     pub page: Option<i64>,
+    /// Items per page, 1 to 100 (default 20).
     pub per_page: Option<i64>,
 }
 
@@ -169,13 +181,7 @@ pub struct ProductSearch<'a> {
 mod fields {
     use super::*;
 
-    pub fn name(value: &str) -> Result<String, FieldError> {
-        validate::required_text("name", value, NAME_MAX_CHARS)
-    }
-
-    pub fn description(value: Option<&str>) -> Result<Option<String>, FieldError> {
-        validate::optional_text("description", value, DESCRIPTION_MAX_CHARS)
-    }
+    pub use crate::validate::{description, name};
 
     pub fn category(value: &str) -> Result<String, FieldError> {
         one_of("category", value, &CATEGORIES)

@@ -117,58 +117,6 @@ impl UpdateProductRequest {
     }
 }
 
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ListProductsQuery {
-    /// Words that must all occur in the name or description, whatever the case and diacritics (at most 10 words, 200 characters).
-    pub q: Option<String>,
-    /// One of the categories (`fruit`, `vegetable`, …).
-    pub category: Option<String>,
-    /// Origin province: a two-digit province code.
-    pub province_code: Option<String>,
-    /// The map of `province_code`: `current` (default: products lying in that current province)
-    /// or `2008` (products whose origin was given as that 2008 province).
-    pub map: Option<String>,
-    /// Only this household's.
-    pub household_id: Option<String>,
-    /// Only products with this certification (`VietGAP`, `GlobalGAP`, `organic`, `OCOP`).
-    pub certification: Option<String>,
-    /// Lowest unit price, đồng.
-    pub min_price_vnd: Option<i64>,
-    /// Highest unit price, đồng.
-    pub max_price_vnd: Option<i64>,
-    /// Only products with stock left.
-    pub in_stock: Option<bool>,
-    /// `newest` (default), `price_asc`, `price_desc` or `popular`.
-    pub sort: Option<String>,
-    /// Owners (with `household_id`) and admins: list products of this status instead of the public listing.
-    pub status: Option<String>,
-    /// Page number, from 1.
-    pub page: Option<i64>,
-    /// Items per page, 1 to 100 (default 20).
-    pub per_page: Option<i64>,
-}
-
-impl ListProductsQuery {
-    fn search(&self) -> ProductSearch<'_> {
-        ProductSearch {
-            q: self.q.as_deref(),
-            category: self.category.as_deref(),
-            province_code: self.province_code.as_deref(),
-            map: self.map.as_deref(),
-            household_id: self.household_id.as_deref(),
-            certification: self.certification.as_deref(),
-            min_price_vnd: self.min_price_vnd,
-            max_price_vnd: self.max_price_vnd,
-            in_stock: self.in_stock,
-            sort: self.sort.as_deref(),
-            status: self.status.as_deref(),
-            page: self.page,
-            per_page: self.per_page,
-        }
-    }
-}
-
 pub fn config(cfg: &mut web::ServiceConfig) {
     api_resource!(cfg, list_products, create_product);
     api_resource!(cfg, get_product, update_product, archive_product);
@@ -209,7 +157,7 @@ pub(crate) async fn create_product(
 /// `catalogue.cache_ttl` (1 s) old. `q`: every word must occur in the name
 /// or description, whatever the case, Unicode form or diacritics (`đ` = `d`). With `status`, owners
 /// (together with their `household_id`) and admins list paused or archived products too.
-#[utoipa::path(get, path = "/api/v1/products", tag = "products", params(ListProductsQuery),
+#[utoipa::path(get, path = "/api/v1/products", tag = "products", params(ProductSearch),
     responses(
         (status = 200, description = "One page", body = ProductPage),
         MalformedQuery,
@@ -221,11 +169,11 @@ pub(crate) async fn list_products(
     ctx: web::Data<Context>,
     cache: web::Data<ListingCache>,
     caller: MaybeUser,
-    query: ApiQuery<ListProductsQuery>,
+    query: ApiQuery<ProductSearch>,
 ) -> AppResult<HttpResponse> {
     // Anonymous catalogue answers are the same for everyone: serve them from the short cache.
     // Keyed by the parsed query: parameters the listing does not know make no new entries.
-    let search = query.0.search();
+    let search = query.0;
     let key = (caller.0.is_none() && search.status.is_none())
         .then(|| super::cache::key(&search))
         .flatten();
@@ -248,7 +196,7 @@ pub(crate) async fn list_products(
             }
         }
     }
-    let page = service::list(&ctx, caller.0, search)
+    let page = service::list(&ctx, caller.0, &search)
         .await?
         .map(ProductView::from);
     let body =

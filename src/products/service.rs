@@ -6,7 +6,7 @@ use super::model::{
 };
 use super::repo::{self, Product, ProductFilter, ProductSort};
 use super::views::ViewCounter;
-use crate::api::{Page, PageParams, Paging};
+use crate::api::{Page, Paging};
 use crate::auth::{CurrentUser, Role};
 use crate::context::Context;
 use crate::db::{DbConnection, write_transaction};
@@ -168,17 +168,11 @@ pub async fn create(
 pub async fn list(
     ctx: &Context,
     caller: Option<CurrentUser>,
-    search: ProductSearch<'_>,
+    search: &ProductSearch,
 ) -> AppResult<Page<Product>> {
     let mut problems = Problems::new();
-    let paging = Paging::parse(
-        PageParams {
-            page: search.page,
-            per_page: search.per_page,
-        },
-        &mut problems.0,
-    );
-    let sort = match search.sort {
+    let paging = Paging::parse(search.page, search.per_page, &mut problems.0);
+    let sort = match search.sort.as_deref() {
         None | Some("newest") => ProductSort::Newest,
         Some("price_asc") => ProductSort::PriceAsc,
         Some("price_desc") => ProductSort::PriceDesc,
@@ -193,17 +187,19 @@ pub async fn list(
     };
     let category = search
         .category
+        .as_deref()
         .and_then(|c| problems.check(one_of("category", c, &CATEGORIES)));
     let certification = search
         .certification
+        .as_deref()
         .and_then(|c| problems.check(one_of("certification", c, &CERTIFICATIONS)));
-    let map = crate::provinces::query_map(&mut problems, search.map);
-    if let Some(code) = search.province_code
+    let map = crate::provinces::query_map(&mut problems, search.map.as_deref());
+    if let Some(code) = search.province_code.as_deref()
         && !crate::provinces::looks_like_code(code)
     {
         problems.add("province_code", "must be a two-digit province code");
     }
-    let household_id = search.household_id.and_then(|id| {
+    let household_id = search.household_id.as_deref().and_then(|id| {
         let parsed = HouseholdId::parse(id);
         if parsed.is_none() {
             problems.add("household_id", "must be a household id");
@@ -225,14 +221,15 @@ pub async fn list(
     }
     let status = search
         .status
+        .as_deref()
         .and_then(|s| problems.check(ProductStatus::parse_field("status", s)));
-    let words = problems.check(optional_query_words(search.q));
+    let words = problems.check(optional_query_words(search.q.as_deref()));
     problems.finish()?;
 
     let filter = ProductFilter {
         words: words.unwrap_or_default(),
         category,
-        origin: search.province_code.map(|code| (code.to_owned(), map)),
+        origin: search.province_code.clone().map(|code| (code, map)),
         household_id,
         certification,
         min_price_vnd: search.min_price_vnd,

@@ -9,22 +9,37 @@ use super::period::Period;
 use crate::provinces::ProvinceMap;
 use crate::stats::{self, Counts};
 
-/// Every parameter any report takes, as the caller gives them; each report reads the ones it
-/// needs (the answer's format is the caller's business, not the report's).
-#[derive(Debug, Default)]
-pub struct ReportRequest<'a> {
-    /// The map of province codes: `current` when not given.
-    pub map: Option<&'a str>,
-    pub from: Option<&'a str>,
-    pub to: Option<&'a str>,
-    pub compare: Option<&'a str>,
-    pub by: Option<&'a str>,
-    pub sort: Option<&'a str>,
+/// Every query parameter any report takes, as the caller gives them; each report reads the ones it
+/// needs (`format` is read by the route: the answer's format is the caller's business).
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ReportRequest {
+    /// First day of the period, `YYYY-MM-DD` (Vietnam time); required.
+    pub from: Option<String>,
+    /// Last day of the period, included; required.
+    pub to: Option<String>,
+    /// `previous_year` (default), `previous_period` or `none`.
+    pub compare: Option<String>,
+    /// `json` (default) or `csv`.
+    pub format: Option<String>,
+    /// Breakdown: `province`, `category`, `month` or `household`.
+    pub by: Option<String>,
+    /// Products report: `value` (default), `volume` or `views`.
+    pub sort: Option<String>,
+    /// Rows: of the products report 1 to 500 (default 20); of a breakdown 1 to 20,000 (by
+    /// household default 100).
     pub limit: Option<i64>,
-    pub q: Option<&'a str>,
-    pub category: Option<&'a str>,
-    pub province_code: Option<&'a str>,
-    pub metric: Option<&'a str>,
+    /// Products report: words that must all occur in the product's name or description.
+    pub q: Option<String>,
+    /// Products report: only this category.
+    pub category: Option<String>,
+    /// Products report: only products from this province (origin).
+    pub province_code: Option<String>,
+    /// The map of provinces: `current` (default) or `2008`; for the breakdown by province and the
+    /// products report's `province_code`.
+    pub map: Option<String>,
+    /// Chart: the metric drawn (default `transaction_value_vnd`).
+    pub metric: Option<String>,
 }
 
 /// The metrics object: every metric, this period against the compared one, in API order.

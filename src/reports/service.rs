@@ -52,10 +52,10 @@ pub fn require_admin(caller: &CurrentUser) -> AppResult<()> {
 }
 
 /// The period and comparison of a report query, with every problem named.
-fn parse_period(query: &ReportRequest<'_>, problems: &mut Problems) -> Option<(Period, Compare)> {
-    let from = validate::query_day(problems, "from", query.from, true);
-    let to = validate::query_day(problems, "to", query.to, true);
-    let compare = Compare::parse(query.compare);
+fn parse_period(query: &ReportRequest, problems: &mut Problems) -> Option<(Period, Compare)> {
+    let from = validate::query_day(problems, "from", query.from.as_deref(), true);
+    let to = validate::query_day(problems, "to", query.to.as_deref(), true);
+    let compare = Compare::parse(query.compare.as_deref());
     if compare.is_none() {
         problems.add("compare", "must be previous_year, previous_period or none");
     }
@@ -79,7 +79,7 @@ fn parse_period(query: &ReportRequest<'_>, problems: &mut Problems) -> Option<(P
     Some((period, compare))
 }
 
-fn checked(query: &ReportRequest<'_>, mut problems: Problems) -> AppResult<(Period, Compare)> {
+fn checked(query: &ReportRequest, mut problems: Problems) -> AppResult<(Period, Compare)> {
     let parsed = parse_period(query, &mut problems);
     problems.finish()?;
     parsed.ok_or_else(|| AppError::invalid_field("from", "invalid period"))
@@ -88,7 +88,7 @@ fn checked(query: &ReportRequest<'_>, mut problems: Problems) -> AppResult<(Peri
 pub async fn uptake(
     ctx: &Context,
     caller: &CurrentUser,
-    query: &ReportRequest<'_>,
+    query: &ReportRequest,
 ) -> AppResult<UptakeReport> {
     require_admin(caller)?;
     let (period, compare) = checked(query, Problems::new())?;
@@ -127,11 +127,11 @@ pub fn category_label(category: &str) -> &'static str {
 pub async fn breakdown(
     ctx: &Context,
     caller: &CurrentUser,
-    query: &ReportRequest<'_>,
+    query: &ReportRequest,
 ) -> AppResult<BreakdownReport> {
     require_admin(caller)?;
     let mut problems = Problems::new();
-    let by = match query.by {
+    let by = match query.by.as_deref() {
         Some(by @ ("province" | "category" | "month" | "household")) => by.to_owned(),
         Some(_) => {
             problems.add("by", "must be province, category, month or household");
@@ -148,7 +148,7 @@ pub async fn breakdown(
     if !(1..=20_000).contains(&limit) {
         problems.add("limit", "must be between 1 and 20000");
     }
-    let map = query_map(&mut problems, query.map);
+    let map = query_map(&mut problems, query.map.as_deref());
     let (period, compare) = checked(query, problems)?;
     let compared_to = period.compared(compare);
     let grouping = match by.as_str() {
@@ -260,11 +260,11 @@ fn kilograms(grams: i64) -> f64 {
 pub async fn products(
     ctx: &Context,
     caller: &CurrentUser,
-    query: &ReportRequest<'_>,
+    query: &ReportRequest,
 ) -> AppResult<ProductReport> {
     require_admin(caller)?;
     let mut problems = Problems::new();
-    let sort = match query.sort {
+    let sort = match query.sort.as_deref() {
         None | Some("value") => "value",
         Some("volume") => "volume",
         Some("views") => "views",
@@ -277,7 +277,7 @@ pub async fn products(
     if !(1..=500).contains(&limit) {
         problems.add("limit", "must be between 1 and 500");
     }
-    if let Some(category) = query.category
+    if let Some(category) = query.category.as_deref()
         && !CATEGORIES.contains(&category)
     {
         problems.add(
@@ -285,21 +285,21 @@ pub async fn products(
             format!("must be one of {}", CATEGORIES.join(", ")),
         );
     }
-    if let Some(code) = query.province_code
+    if let Some(code) = query.province_code.as_deref()
         && !crate::provinces::looks_like_code(code)
     {
         problems.add("province_code", "must be a two-digit province code");
     }
     let words = problems
-        .check(optional_query_words(query.q))
+        .check(optional_query_words(query.q.as_deref()))
         .unwrap_or_default();
-    let map = query_map(&mut problems, query.map);
+    let map = query_map(&mut problems, query.map.as_deref());
     let (period, compare) = checked(query, problems)?;
     let compared_to = period.compared(compare);
-    let origin = query.province_code.map(str::to_owned);
+    let origin = query.province_code.clone();
     let filter = ProductReportFilter {
         patterns: words.iter().map(|w| like_pattern(w)).collect(),
-        category: query.category.map(str::to_owned),
+        category: query.category.clone(),
         origin_province_code: origin.clone().filter(|_| map == ProvinceMap::Former),
         origin_current_code: origin.filter(|_| map == ProvinceMap::Current),
     };
@@ -390,11 +390,11 @@ pub async fn products(
 pub async fn chart_data(
     ctx: &Context,
     caller: &CurrentUser,
-    query: &ReportRequest<'_>,
+    query: &ReportRequest,
 ) -> AppResult<ChartData> {
     require_admin(caller)?;
     let mut problems = Problems::new();
-    let metric = match query.metric {
+    let metric = match query.metric.as_deref() {
         None => Some(stats::Metric::ValueVnd),
         Some(name) => stats::Metric::named(name),
     };
