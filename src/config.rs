@@ -45,6 +45,12 @@ pub struct CatalogueSettings {
     #[serde(with = "humantime_serde")]
     pub cache_ttl: Duration,
     pub cache_bytes: usize,
+    /// Empty: the index lives in memory.
+    pub index_dir: String,
+    #[serde(with = "humantime_serde")]
+    pub follow_interval: Duration,
+    #[serde(with = "humantime_serde")]
+    pub change_retention: Duration,
 }
 
 #[derive(Debug, Clone, Deserialize)]

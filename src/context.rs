@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use crate::admin_map::AdminMap;
+use crate::catalogue::Catalogue;
 use crate::config::Settings;
 use crate::db::Database;
 
@@ -17,6 +18,8 @@ pub struct Context {
     pub timezone: chrono_tz::Tz,
     /// Both administrative maps (they change only with a migration).
     pub map: Arc<AdminMap>,
+    /// The catalogue's search index; servers have one, command-line tasks do not.
+    pub catalogue: Option<Arc<Catalogue>>,
 }
 
 impl Context {
@@ -27,7 +30,19 @@ impl Context {
             settings: Arc::new(settings),
             timezone,
             map: Arc::new(map),
+            catalogue: None,
         })
+    }
+
+    /// Waits (briefly) until this server's search index shows what was just written, so that the
+    /// writer's next search finds it. Other servers catch up within `catalogue.follow_interval`.
+    pub async fn catalogue_caught_up(&self) {
+        if let Some(catalogue) = self.catalogue.clone() {
+            let _ = tokio::task::spawn_blocking(move || {
+                catalogue.wait_for_changes(std::time::Duration::from_secs(2))
+            })
+            .await;
+        }
     }
 
     /// Today's date in the platform's time zone.

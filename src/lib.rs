@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod admin_map;
 pub mod api;
 pub mod auth;
+pub mod catalogue;
 pub mod cli;
 pub mod client_address;
 pub mod config;

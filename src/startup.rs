@@ -12,6 +12,7 @@ use actix_web::{App, HttpServer, web};
 use tracing_actix_web::TracingLogger;
 
 use crate::auth::service::Guards;
+use crate::catalogue::{Catalogue, CatalogueOptions};
 use crate::config::Settings;
 use crate::context::Context;
 use crate::db::request_writes::{WriteClaim, with_claim};
@@ -90,6 +91,23 @@ pub fn after_migrations(database: &Database) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Opens (or builds) this server's catalogue index and starts following the change feed.
+fn start_catalogue(ctx: &Context, settings: &Settings) -> anyhow::Result<Arc<Catalogue>> {
+    let dir = settings.catalogue.index_dir.trim();
+    let options = CatalogueOptions {
+        dir: (!dir.is_empty()).then(|| std::path::PathBuf::from(dir)),
+        follow_interval: settings.catalogue.follow_interval,
+        change_retention: settings.catalogue.change_retention,
+        database_identity: DatabaseUrl::parse(&settings.database.url)
+            .redacted()
+            .to_string(),
+    };
+    let source = Arc::new(crate::products::listings::CatalogueListings {
+        map: ctx.map.clone(),
+    });
+    Catalogue::start(ctx.db.clone(), source, options)
+}
+
 /// Products' search texts written again with their origin's names (migration `…000002`).
 const PRODUCT_SEARCH_TEXTS: &str = "product_search_texts";
 
@@ -108,7 +126,9 @@ impl Application {
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.server.bind))?;
         let port = listener.local_addr()?.port();
         let map = database.run_blocking(|conn| Ok(crate::provinces::repo::load(conn)?))?;
-        let ctx = web::Data::new(Context::new(database.clone(), settings.clone(), map)?);
+        let mut ctx = Context::new(database.clone(), settings.clone(), map)?;
+        ctx.catalogue = Some(start_catalogue(&ctx, &settings)?);
+        let ctx = web::Data::new(ctx);
         let guards = web::Data::new(Guards::new(&settings.auth)?);
         let views = web::Data::new(ViewCounter::new(
             settings.views.dedup_window,

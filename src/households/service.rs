@@ -152,7 +152,8 @@ pub async fn update(
         changes.status = problems.check(HouseholdStatus::parse_field("status", status));
     }
     let timezone = ctx.timezone;
-    ctx.db
+    let updated = ctx
+        .db
         .run(move |conn| {
             write_transaction(conn, |conn| {
                 // Locked for the change: its status (for the totals) and its name and
@@ -188,7 +189,9 @@ pub async fn update(
                 Ok(updated)
             })
         })
-        .await
+        .await?;
+    ctx.catalogue_caught_up().await;
+    Ok(updated)
 }
 
 /// The owner's account was suspended: their active households are suspended with it (so every

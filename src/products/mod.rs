@@ -2,6 +2,7 @@
 
 pub mod cache;
 pub mod events;
+pub mod listings;
 pub mod model;
 pub mod repo;
 pub mod routes;

@@ -167,8 +167,12 @@ pub struct ProductSearch {
     pub max_price_vnd: Option<i64>,
     /// Only products with stock left.
     pub in_stock: Option<bool>,
-    /// `newest` (default), `price_asc`, `price_desc` or `popular`.
+    /// `relevance` (the default with `q`: in stock first, then how well the words match),
+    /// `newest` (the default without `q`), `price_asc`, `price_desc` or `popular`.
     pub sort: Option<String>,
+    /// Counts to draw filter menus from, each with the other filters applied: a comma-separated
+    /// list of `category`, `province_code`, `certification`, `price` (buckets in đồng).
+    pub facets: Option<String>,
     /// Owners (with `household_id`) and admins: list products of this status instead of the public listing.
     pub status: Option<String>,
     /// Page number, from 1.

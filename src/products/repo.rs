@@ -71,6 +71,8 @@ pub struct ProductPatch {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProductSort {
+    /// How well the words match (the search index); in the database's listing, newest.
+    Relevance,
     Newest,
     PriceAsc,
     PriceDesc,
@@ -271,7 +273,9 @@ fn page(
 ) -> QueryResult<Vec<Product>> {
     let query = filtered(filter, plan);
     let query = match sort {
-        ProductSort::Newest => query.order((products::created_at.desc(), products::id.desc())),
+        ProductSort::Newest | ProductSort::Relevance => {
+            query.order((products::created_at.desc(), products::id.desc()))
+        }
         ProductSort::PriceAsc => query.order((products::price_vnd.asc(), products::id.desc())),
         ProductSort::PriceDesc => query.order((products::price_vnd.desc(), products::id.desc())),
         ProductSort::Popular => query.order((products::views.desc(), products::id.desc())),
@@ -597,4 +601,58 @@ pub fn return_stock(
             products::updated_at.eq(now),
         ))
         .execute(conn)
+}
+
+/// A product the public catalogue lists (active, of an active household) with its household's
+/// name: what the search index holds of it.
+pub type ListedRow = (Product, String);
+
+/// Which listed products to read.
+pub enum Listed<'a> {
+    Products(&'a [String]),
+    OfHouseholds(&'a [String]),
+    /// In id order after this id, this many.
+    After(Option<&'a str>, i64),
+}
+
+pub fn listed(conn: &mut DbConnection, which: Listed<'_>) -> QueryResult<Vec<ListedRow>> {
+    let query = products::table
+        .inner_join(households::table)
+        .filter(products::status.eq(ProductStatus::Active))
+        .filter(households::status.eq(HouseholdStatus::Active))
+        .select((Product::as_select(), households::name))
+        .into_boxed::<MultiBackend>();
+    let query = match which {
+        Listed::Products(ids) => query.filter(products::id.eq_any(ids.to_vec())),
+        Listed::OfHouseholds(ids) => query.filter(products::household_id.eq_any(ids.to_vec())),
+        Listed::After(after, limit) => {
+            let query = query.order(products::id.asc()).limit(limit);
+            match after {
+                Some(after) => query.filter(products::id.gt(after.to_owned())),
+                None => query,
+            }
+        }
+    };
+    query.load(conn)
+}
+
+/// How many products the public catalogue lists.
+pub fn listed_count(conn: &mut DbConnection) -> QueryResult<i64> {
+    products::table
+        .inner_join(households::table)
+        .filter(products::status.eq(ProductStatus::Active))
+        .filter(households::status.eq(HouseholdStatus::Active))
+        .count()
+        .get_result(conn)
+}
+
+/// These products if the public catalogue still lists them, in the order given.
+pub fn listed_in_order(conn: &mut DbConnection, ids: &[ProductId]) -> QueryResult<Vec<Product>> {
+    let wanted: Vec<String> = ids.iter().map(ProductId::to_db).collect();
+    let mut rows: Vec<Product> = listed(conn, Listed::Products(&wanted))?
+        .into_iter()
+        .map(|(product, _)| product)
+        .collect();
+    rows.sort_by_key(|row| ids.iter().position(|id| *id == row.id));
+    Ok(rows)
 }

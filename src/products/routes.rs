@@ -17,15 +17,42 @@ use super::views::ViewCounter;
 use crate::api::resource::answers::{
     Forbidden, Invalid, MalformedQuery, NotFound, Unauthenticated,
 };
-use crate::api::{ApiJson, ApiQuery, page_schema};
+use crate::api::{ApiJson, ApiQuery};
 use crate::api::{Problem, api_resource};
 use crate::auth::{CurrentUser, MaybeUser};
+use crate::catalogue::FacetCount;
 use crate::client_address::client_address;
 use crate::context::Context;
 use crate::error::{AppError, AppResult};
 use crate::provinces::ProvinceMap;
+use std::collections::BTreeMap;
 
-page_schema!(ProductPage, ProductView);
+/// One page of products (`{items, page, per_page, total}`) and, with `facets`, the counts per
+/// facet value: `{"category": [{"value": "fruit", "count": 12}], "price": [{"from": 0, "to":
+/// 50000, "count": 3}], …}`.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct ProductPage {
+    items: Vec<ProductView>,
+    page: i64,
+    per_page: i64,
+    total: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    facets: Option<BTreeMap<&'static str, Vec<FacetCount>>>,
+}
+
+/// Up to 10 product names that begin with `q` (whatever its case and diacritics), the names most
+/// listings share first.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct Suggestions {
+    suggestions: Vec<String>,
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct SuggestQuery {
+    /// What the buyer has typed so far (at most 200 characters).
+    q: Option<String>,
+}
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -119,6 +146,7 @@ impl UpdateProductRequest {
 
 pub fn config(cfg: &mut web::ServiceConfig) {
     api_resource!(cfg, list_products, create_product);
+    api_resource!(cfg, suggest_products);
     api_resource!(cfg, get_product, update_product, archive_product);
 }
 
@@ -196,17 +224,39 @@ pub(crate) async fn list_products(
             }
         }
     }
-    let page = service::list(&ctx, caller.0, &search)
-        .await?
-        .map(ProductView::from);
+    let list = service::list(&ctx, caller.0, &search).await?;
+    let page = list.page.map(ProductView::from);
+    let answer = ProductPage {
+        items: page.items,
+        page: page.page,
+        per_page: page.per_page,
+        total: page.total,
+        facets: list.facets,
+    };
     let body =
-        web::Bytes::from(serde_json::to_vec(&page).map_err(|e| AppError::Internal(e.into()))?);
+        web::Bytes::from(serde_json::to_vec(&answer).map_err(|e| AppError::Internal(e.into()))?);
     if let Some(key) = key {
         cache.put(key, body.clone());
     }
     Ok(HttpResponse::Ok()
         .content_type("application/json")
         .body(body))
+}
+
+/// Completions of a product name as the buyer types (`vai th` → `Vải thiều Lục Ngạn`), from
+/// the public catalogue.
+#[utoipa::path(get, path = "/api/v1/products/suggest", tag = "products", params(SuggestQuery),
+    responses(
+        (status = 200, description = "Up to 10 names", body = Suggestions),
+        MalformedQuery,
+        (status = 422, description = "`validation_failed`: `q` over 200 characters", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn suggest_products(
+    ctx: web::Data<Context>,
+    query: ApiQuery<SuggestQuery>,
+) -> AppResult<HttpResponse> {
+    let suggestions = service::suggest(&ctx, query.0.q.as_deref().unwrap_or_default()).await?;
+    Ok(HttpResponse::Ok().json(Suggestions { suggestions }))
 }
 
 /// One product; counts one view (at most one per client address in `views.dedup_window`, 10 minutes). Archived, paused or hidden ones are 404 except for owner and admins.

@@ -4,10 +4,14 @@ use super::model::{
     CATEGORIES, CERTIFICATIONS, MAX_PRICE_VND, ProductDraft, ProductEdit, ProductInput,
     ProductSearch, ProductStatus, with_origin,
 };
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
 use super::repo::{self, Product, ProductFilter, ProductSort};
 use super::views::ViewCounter;
 use crate::api::{Page, Paging};
 use crate::auth::{CurrentUser, Role};
+use crate::catalogue::{Catalogue, CatalogueQuery, Facet, FacetCount, OriginMap, Sort};
 use crate::context::Context;
 use crate::db::{DbConnection, write_transaction};
 use crate::error::{AppError, AppResult};
@@ -133,7 +137,8 @@ pub async fn create(
     });
     let timezone = ctx.timezone;
     let admin_map = ctx.map.clone();
-    ctx.db
+    let product = ctx
+        .db
         .run(move |conn| {
             write_transaction(conn, |conn| {
                 let household = visible_household(conn, Some(&caller), &household_id)?;
@@ -162,29 +167,39 @@ pub async fn create(
                 Ok(row)
             })
         })
-        .await
+        .await?;
+    ctx.catalogue_caught_up().await;
+    Ok(product)
 }
 
 pub async fn list(
     ctx: &Context,
     caller: Option<CurrentUser>,
     search: &ProductSearch,
-) -> AppResult<Page<Product>> {
+) -> AppResult<ProductList> {
     let mut problems = Problems::new();
     let paging = Paging::parse(search.page, search.per_page, &mut problems.0);
+    let has_words = search.q.as_deref().is_some_and(|q| !q.trim().is_empty());
     let sort = match search.sort.as_deref() {
+        None if has_words => ProductSort::Relevance,
         None | Some("newest") => ProductSort::Newest,
+        Some("relevance") => ProductSort::Relevance,
         Some("price_asc") => ProductSort::PriceAsc,
         Some("price_desc") => ProductSort::PriceDesc,
         Some("popular") => ProductSort::Popular,
         Some(_) => {
             problems.add(
                 "sort",
-                "must be one of newest, price_asc, price_desc, popular",
+                "must be one of relevance, newest, price_asc, price_desc, popular",
             );
             ProductSort::Newest
         }
     };
+    let facets = search
+        .facets
+        .as_deref()
+        .map(|list| problems.check(parse_facets(list)).unwrap_or_default())
+        .unwrap_or_default();
     let category = search
         .category
         .as_deref()
@@ -237,6 +252,16 @@ pub async fn list(
         in_stock: search.in_stock.unwrap_or(false),
         status,
     };
+    if let (None, Some(catalogue)) = (&filter.status, &ctx.catalogue) {
+        let query = catalogue_query(search, &filter, sort, paging, facets);
+        return from_catalogue(ctx, catalogue.clone(), query, paging).await;
+    }
+    if !facets.is_empty() {
+        return Err(AppError::invalid_field(
+            "facets",
+            "facets count the public catalogue: not with status",
+        ));
+    }
     let (rows, total) = ctx
         .db
         .run(move |conn| {
@@ -246,7 +271,118 @@ pub async fn list(
             Ok(repo::list(conn, &filter, sort, paging)?)
         })
         .await?;
-    Ok(Page::new(rows, paging, total))
+    Ok(ProductList {
+        page: Page::new(rows, paging, total),
+        facets: None,
+    })
+}
+
+/// Product names that begin with what the buyer has typed.
+pub async fn suggest(ctx: &Context, typed: &str) -> AppResult<Vec<String>> {
+    if typed.chars().nth(crate::search::QUERY_MAX_CHARS).is_some() {
+        return Err(AppError::invalid_field(
+            "q",
+            format!(
+                "must be at most {} characters",
+                crate::search::QUERY_MAX_CHARS
+            ),
+        ));
+    }
+    let Some(catalogue) = ctx.catalogue.clone() else {
+        return Ok(Vec::new());
+    };
+    let typed = typed.to_owned();
+    tokio::task::spawn_blocking(move || catalogue.suggest(&typed))
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?
+        .map_err(AppError::Internal)
+}
+
+/// One page of products and, when asked for, the counts per facet value.
+pub struct ProductList {
+    pub page: Page<Product>,
+    pub facets: Option<BTreeMap<&'static str, Vec<FacetCount>>>,
+}
+
+fn parse_facets(list: &str) -> Result<Vec<Facet>, crate::error::FieldError> {
+    let mut facets = Vec::new();
+    for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let Some(facet) = Facet::ALL.into_iter().find(|f| f.name() == name) else {
+            return Err(crate::error::FieldError::new(
+                "facets",
+                "must list some of category, province_code, certification, price",
+            ));
+        };
+        if !facets.contains(&facet) {
+            facets.push(facet);
+        }
+    }
+    Ok(facets)
+}
+
+fn catalogue_query(
+    search: &ProductSearch,
+    filter: &ProductFilter,
+    sort: ProductSort,
+    paging: Paging,
+    facets: Vec<Facet>,
+) -> CatalogueQuery {
+    let (origin, map) = match &filter.origin {
+        Some((code, ProvinceMap::Former)) => (Some(code.clone()), OriginMap::Former),
+        Some((code, ProvinceMap::Current)) => (Some(code.clone()), OriginMap::Current),
+        None => (None, OriginMap::Current),
+    };
+    let map = match search.map.as_deref() {
+        Some("2008") => OriginMap::Former,
+        _ => map,
+    };
+    CatalogueQuery {
+        text: search.q.clone().unwrap_or_default(),
+        category: filter.category.clone(),
+        origin,
+        map,
+        household_id: filter.household_id.as_ref().map(HouseholdId::to_db),
+        certification: filter.certification.clone(),
+        min_price_vnd: filter.min_price_vnd,
+        max_price_vnd: filter.max_price_vnd,
+        in_stock: filter.in_stock,
+        sort: match sort {
+            ProductSort::Relevance => Sort::Relevance,
+            ProductSort::Newest => Sort::Newest,
+            ProductSort::PriceAsc => Sort::PriceAsc,
+            ProductSort::PriceDesc => Sort::PriceDesc,
+            ProductSort::Popular => Sort::Popular,
+        },
+        offset: paging.offset() as usize,
+        limit: paging.per_page as usize,
+        facets,
+    }
+}
+
+/// The page the index answers, its rows read from the database in the index's order (a product
+/// hidden since the index last heard of it is left out).
+async fn from_catalogue(
+    ctx: &Context,
+    catalogue: Arc<Catalogue>,
+    query: CatalogueQuery,
+    paging: Paging,
+) -> AppResult<ProductList> {
+    let answer = tokio::task::spawn_blocking(move || catalogue.search(&query))
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?
+        .map_err(AppError::Internal)?;
+    let ids: Vec<ProductId> = answer.ids.iter().map(|id| ProductId(*id)).collect();
+    let rows = if ids.is_empty() {
+        Vec::new()
+    } else {
+        ctx.db
+            .run(move |conn| Ok(repo::listed_in_order(conn, &ids)?))
+            .await?
+    };
+    Ok(ProductList {
+        page: Page::new(rows, paging, answer.total as i64),
+        facets: (!answer.facets.is_empty()).then_some(answer.facets),
+    })
 }
 
 /// Listing by status (paused or archived products) is for admins, and for owners within their household.
@@ -316,7 +452,8 @@ pub async fn update(
     }
     let timezone = ctx.timezone;
     let admin_map = ctx.map.clone();
-    ctx.db
+    let updated = ctx
+        .db
         .run(move |conn| {
             write_transaction(conn, |conn| {
                 let (product, _) = manageable_product(conn, &caller, &id)?;
@@ -352,7 +489,9 @@ pub async fn update(
                 Ok(updated)
             })
         })
-        .await
+        .await?;
+    ctx.catalogue_caught_up().await;
+    Ok(updated)
 }
 
 /// Archives a product: it leaves the listings and cannot be ordered; old orders keep it.
@@ -372,7 +511,9 @@ pub async fn archive(ctx: &Context, caller: CurrentUser, id: &str) -> AppResult<
                 Ok(())
             })
         })
-        .await
+        .await?;
+    ctx.catalogue_caught_up().await;
+    Ok(())
 }
 
 #[cfg(test)]

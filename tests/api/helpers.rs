@@ -164,6 +164,10 @@ pub fn test_settings(database_url: &str) -> Settings {
     settings.database.pool_size = 4;
     // Tests read their own writes at once; the catalogue cache has a test of its own.
     settings.catalogue.cache_ttl = Duration::ZERO;
+    // Each test server keeps its search index in memory (many run at once; a directory is
+    // one process's); the on-disk index has tests of its own.
+    settings.catalogue.index_dir = String::new();
+    settings.catalogue.follow_interval = Duration::from_millis(50);
     // Tests open products repeatedly from one address; the view dedup has tests of its own.
     settings.views.dedup_window = Duration::ZERO;
     // Tests register many accounts from 127.0.0.1, and many servers share two cores: the
@@ -473,6 +477,7 @@ impl ServerProcess {
                 database_url,
             ])
             .env("NONGSAN__LOG__FORMAT", "json")
+            .env("NONGSAN__CATALOGUE__INDEX_DIR", "")
             .env("NONGSAN__DATABASE__POOL_SIZE", "4")
             .env("NONGSAN__AUTH__REGISTRATIONS_PER_ADDRESS", "1000000")
             .env("NONGSAN__AUTH__HASH_QUEUE_TIMEOUT", "60s")
@@ -705,4 +710,9 @@ impl TestApp {
 /// One NDJSON line per value.
 pub fn ndjson_lines(lines: &[Value]) -> String {
     lines.iter().map(|line| format!("{line}\n")).collect()
+}
+
+/// The `id` of an answer.
+pub fn id(value: &Value) -> String {
+    value["id"].as_str().expect("an id").to_owned()
 }

@@ -18,3 +18,4 @@ mod operations;
 mod orders;
 mod products;
 mod reports;
+mod search;

@@ -134,6 +134,8 @@ async fn every_route_is_in_the_openapi_document_and_the_docs_are_served(app: Tes
             .map(String::as_str)
             .collect();
         fields.sort_unstable();
+        // The catalogue's page may carry facet counts.
+        fields.retain(|field| !(path == "/api/v1/products" && *field == "facets"));
         assert_eq!(fields, ["items", "page", "per_page", "total"], "{path}");
     }
     // Status enums are documented with the texts the API answers.
@@ -191,6 +193,11 @@ async fn the_server_rides_out_a_database_outage() {
         return;
     };
     let token = app.signed_in("buyer").await;
+    // A listed product: the catalogue's index answers its id, and its row is the database's.
+    let farmer = app.signed_in("farmer").await;
+    let household = crate::helpers::id(&app.household(&farmer, "Hộ ông Hùng", "24").await);
+    app.product(&farmer, &household, serde_json::json!({}))
+        .await;
     let name = app.database.url.rsplit('/').next().unwrap().to_owned();
     let mut admin = diesel::PgConnection::establish(&crate::helpers::pg_admin_url()).unwrap();
     let mut admin_sql = |sql: String| {

@@ -1,0 +1,272 @@
+//! The one thread that writes a server's index: it builds the index from the database when it
+//! must, then reads the change feed in order, round after round, and applies each round in one
+//! commit that also records where the reading stands (so a restart goes on from there).
+
+use std::sync::{Arc, mpsc};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use tantivy::{Index, IndexReader, IndexWriter};
+
+use super::document::Fields;
+use super::repo::{self, Position};
+use super::{CatalogueOptions, INDEX_VERSION, Listing, ListingSource, SyncState};
+use crate::db::Database;
+
+/// Products read per batch while building.
+const BUILD_BATCH: i64 = 5_000;
+/// Products read per statement while following.
+const IDS_PER_READ: usize = 1_000;
+/// How often feed rows past their retention are deleted (by every server; the work is idempotent).
+const PRUNE_EVERY: Duration = Duration::from_secs(600);
+/// A position that moved without any change is recorded at most this often.
+const IDLE_COMMIT_EVERY: Duration = Duration::from_secs(60);
+
+/// What each commit records.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct Saved {
+    version: u32,
+    database: String,
+    position: Position,
+    /// Seconds since the epoch.
+    saved_at: i64,
+}
+
+/// The saved reading of an existing index, if it has one.
+pub fn saved_position(index: &Index) -> Option<Saved> {
+    let payload = index.load_metas().ok()?.payload?;
+    serde_json::from_str(&payload).ok()
+}
+
+pub struct Follower {
+    db: Database,
+    source: Arc<dyn ListingSource>,
+    writer: IndexWriter,
+    reader: IndexReader,
+    fields: Fields,
+    options: CatalogueOptions,
+    position: Position,
+    committed_position: Position,
+    committed_at: Instant,
+    pruned_at: Option<Instant>,
+}
+
+impl Follower {
+    pub fn new(
+        db: Database,
+        source: Arc<dyn ListingSource>,
+        writer: IndexWriter,
+        reader: IndexReader,
+        fields: Fields,
+        options: CatalogueOptions,
+    ) -> Self {
+        Follower {
+            db,
+            source,
+            writer,
+            reader,
+            fields,
+            options,
+            position: 0,
+            committed_position: 0,
+            committed_at: Instant::now(),
+            pruned_at: None,
+        }
+    }
+
+    /// Goes on from `saved` when it is of this version and database and recent enough that the
+    /// feed still holds what came after it; otherwise builds the index anew. Then catches up.
+    pub fn prepare(&mut self, saved: Option<Saved>) -> anyhow::Result<()> {
+        let now = chrono::Utc::now().timestamp();
+        let fresh_enough = |s: &Saved| {
+            let age = Duration::from_secs(now.saturating_sub(s.saved_at).max(0) as u64);
+            age < self.options.change_retention / 2
+        };
+        match saved {
+            Some(s)
+                if s.version == INDEX_VERSION
+                    && s.database == self.options.database_identity
+                    && fresh_enough(&s) =>
+            {
+                self.position = s.position;
+                self.committed_position = s.position;
+            }
+            _ => self.build()?,
+        }
+        while self.round()? {}
+        Ok(())
+    }
+
+    /// Every listed product, read in id order, into an emptied index.
+    fn build(&mut self) -> anyhow::Result<()> {
+        let started = Instant::now();
+        let source = self.source.clone();
+        let (position, total) = self.db.run_blocking(|conn| {
+            let position = repo::position_now(conn)?;
+            let total = source
+                .count(conn)
+                .map_err(crate::error::AppError::Internal)?;
+            Ok((position, total))
+        })?;
+        self.writer.delete_all_documents()?;
+        let progress =
+            indicatif::ProgressBar::new(total.max(0) as u64).with_message("indexing the catalogue");
+        let mut after: Option<String> = None;
+        let mut indexed = 0u64;
+        loop {
+            let source = self.source.clone();
+            let from = after.clone();
+            let batch: Vec<Listing> = self.db.run_blocking(move |conn| {
+                source
+                    .listings_after(conn, from.as_deref(), BUILD_BATCH)
+                    .map_err(crate::error::AppError::Internal)
+            })?;
+            let Some(last) = batch.last() else { break };
+            after = Some(last.id.to_string());
+            for listing in &batch {
+                self.writer.add_document(self.fields.document(listing))?;
+            }
+            indexed += batch.len() as u64;
+            progress.set_position(indexed);
+            if indexed % 100_000 < BUILD_BATCH as u64 {
+                tracing::info!(indexed, total, "building the catalogue index");
+            }
+        }
+        progress.finish_and_clear();
+        self.position = position;
+        self.commit()?;
+        tracing::info!(
+            products = indexed,
+            seconds = started.elapsed().as_secs_f64(),
+            "built the catalogue index"
+        );
+        Ok(())
+    }
+
+    /// Reads one page of the feed and applies it; `true` when a full page was read (more may
+    /// be waiting).
+    fn round(&mut self) -> anyhow::Result<bool> {
+        let source = self.source.clone();
+        let from = self.position;
+        let (changes, listings) = self.db.run_blocking(move |conn| {
+            let changes = repo::changes_since(conn, from)?;
+            let mut listings = Vec::new();
+            for products in changes.product_ids.chunks(IDS_PER_READ) {
+                listings.extend(
+                    source
+                        .listings(conn, products, &[])
+                        .map_err(crate::error::AppError::Internal)?,
+                );
+            }
+            for households in changes.household_ids.chunks(IDS_PER_READ) {
+                listings.extend(
+                    source
+                        .listings(conn, &[], households)
+                        .map_err(crate::error::AppError::Internal)?,
+                );
+            }
+            Ok((changes, listings))
+        })?;
+        let changed = !changes.product_ids.is_empty() || !changes.household_ids.is_empty();
+        for id in &changes.product_ids {
+            if let Ok(id) = uuid::Uuid::try_parse(id) {
+                self.writer.delete_term(self.fields.id_term(&id));
+            }
+        }
+        for household in &changes.household_ids {
+            self.writer
+                .delete_term(self.fields.household_term(household));
+        }
+        let mut added = std::collections::HashSet::new();
+        for listing in &listings {
+            // A product both changed and in a changed household is read twice: added once.
+            if added.insert(listing.id) {
+                self.writer.add_document(self.fields.document(listing))?;
+            }
+        }
+        self.position = changes.next;
+        let idle_commit_due = self.position != self.committed_position
+            && self.committed_at.elapsed() >= IDLE_COMMIT_EVERY;
+        if changed || idle_commit_due {
+            self.commit()?;
+        }
+        Ok(changes.more)
+    }
+
+    fn commit(&mut self) -> anyhow::Result<()> {
+        let saved = Saved {
+            version: INDEX_VERSION,
+            database: self.options.database_identity.clone(),
+            position: self.position,
+            saved_at: chrono::Utc::now().timestamp(),
+        };
+        let mut commit = self.writer.prepare_commit()?;
+        commit.set_payload(&serde_json::to_string(&saved)?);
+        commit.commit()?;
+        self.reader.reload()?;
+        self.committed_position = self.position;
+        self.committed_at = Instant::now();
+        Ok(())
+    }
+
+    fn prune_if_due(&mut self) {
+        if self.pruned_at.is_some_and(|at| at.elapsed() < PRUNE_EVERY) {
+            return;
+        }
+        self.pruned_at = Some(Instant::now());
+        let retention = chrono::Duration::from_std(self.options.change_retention)
+            .unwrap_or(chrono::Duration::days(1));
+        let before = crate::time::now_utc() - retention;
+        match self
+            .db
+            .run_blocking(move |conn| Ok(repo::prune(conn, before)?))
+        {
+            Ok(deleted) if deleted > 0 => tracing::info!(deleted, "pruned the search change feed"),
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "pruning the search change feed failed"),
+        }
+    }
+
+    /// Follows the feed on its own thread until the catalogue is dropped.
+    pub fn spawn(mut self, woken: mpsc::Receiver<()>, sync: Arc<SyncState>) -> anyhow::Result<()> {
+        std::thread::Builder::new()
+            .name("catalogue-follower".into())
+            .spawn(move || {
+                let interval = self.options.follow_interval;
+                // Woken by a writer, or by the interval; gone once the catalogue is dropped.
+                while let Ok(()) | Err(mpsc::RecvTimeoutError::Timeout) =
+                    woken.recv_timeout(interval)
+                {
+                    while woken.try_recv().is_ok() {}
+                    let round = {
+                        let mut rounds = sync.rounds.lock().expect("sync state");
+                        rounds.started += 1;
+                        rounds.started
+                    };
+                    loop {
+                        match self.round() {
+                            Ok(true) => continue,
+                            Ok(false) => break,
+                            Err(error) => {
+                                // The database may be down: the next round tries again.
+                                tracing::warn!(
+                                    error = format!("{error:#}"),
+                                    "following the search change feed failed"
+                                );
+                                break;
+                            }
+                        }
+                    }
+                    self.prune_if_due();
+                    let mut rounds = sync.rounds.lock().expect("sync state");
+                    rounds.finished = round;
+                    sync.done.notify_all();
+                }
+                let mut rounds = sync.rounds.lock().expect("sync state");
+                rounds.stopped = true;
+                sync.done.notify_all();
+            })
+            .context("starting the catalogue follower")?;
+        Ok(())
+    }
+}

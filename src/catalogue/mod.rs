@@ -1,0 +1,272 @@
+//! The public catalogue's full-text index (tantivy), inside each server process. The database
+//! stays the source of truth: triggers write every change a search can see to a change feed
+//! (`search_changes`), and each server follows that feed in order into its own index
+//! ([`follower`]), so a change made on any server is searchable on every server moments later.
+//! A missing, old or unreadable index is rebuilt from the database before the server serves.
+//! Searches answer ids (and totals and facet counts); the page's rows are read from the
+//! database.
+
+pub mod analysis;
+mod document;
+mod follower;
+mod query;
+pub mod repo;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex, mpsc};
+use std::time::Duration;
+
+use tantivy::directory::MmapDirectory;
+use tantivy::indexer::IndexWriterOptions;
+use tantivy::schema::IndexRecordOption;
+use tantivy::{DocSet, Index, IndexReader, IndexWriter, ReloadPolicy, TERMINATED, TantivyError};
+
+pub use document::Listing;
+pub use query::{
+    CatalogueAnswer, CatalogueQuery, Facet, FacetCount, OriginMap, PRICE_BUCKETS, Sort,
+};
+
+use crate::db::{Database, DbConnection};
+use document::Fields;
+
+/// Where the index's products come from: the products the public catalogue lists (active, of an
+/// active household), read from the database.
+pub trait ListingSource: Send + Sync + 'static {
+    /// The listed products among these products and the products of these households.
+    fn listings(
+        &self,
+        conn: &mut DbConnection,
+        product_ids: &[String],
+        household_ids: &[String],
+    ) -> anyhow::Result<Vec<Listing>>;
+
+    /// Listed products in id order after `after`, `limit` at a time (for a rebuild).
+    fn listings_after(
+        &self,
+        conn: &mut DbConnection,
+        after: Option<&str>,
+        limit: i64,
+    ) -> anyhow::Result<Vec<Listing>>;
+
+    /// How many products the catalogue lists (for the rebuild's progress).
+    fn count(&self, conn: &mut DbConnection) -> anyhow::Result<i64>;
+}
+
+/// How the index is kept.
+#[derive(Debug, Clone)]
+pub struct CatalogueOptions {
+    /// `None`: in memory.
+    pub dir: Option<PathBuf>,
+    pub follow_interval: Duration,
+    pub change_retention: Duration,
+    /// Says which database the index was built from, so that an index is never followed
+    /// against another database.
+    pub database_identity: String,
+}
+
+/// Most suggestions answered.
+pub const SUGGESTIONS_MAX: usize = 10;
+/// Bumped when what is indexed changes without the schema changing (an analyzer, a text):
+/// an index of another version is rebuilt.
+const INDEX_VERSION: u32 = 1;
+
+pub struct Catalogue {
+    index: Index,
+    reader: IndexReader,
+    fields: Fields,
+    sync: Arc<SyncState>,
+    wake: Mutex<mpsc::Sender<()>>,
+}
+
+/// Rounds of the follower: each waiter waits for a round that began after its change.
+#[derive(Default)]
+struct SyncState {
+    rounds: Mutex<Rounds>,
+    done: Condvar,
+}
+
+#[derive(Default, Clone, Copy)]
+struct Rounds {
+    started: u64,
+    finished: u64,
+    stopped: bool,
+}
+
+impl Catalogue {
+    /// Opens the index (rebuilding it when it is missing, old, unreadable or of another
+    /// database), brings it up to date with the change feed and starts following it.
+    pub fn start(
+        db: Database,
+        source: Arc<dyn ListingSource>,
+        options: CatalogueOptions,
+    ) -> anyhow::Result<Arc<Catalogue>> {
+        let (schema, fields) = document::schema();
+        let (index, reusable) = open(options.dir.as_deref(), schema)?;
+        let writer: IndexWriter = index.writer_with_options(
+            IndexWriterOptions::builder()
+                .memory_budget_per_thread(50_000_000)
+                .num_worker_threads(1)
+                .num_merge_threads(1)
+                .build(),
+        )?;
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        let mut state =
+            follower::Follower::new(db, source, writer, reader.clone(), fields, options.clone());
+        let saved = reusable.then(|| follower::saved_position(&index)).flatten();
+        state.prepare(saved)?;
+        let (wake, woken) = mpsc::channel();
+        let sync = Arc::new(SyncState::default());
+        state.spawn(woken, sync.clone())?;
+        Ok(Arc::new(Catalogue {
+            index,
+            reader,
+            fields,
+            sync,
+            wake: Mutex::new(wake),
+        }))
+    }
+
+    /// Runs a search (blocking: call it from a thread that may block).
+    pub fn search(&self, query: &CatalogueQuery) -> anyhow::Result<CatalogueAnswer> {
+        let searcher = self.reader.searcher();
+        Ok(query::search(&searcher, &self.fields, query)?)
+    }
+
+    /// Up to [`SUGGESTIONS_MAX`] product names that begin with `prefix` (folded), the names
+    /// most products share first (blocking).
+    pub fn suggest(&self, prefix: &str) -> anyhow::Result<Vec<String>> {
+        let key = analysis::folded_key(prefix);
+        if key.is_empty() {
+            return Ok(Vec::new());
+        }
+        // A space typed after the last word stays: `vai ` completes `vai thieu`, not `vaia`.
+        let key = if prefix.ends_with(char::is_whitespace) {
+            format!("{key} ")
+        } else {
+            key
+        };
+        let mut end = key.clone().into_bytes();
+        if let Some(last) = end.last_mut() {
+            *last += 1;
+        }
+        // The names read per segment at most: enough to rank the common ones.
+        const SCAN_LIMIT: usize = 2_000;
+        let searcher = self.reader.searcher();
+        let mut names: std::collections::HashMap<String, (String, u64)> = Default::default();
+        for segment in searcher.segment_readers() {
+            let inverted = segment.inverted_index(self.fields.name_key)?;
+            let mut terms = inverted
+                .terms()
+                .range()
+                .ge(key.as_bytes())
+                .lt(&end)
+                .into_stream()?;
+            let mut scanned = 0;
+            while scanned < SCAN_LIMIT && terms.advance() {
+                scanned += 1;
+                let info = terms.value();
+                // Deleted documents keep their terms until segments merge: skip dead names.
+                if let Some(alive) = segment.alive_bitset() {
+                    let mut postings =
+                        inverted.read_postings_from_terminfo(info, IndexRecordOption::Basic)?;
+                    while postings.doc() != TERMINATED && !alive.is_alive(postings.doc()) {
+                        postings.advance();
+                    }
+                    if postings.doc() == TERMINATED {
+                        continue;
+                    }
+                }
+                let entry = std::str::from_utf8(terms.key()).unwrap_or_default();
+                let (folded, name) = entry.split_once('\u{1}').unwrap_or((entry, entry));
+                names
+                    .entry(folded.to_owned())
+                    .or_insert_with(|| (name.to_owned(), 0))
+                    .1 += u64::from(info.doc_freq);
+            }
+        }
+        let mut ranked: Vec<(String, u64)> = names.into_values().collect();
+        ranked.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        Ok(ranked
+            .into_iter()
+            .take(SUGGESTIONS_MAX)
+            .map(|(name, _)| name)
+            .collect())
+    }
+
+    /// Returns once the index holds every change committed before the call (a round of the
+    /// follower that began after it has finished), or after `timeout`. A writer calls it so
+    /// that its own next search shows its change.
+    pub fn wait_for_changes(&self, timeout: Duration) {
+        let target = {
+            let rounds = self.sync.rounds.lock().expect("sync state");
+            rounds.started + 1
+        };
+        if let Ok(wake) = self.wake.lock() {
+            let _ = wake.send(());
+        }
+        let rounds = self.sync.rounds.lock().expect("sync state");
+        let _ = self
+            .sync
+            .done
+            .wait_timeout_while(rounds, timeout, |r| r.finished < target && !r.stopped);
+    }
+
+    /// The number of documents the index serves (for health and tests).
+    pub fn len(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The index's directory handle (for tests that break it).
+    pub fn index(&self) -> &Index {
+        &self.index
+    }
+}
+
+/// Opens the index in `dir` (or makes one in memory). `false`: it is new, so it must be
+/// built from the database.
+fn open(dir: Option<&Path>, schema: tantivy::schema::Schema) -> anyhow::Result<(Index, bool)> {
+    let Some(dir) = dir else {
+        let index = Index::create_in_ram(schema);
+        analysis::register(index.tokenizers());
+        return Ok((index, false));
+    };
+    std::fs::create_dir_all(dir)?;
+    let existed = dir.join("meta.json").exists();
+    let attempt = || -> tantivy::Result<Index> {
+        let directory = MmapDirectory::open(dir)?;
+        let index = Index::open_or_create(directory, schema.clone())?;
+        analysis::register(index.tokenizers());
+        // Opening a reader opens every segment: a missing or cut file shows here.
+        let _: IndexReader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        Ok(index)
+    };
+    // tantivy panics on some truncated files rather than answering an error.
+    let opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(attempt))
+        .unwrap_or_else(|_| Err(TantivyError::SystemError("tantivy panicked".into())));
+    match opened {
+        Ok(index) => Ok((index, existed)),
+        Err(TantivyError::LockFailure(..)) => anyhow::bail!(
+            "the catalogue index {} is in use by another process: give each server its own \
+             catalogue.index_dir",
+            dir.display()
+        ),
+        Err(error) => {
+            tracing::warn!(%error, dir = %dir.display(), "the catalogue index is unreadable; rebuilding it");
+            std::fs::remove_dir_all(dir)?;
+            std::fs::create_dir_all(dir)?;
+            let index = Index::create_in_dir(dir, schema)?;
+            analysis::register(index.tokenizers());
+            Ok((index, false))
+        }
+    }
+}

@@ -1,0 +1,401 @@
+//! A catalogue search as the index runs it: every word of `q` must match (exactly, with the typos
+//! its length allows, or as a prefix when it is the last word); exact diacritics and words side by
+//! side rank higher; the filters restrict without scoring; facets count per value with the other
+//! filters applied.
+
+use std::collections::BTreeMap;
+use std::ops::Bound;
+
+use tantivy::aggregation::agg_req::Aggregations;
+use tantivy::aggregation::agg_result::{AggregationResult, AggregationResults, BucketResult};
+use tantivy::aggregation::{AggregationCollector, Key};
+use tantivy::collector::{Count, TopDocs};
+use tantivy::query::{
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, PhrasePrefixQuery,
+    PhraseQuery, Query, RangeQuery, TermQuery,
+};
+use tantivy::schema::IndexRecordOption;
+use tantivy::{DocAddress, DocId, Score, Searcher, SegmentReader, Term};
+use uuid::Uuid;
+
+use super::analysis::{QueryWord, query_words};
+use super::document::{
+    CATEGORY, CERTIFICATION, CREATED_AT, Fields, ID_HIGH, ID_LOW, IN_STOCK, ORIGIN_2008,
+    ORIGIN_CURRENT, PRICE, VIEWS,
+};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sort {
+    /// In stock first, then how well the words match.
+    Relevance,
+    Newest,
+    PriceAsc,
+    PriceDesc,
+    Popular,
+}
+
+/// Where the origin filter and the province facet look.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OriginMap {
+    Current,
+    Former,
+}
+
+/// The facets a search may count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Facet {
+    Category,
+    Province,
+    Certification,
+    Price,
+}
+
+impl Facet {
+    pub const ALL: [Facet; 4] = [
+        Facet::Category,
+        Facet::Province,
+        Facet::Certification,
+        Facet::Price,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Facet::Category => "category",
+            Facet::Province => "province_code",
+            Facet::Certification => "certification",
+            Facet::Price => "price",
+        }
+    }
+}
+
+/// Price buckets of the price facet, đồng: each from its bound (included) to the next.
+pub const PRICE_BUCKETS: [i64; 6] = [0, 50_000, 100_000, 200_000, 500_000, 1_000_000];
+
+#[derive(Debug, Clone)]
+pub struct CatalogueQuery {
+    /// The words as the buyer typed them (checked for length by the caller).
+    pub text: String,
+    pub category: Option<String>,
+    pub origin: Option<String>,
+    pub map: OriginMap,
+    pub household_id: Option<String>,
+    pub certification: Option<String>,
+    pub min_price_vnd: Option<i64>,
+    pub max_price_vnd: Option<i64>,
+    pub in_stock: bool,
+    pub sort: Sort,
+    pub offset: usize,
+    pub limit: usize,
+    pub facets: Vec<Facet>,
+}
+
+/// A count of one facet value: a category, province code or certification, or a price bucket
+/// `[from, to)` (`to` absent for the last).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct FacetCount {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to: Option<i64>,
+    pub count: u64,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct CatalogueAnswer {
+    pub ids: Vec<Uuid>,
+    pub total: usize,
+    pub facets: BTreeMap<&'static str, Vec<FacetCount>>,
+}
+
+pub fn search(
+    searcher: &Searcher,
+    fields: &Fields,
+    query: &CatalogueQuery,
+) -> tantivy::Result<CatalogueAnswer> {
+    let words = query_words(&query.text);
+    let prefix_last = !query.text.ends_with(char::is_whitespace);
+    let matching = word_clauses(fields, &words, prefix_last);
+    let full = assemble(copy(&matching), filters(fields, query, None));
+    let (ids, total) = page(searcher, full.as_ref(), query)?;
+    let mut facets = BTreeMap::new();
+    for facet in &query.facets {
+        // Each facet counts with every filter but its own, so a menu shows the other choices.
+        let without_own = assemble(copy(&matching), filters(fields, query, Some(*facet)));
+        facets.insert(
+            facet.name(),
+            count_facet(searcher, without_own.as_ref(), *facet, query.map)?,
+        );
+    }
+    Ok(CatalogueAnswer { ids, total, facets })
+}
+
+type Clause = (Occur, Box<dyn Query>);
+
+fn copy(clauses: &[Clause]) -> Vec<Clause> {
+    clauses
+        .iter()
+        .map(|(occur, query)| (*occur, query.box_clone()))
+        .collect()
+}
+
+fn boxed(query: impl Query) -> Box<dyn Query> {
+    Box::new(query)
+}
+
+/// Typos a folded word of this many letters may have (Meilisearch's defaults).
+fn typos_allowed(word: &str) -> u8 {
+    match word.chars().count() {
+        0..=4 => 0,
+        5..=8 => 1,
+        _ => 2,
+    }
+}
+
+fn word_clauses(fields: &Fields, words: &[QueryWord], prefix_last: bool) -> Vec<Clause> {
+    let mut clauses = Vec::new();
+    for (i, word) in words.iter().enumerate() {
+        let term = Term::from_field_text(fields.folded, &word.folded);
+        let mut ways: Vec<Clause> = vec![(
+            Occur::Should,
+            boxed(TermQuery::new(term.clone(), IndexRecordOption::WithFreqs)),
+        )];
+        let typos = typos_allowed(&word.folded);
+        if typos > 0 {
+            // Automaton queries score their boost: a typo counts less than the word itself.
+            let fuzzy = FuzzyTermQuery::new(term.clone(), typos, true);
+            ways.push((Occur::Should, boxed(BoostQuery::new(boxed(fuzzy), 0.5))));
+        }
+        let last = i + 1 == words.len() && prefix_last;
+        let letters = word.folded.chars().count();
+        if last && letters >= 2 {
+            let prefix = FuzzyTermQuery::new_prefix(term.clone(), 0, true);
+            ways.push((Occur::Should, boxed(BoostQuery::new(boxed(prefix), 0.7))));
+        } else if last && i > 0 {
+            // One letter after a word (`phu q`): a phrase prefix, not every word with that letter.
+            let previous = &words[i - 1];
+            let mut phrase = PhrasePrefixQuery::new_with_offset(vec![
+                (0, Term::from_field_text(fields.folded, &previous.folded)),
+                (word.position - previous.position, term.clone()),
+            ]);
+            phrase.set_max_expansions(1_000);
+            ways.push((Occur::Should, boxed(phrase)));
+        }
+        if word.exact != word.folded {
+            // The buyer typed diacritics: the listing that has them ranks first (`bơ` ≠ `bò`).
+            let exact = TermQuery::new(
+                Term::from_field_text(fields.exact, &word.exact),
+                IndexRecordOption::WithFreqs,
+            );
+            ways.push((Occur::Should, boxed(BoostQuery::new(boxed(exact), 2.0))));
+        }
+        clauses.push((Occur::Must, boxed(BooleanQuery::new(ways))));
+    }
+    // Words side by side as typed (`thanh long`) rank above the same words apart.
+    for pair in words.windows(2) {
+        let phrase = PhraseQuery::new_with_offset(vec![
+            (0, Term::from_field_text(fields.folded, &pair[0].folded)),
+            (
+                pair[1].position - pair[0].position,
+                Term::from_field_text(fields.folded, &pair[1].folded),
+            ),
+        ]);
+        clauses.push((Occur::Should, boxed(BoostQuery::new(boxed(phrase), 1.5))));
+    }
+    clauses
+}
+
+fn filter(query: impl Query) -> Clause {
+    (Occur::Must, boxed(ConstScoreQuery::new(boxed(query), 0.0)))
+}
+
+fn text_filter(field: tantivy::schema::Field, value: &str) -> Clause {
+    filter(TermQuery::new(
+        Term::from_field_text(field, value),
+        IndexRecordOption::Basic,
+    ))
+}
+
+/// The filters of the query, but for the one a facet counts over.
+fn filters(fields: &Fields, query: &CatalogueQuery, except: Option<Facet>) -> Vec<Clause> {
+    let mut clauses = Vec::new();
+    if let Some(category) = query.category.as_deref()
+        && except != Some(Facet::Category)
+    {
+        clauses.push(text_filter(fields.category, category));
+    }
+    if let Some(code) = query.origin.as_deref()
+        && except != Some(Facet::Province)
+    {
+        let field = match query.map {
+            OriginMap::Current => fields.origin_current,
+            OriginMap::Former => fields.origin_2008,
+        };
+        clauses.push(text_filter(field, code));
+    }
+    if let Some(household) = query.household_id.as_deref() {
+        clauses.push(text_filter(fields.household, household));
+    }
+    if let Some(certification) = query.certification.as_deref()
+        && except != Some(Facet::Certification)
+    {
+        clauses.push(text_filter(fields.certification, certification));
+    }
+    if (query.min_price_vnd.is_some() || query.max_price_vnd.is_some())
+        && except != Some(Facet::Price)
+    {
+        let bound = |value: Option<i64>| {
+            value.map_or(Bound::Unbounded, |v| {
+                Bound::Included(Term::from_field_i64(fields.price, v))
+            })
+        };
+        clauses.push(filter(RangeQuery::new(
+            bound(query.min_price_vnd),
+            bound(query.max_price_vnd),
+        )));
+    }
+    if query.in_stock {
+        clauses.push(filter(TermQuery::new(
+            Term::from_field_bool(fields.in_stock, true),
+            IndexRecordOption::Basic,
+        )));
+    }
+    clauses
+}
+
+fn assemble(mut words: Vec<Clause>, filters: Vec<Clause>) -> Box<dyn Query> {
+    if !words.iter().any(|(occur, _)| *occur == Occur::Must) {
+        words.push((Occur::Must, boxed(AllQuery)));
+    }
+    words.extend(filters);
+    boxed(BooleanQuery::new(words))
+}
+
+/// Ties in every order are broken by id, newest first, as the database's listing does.
+type SortKey = (i64, Score, u64, u64);
+
+fn page(
+    searcher: &Searcher,
+    query: &dyn Query,
+    wanted: &CatalogueQuery,
+) -> tantivy::Result<(Vec<Uuid>, usize)> {
+    let sort = wanted.sort;
+    let key_field = match sort {
+        Sort::Relevance | Sort::Newest => CREATED_AT,
+        Sort::PriceAsc | Sort::PriceDesc => PRICE,
+        Sort::Popular => VIEWS,
+    };
+    let top = TopDocs::with_limit(wanted.limit.max(1))
+        .and_offset(wanted.offset)
+        .tweak_score(move |segment: &SegmentReader| {
+            let fast = segment.fast_fields();
+            let key = fast
+                .i64(key_field)
+                .expect("the schema has the sort fields")
+                .first_or_default_col(0);
+            let in_stock = fast
+                .bool(IN_STOCK)
+                .expect("the schema has in_stock")
+                .first_or_default_col(false);
+            let high = fast
+                .u64(ID_HIGH)
+                .expect("the schema has the id")
+                .first_or_default_col(0);
+            let low = fast
+                .u64(ID_LOW)
+                .expect("the schema has the id")
+                .first_or_default_col(0);
+            move |doc: DocId, score: Score| -> SortKey {
+                let (primary, score) = match sort {
+                    Sort::Relevance => (i64::from(in_stock.get_val(doc)), score),
+                    Sort::PriceAsc => (-key.get_val(doc), 0.0),
+                    Sort::Newest | Sort::PriceDesc | Sort::Popular => (key.get_val(doc), 0.0),
+                };
+                (primary, score, high.get_val(doc), low.get_val(doc))
+            }
+        });
+    let (hits, total): (Vec<(SortKey, DocAddress)>, usize) =
+        searcher.search(query, &(top, Count))?;
+    let ids = hits
+        .into_iter()
+        .map(|((_, _, high, low), _)| Uuid::from_u64_pair(high, low))
+        .collect();
+    Ok((if wanted.limit == 0 { Vec::new() } else { ids }, total))
+}
+
+fn count_facet(
+    searcher: &Searcher,
+    query: &dyn Query,
+    facet: Facet,
+    map: OriginMap,
+) -> tantivy::Result<Vec<FacetCount>> {
+    let field = match (facet, map) {
+        (Facet::Category, _) => CATEGORY,
+        (Facet::Certification, _) => CERTIFICATION,
+        (Facet::Province, OriginMap::Current) => ORIGIN_CURRENT,
+        (Facet::Province, OriginMap::Former) => ORIGIN_2008,
+        (Facet::Price, _) => PRICE,
+    };
+    let request = if facet == Facet::Price {
+        let ranges: Vec<serde_json::Value> = PRICE_BUCKETS
+            .iter()
+            .enumerate()
+            .map(|(i, from)| match PRICE_BUCKETS.get(i + 1) {
+                Some(to) => serde_json::json!({"from": *from as f64, "to": *to as f64}),
+                None => serde_json::json!({"from": *from as f64}),
+            })
+            .collect();
+        serde_json::json!({"facet": {"range": {"field": field, "ranges": ranges}}})
+    } else {
+        // Sizes above every field's number of values: exact counts.
+        serde_json::json!({"facet": {"terms": {"field": field, "size": 1000, "min_doc_count": 1}}})
+    };
+    let request: Aggregations = serde_json::from_value(request)
+        .map_err(|e| tantivy::TantivyError::InvalidArgument(e.to_string()))?;
+    let collector = AggregationCollector::from_aggs(request, Default::default());
+    let results: AggregationResults = searcher.search(query, &collector)?;
+    let mut counts = Vec::new();
+    for (_, result) in results.0 {
+        match result {
+            AggregationResult::BucketResult(BucketResult::Terms { buckets, .. }) => {
+                for bucket in buckets {
+                    let value = match bucket.key {
+                        Key::Str(text) => text,
+                        other => format!("{other:?}"),
+                    };
+                    counts.push(FacetCount {
+                        value: Some(value),
+                        from: None,
+                        to: None,
+                        count: bucket.doc_count,
+                    });
+                }
+            }
+            AggregationResult::BucketResult(BucketResult::Range { buckets }) => {
+                let buckets: Vec<_> = match buckets {
+                    tantivy::aggregation::agg_result::BucketEntries::Vec(list) => list,
+                    tantivy::aggregation::agg_result::BucketEntries::HashMap(map) => {
+                        map.into_values().collect()
+                    }
+                };
+                for bucket in buckets {
+                    // The range below 0 that tantivy adds holds nothing: prices are not negative.
+                    let Some(from) = bucket.from else { continue };
+                    counts.push(FacetCount {
+                        value: None,
+                        from: Some(from as i64),
+                        to: bucket.to.map(|to| to as i64),
+                        count: bucket.doc_count,
+                    });
+                }
+                counts.sort_by_key(|c| c.from);
+            }
+            _ => {}
+        }
+    }
+    if facet != Facet::Price {
+        counts.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
+    }
+    Ok(counts)
+}
