@@ -468,6 +468,11 @@ pub struct ServerProcess {
 
 impl ServerProcess {
     pub fn start(database_url: &str) -> ServerProcess {
+        Self::start_with_index(database_url, "")
+    }
+
+    /// With its catalogue index in `index_dir` ("": in memory).
+    pub fn start_with_index(database_url: &str, index_dir: &str) -> ServerProcess {
         let mut child = Command::new(binary())
             .args([
                 "serve",
@@ -477,7 +482,7 @@ impl ServerProcess {
                 database_url,
             ])
             .env("NONGSAN__LOG__FORMAT", "json")
-            .env("NONGSAN__CATALOGUE__INDEX_DIR", "")
+            .env("NONGSAN__CATALOGUE__INDEX_DIR", index_dir)
             .env("NONGSAN__DATABASE__POOL_SIZE", "4")
             .env("NONGSAN__AUTH__REGISTRATIONS_PER_ADDRESS", "1000000")
             .env("NONGSAN__AUTH__HASH_QUEUE_TIMEOUT", "60s")
@@ -517,6 +522,21 @@ impl ServerProcess {
             .args(["-TERM", &self.child.id().to_string()])
             .status();
         self.child.wait().expect("server exit")
+    }
+}
+
+impl ServerProcess {
+    /// SIGKILL, and wait for the process to be gone.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Whether the log has a line with this message.
+    pub fn logged(&self, message: &str) -> bool {
+        self.log.lock().unwrap().iter().any(|line| {
+            serde_json::from_str::<Value>(line).is_ok_and(|event| event["message"] == message)
+        })
     }
 }
 

@@ -4,6 +4,8 @@
 
 use std::time::{Duration, Instant};
 
+use crate::helpers::ServerProcess;
+
 use serde_json::{Value, json};
 
 use crate::helpers::*;
@@ -396,3 +398,55 @@ async fn changes_reach_every_server_within_two_seconds(app: TestApp) {
 }
 
 on_both_backends!(changes_reach_every_server_within_two_seconds);
+
+/// The on-disk index: built at the first start, reopened after a kill (catching up with what
+/// changed meanwhile), rebuilt when its files are garbage or cut short.
+async fn a_broken_index_is_rebuilt_and_a_sound_one_reopened(app: TestApp) {
+    let (farmer, household) = farm(&app).await;
+    let first = id(&app.product(&farmer, &household, json!({"name": "Chôm chôm Chợ Gạo"})).await);
+    let dir = tempfile::tempdir().unwrap();
+    let index = dir.path().join("catalogue-index");
+    let index_dir = index.to_str().unwrap();
+    let search = |server: &ServerProcess| {
+        let url = format!("{}/api/v1/products?q=chom%20chom&sort=newest", server.address);
+        let client = app.client.clone();
+        async move {
+            let page: Value = client.get(&url).send().await.unwrap().json().await.unwrap();
+            ids(&page["items"])
+        }
+    };
+    const BUILT: &str = "built the catalogue index";
+    let mut server = ServerProcess::start_with_index(&app.database.url, index_dir);
+    assert!(server.logged(BUILT));
+    assert_eq!(search(&server).await, [first.clone()]);
+
+    server.kill();
+    let second = id(&app.product(&farmer, &household, json!({"name": "Chôm chôm nhãn"})).await);
+    let mut server = ServerProcess::start_with_index(&app.database.url, index_dir);
+    assert!(!server.logged(BUILT), "a sound index is reopened, not rebuilt");
+    assert_eq!(
+        search(&server).await,
+        [second.clone(), first.clone()],
+        "what changed while it was down is caught up before it listens"
+    );
+
+    server.kill();
+    std::fs::write(index.join("meta.json"), b"{ not json").unwrap();
+    let mut server = ServerProcess::start_with_index(&app.database.url, index_dir);
+    assert!(server.logged(BUILT), "garbage meta.json: rebuilt");
+    assert_eq!(search(&server).await, [second.clone(), first.clone()]);
+
+    server.kill();
+    for entry in std::fs::read_dir(&index).unwrap() {
+        let path = entry.unwrap().path();
+        if path.file_name().is_some_and(|n| n != "meta.json" && !n.to_string_lossy().starts_with('.')) {
+            let length = std::fs::metadata(&path).unwrap().len();
+            std::fs::OpenOptions::new().write(true).open(&path).unwrap().set_len(length / 2).unwrap();
+        }
+    }
+    let server = ServerProcess::start_with_index(&app.database.url, index_dir);
+    assert!(server.logged(BUILT), "cut files: rebuilt");
+    assert_eq!(search(&server).await, [second, first]);
+}
+
+on_both_backends!(a_broken_index_is_rebuilt_and_a_sound_one_reopened);
