@@ -11,14 +11,4 @@ request = function()
   end
   return wrk.format("GET", paths[math.random(#paths)])
 end
-statuses = {}
-response = function(status) statuses[status] = (statuses[status] or 0) + 1 end
-local threads = {}
-setup = function(thread) threads[#threads + 1] = thread end
-done = function()
-  local total = {}
-  for _, thread in ipairs(threads) do
-    for status, count in pairs(thread:get("statuses")) do total[status] = (total[status] or 0) + count end
-  end
-  for status, count in pairs(total) do io.write(string.format("status %d %d\n", status, count)) end
-end
+dofile(os.getenv("BENCH_DIR") .. "/statuses.lua")

@@ -12,15 +12,4 @@ request = function()
     .. '"shipping":{"recipient_name":"Bench","phone":"0987654321","address":"Ha Noi"}}'
   return wrk.format(nil, "/api/v1/orders", nil, body)
 end
--- Counted per thread (each runs its own Lua state) and summed at the end.
-statuses = {}
-response = function(status) statuses[status] = (statuses[status] or 0) + 1 end
-local threads = {}
-setup = function(thread) threads[#threads + 1] = thread end
-done = function()
-  local total = {}
-  for _, thread in ipairs(threads) do
-    for status, count in pairs(thread:get("statuses")) do total[status] = (total[status] or 0) + count end
-  end
-  for status, count in pairs(total) do io.write(string.format("status %d %d\n", status, count)) end
-end
+dofile(os.getenv("BENCH_DIR") .. "/statuses.lua")

@@ -52,12 +52,10 @@ pub struct Follower {
 }
 
 impl Follower {
+    /// The parts of a follower that say what it follows and writes.
     pub fn new(
-        db: Database,
-        source: Arc<dyn ListingSource>,
-        writer: IndexWriter,
-        reader: IndexReader,
-        fields: Fields,
+        (db, source): (Database, Arc<dyn ListingSource>),
+        (writer, reader, fields): (IndexWriter, IndexReader, Fields),
         options: CatalogueOptions,
     ) -> Self {
         Follower {

@@ -113,8 +113,11 @@ impl Catalogue {
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
             .try_into()?;
-        let mut state =
-            follower::Follower::new(db, source, writer, reader.clone(), fields, options.clone());
+        let mut state = follower::Follower::new(
+            (db, source),
+            (writer, reader.clone(), fields),
+            options.clone(),
+        );
         let saved = reusable.then(|| follower::saved_position(&index)).flatten();
         state.prepare(saved)?;
         let (wake, woken) = mpsc::channel();

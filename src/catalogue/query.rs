@@ -289,23 +289,16 @@ fn page(
     let top = TopDocs::with_limit(wanted.limit.max(1))
         .and_offset(wanted.offset)
         .tweak_score(move |segment: &SegmentReader| {
+            // Every document has these fields (see `document::schema`).
             let fast = segment.fast_fields();
-            let key = fast
-                .i64(key_field)
-                .expect("the schema has the sort fields")
-                .first_or_default_col(0);
+            let known = "a field of the schema";
+            let key = fast.i64(key_field).expect(known).first_or_default_col(0);
             let in_stock = fast
                 .bool(IN_STOCK)
-                .expect("the schema has in_stock")
+                .expect(known)
                 .first_or_default_col(false);
-            let high = fast
-                .u64(ID_HIGH)
-                .expect("the schema has the id")
-                .first_or_default_col(0);
-            let low = fast
-                .u64(ID_LOW)
-                .expect("the schema has the id")
-                .first_or_default_col(0);
+            let [high, low] =
+                [ID_HIGH, ID_LOW].map(|id| fast.u64(id).expect(known).first_or_default_col(0));
             move |doc: DocId, score: Score| -> SortKey {
                 let (primary, score) = match sort {
                     Sort::Relevance => (i64::from(in_stock.get_val(doc)), score),

@@ -403,12 +403,17 @@ on_both_backends!(changes_reach_every_server_within_two_seconds);
 /// changed meanwhile), rebuilt when its files are garbage or cut short.
 async fn a_broken_index_is_rebuilt_and_a_sound_one_reopened(app: TestApp) {
     let (farmer, household) = farm(&app).await;
-    let first = id(&app.product(&farmer, &household, json!({"name": "Chôm chôm Chợ Gạo"})).await);
+    let first = id(&app
+        .product(&farmer, &household, json!({"name": "Chôm chôm Chợ Gạo"}))
+        .await);
     let dir = tempfile::tempdir().unwrap();
     let index = dir.path().join("catalogue-index");
     let index_dir = index.to_str().unwrap();
     let search = |server: &ServerProcess| {
-        let url = format!("{}/api/v1/products?q=chom%20chom&sort=newest", server.address);
+        let url = format!(
+            "{}/api/v1/products?q=chom%20chom&sort=newest",
+            server.address
+        );
         let client = app.client.clone();
         async move {
             let page: Value = client.get(&url).send().await.unwrap().json().await.unwrap();
@@ -421,9 +426,14 @@ async fn a_broken_index_is_rebuilt_and_a_sound_one_reopened(app: TestApp) {
     assert_eq!(search(&server).await, [first.clone()]);
 
     server.kill();
-    let second = id(&app.product(&farmer, &household, json!({"name": "Chôm chôm nhãn"})).await);
+    let second = id(&app
+        .product(&farmer, &household, json!({"name": "Chôm chôm nhãn"}))
+        .await);
     let mut server = ServerProcess::start_with_index(&app.database.url, index_dir);
-    assert!(!server.logged(BUILT), "a sound index is reopened, not rebuilt");
+    assert!(
+        !server.logged(BUILT),
+        "a sound index is reopened, not rebuilt"
+    );
     assert_eq!(
         search(&server).await,
         [second.clone(), first.clone()],
@@ -439,9 +449,17 @@ async fn a_broken_index_is_rebuilt_and_a_sound_one_reopened(app: TestApp) {
     server.kill();
     for entry in std::fs::read_dir(&index).unwrap() {
         let path = entry.unwrap().path();
-        if path.file_name().is_some_and(|n| n != "meta.json" && !n.to_string_lossy().starts_with('.')) {
+        if path
+            .file_name()
+            .is_some_and(|n| n != "meta.json" && !n.to_string_lossy().starts_with('.'))
+        {
             let length = std::fs::metadata(&path).unwrap().len();
-            std::fs::OpenOptions::new().write(true).open(&path).unwrap().set_len(length / 2).unwrap();
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open(&path)
+                .unwrap()
+                .set_len(length / 2)
+                .unwrap();
         }
     }
     let server = ServerProcess::start_with_index(&app.database.url, index_dir);
