@@ -184,9 +184,13 @@ def run_crowd(ctx, scales):
                 other.stop()
             entry["peak_rss_mb"] = server.peak_rss_mb()
             server.stop()
-            # A restart opens the index it left (no rebuild).
-            restarted = ctx.Server(url, f"crowd-{backend}-{scale}-restart", NONGSAN__CATALOGUE__INDEX_DIR=str(index_dir))
+            # A restart opens the index it left (no rebuild); it then serves the crowd without the
+            # answer cache, to say what the cache adds.
+            restarted = ctx.Server(url, f"crowd-{backend}-{scale}-restart", NONGSAN__CATALOGUE__INDEX_DIR=str(index_dir),
+                                   NONGSAN__CATALOGUE__CACHE_TTL="0s")
             entry["restart_rebuilt"] = index_build_seconds(restarted.log_path.read_text()) is not None
+            entry["crowd_uncached"] = ctx.wrk(restarted.base, 32, ctx.DURATION, ctx.BENCH / "crowd.lua",
+                                              env={"BENCH_PATHS": str(paths)})
             restarted.stop()
             results[f"{backend}_{scale}"] = entry
             ctx.log(f"crowd {backend} {scale}: {crowd['rps']:.0f}/s p99 {crowd['p99_ms']:.1f} ms, "
