@@ -37,11 +37,8 @@ impl Context {
     /// Waits (briefly) until this server's search index shows what was just written, so that the
     /// writer's next search finds it. Other servers catch up within `catalogue.follow_interval`.
     pub async fn catalogue_caught_up(&self) {
-        if let Some(catalogue) = self.catalogue.clone() {
-            let _ = tokio::task::spawn_blocking(move || {
-                catalogue.wait_for_changes(std::time::Duration::from_secs(2))
-            })
-            .await;
+        if let Some(catalogue) = &self.catalogue {
+            catalogue.caught_up(std::time::Duration::from_secs(2)).await;
         }
     }
 

@@ -2,6 +2,7 @@
 //! must, then reads the change feed in order, round after round, and applies each round in one
 //! commit that also records where the reading stands (so a restart goes on from there).
 
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
@@ -236,11 +237,7 @@ impl Follower {
                     woken.recv_timeout(interval)
                 {
                     while woken.try_recv().is_ok() {}
-                    let round = {
-                        let mut rounds = sync.rounds.lock().expect("sync state");
-                        rounds.started += 1;
-                        rounds.started
-                    };
+                    let round = sync.started.fetch_add(1, Ordering::SeqCst) + 1;
                     loop {
                         match self.round() {
                             Ok(true) => continue,
@@ -256,13 +253,9 @@ impl Follower {
                         }
                     }
                     self.prune_if_due();
-                    let mut rounds = sync.rounds.lock().expect("sync state");
-                    rounds.finished = round;
-                    sync.done.notify_all();
+                    sync.finished.send_replace(round);
                 }
-                let mut rounds = sync.rounds.lock().expect("sync state");
-                rounds.stopped = true;
-                sync.done.notify_all();
+                // Dropping `sync`'s last sender (with the catalogue) ends every wait.
             })
             .context("starting the catalogue follower")?;
         Ok(())

@@ -13,7 +13,8 @@ mod query;
 pub mod repo;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Condvar, Mutex, mpsc};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
 use tantivy::directory::MmapDirectory;
@@ -79,17 +80,9 @@ pub struct Catalogue {
 }
 
 /// Rounds of the follower: each waiter waits for a round that began after its change.
-#[derive(Default)]
 struct SyncState {
-    rounds: Mutex<Rounds>,
-    done: Condvar,
-}
-
-#[derive(Default, Clone, Copy)]
-struct Rounds {
-    started: u64,
-    finished: u64,
-    stopped: bool,
+    started: AtomicU64,
+    finished: tokio::sync::watch::Sender<u64>,
 }
 
 impl Catalogue {
@@ -121,7 +114,10 @@ impl Catalogue {
         let saved = reusable.then(|| follower::saved_position(&index)).flatten();
         state.prepare(saved)?;
         let (wake, woken) = mpsc::channel();
-        let sync = Arc::new(SyncState::default());
+        let sync = Arc::new(SyncState {
+            started: AtomicU64::new(0),
+            finished: tokio::sync::watch::Sender::new(0),
+        });
         state.spawn(woken, sync.clone())?;
         Ok(Arc::new(Catalogue {
             index,
@@ -202,19 +198,14 @@ impl Catalogue {
     /// Returns once the index holds every change committed before the call (a round of the
     /// follower that began after it has finished), or after `timeout`. A writer calls it so
     /// that its own next search shows its change.
-    pub fn wait_for_changes(&self, timeout: Duration) {
-        let target = {
-            let rounds = self.sync.rounds.lock().expect("sync state");
-            rounds.started + 1
-        };
+    pub async fn caught_up(&self, timeout: Duration) {
+        let target = self.sync.started.load(Ordering::SeqCst) + 1;
+        let mut finished = self.sync.finished.subscribe();
         if let Ok(wake) = self.wake.lock() {
             let _ = wake.send(());
         }
-        let rounds = self.sync.rounds.lock().expect("sync state");
-        let _ = self
-            .sync
-            .done
-            .wait_timeout_while(rounds, timeout, |r| r.finished < target && !r.stopped);
+        // An error: the follower has stopped, and nothing will come.
+        let _ = tokio::time::timeout(timeout, finished.wait_for(|round| *round >= target)).await;
     }
 
     /// The number of documents the index serves (for health and tests).

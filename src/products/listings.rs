@@ -435,7 +435,11 @@ mod tests {
                 };
                 apply(&fixture, &edit);
             }
-            fixture.catalogue.wait_for_changes(Duration::from_secs(5));
+            tokio::runtime::Builder::new_current_thread()
+                .enable_time()
+                .build()
+                .unwrap()
+                .block_on(fixture.catalogue.caught_up(Duration::from_secs(5)));
             agree(&fixture, &searches)?;
         }
     }
