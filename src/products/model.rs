@@ -175,7 +175,7 @@ pub struct ProductSearch {
     pub facets: Option<String>,
     /// Owners (with `household_id`) and admins: list products of this status instead of the public listing.
     pub status: Option<String>,
-    /// Page number, from 1.
+    /// Page number, from 1 (the public listing: `page` × `per_page` at most 10,000).
     pub page: Option<i64>,
     /// Items per page, 1 to 100 (default 20).
     pub per_page: Option<i64>,

@@ -253,6 +253,16 @@ pub async fn list(
         status,
     };
     if let (None, Some(catalogue)) = (&filter.status, &ctx.catalogue) {
+        // The index ranks every match up to the page: a page deep in the results costs memory
+        // in proportion to its depth, so the public search stops where search engines do.
+        if paging.offset() + paging.per_page > SEARCH_DEPTH_MAX {
+            return Err(AppError::invalid_field(
+                "page",
+                format!(
+                    "the catalogue shows its first {SEARCH_DEPTH_MAX} matches: narrow the search"
+                ),
+            ));
+        }
         let query = catalogue_query(search, &filter, sort, paging, facets);
         return from_catalogue(ctx, catalogue.clone(), query, paging).await;
     }
@@ -297,6 +307,9 @@ pub async fn suggest(ctx: &Context, typed: &str) -> AppResult<Vec<String>> {
         .map_err(|e| AppError::Internal(e.into()))?
         .map_err(AppError::Internal)
 }
+
+/// How deep into its matches the public catalogue pages.
+pub const SEARCH_DEPTH_MAX: i64 = 10_000;
 
 /// One page of products and, when asked for, the counts per facet value.
 pub struct ProductList {

@@ -316,6 +316,16 @@ async fn filters_and_sorts_apply_with_q(app: TestApp) {
     app.get("/products?q=vai&sort=best", None)
         .await
         .assert_problem(422, "validation_failed");
+    // Pages reach the 10,000th match, not beyond (each deeper page costs memory).
+    assert_eq!(
+        app.get("/products?q=vai&page=500&per_page=20", None)
+            .await
+            .status,
+        200
+    );
+    let deep = app.get("/products?q=vai&page=501&per_page=20", None).await;
+    deep.assert_problem(422, "validation_failed");
+    assert_eq!(deep.problem_fields(), ["page"]);
 }
 
 on_both_backends!(
