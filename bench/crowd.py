@@ -161,8 +161,7 @@ def run_crowd(ctx, scales):
             ctx.run([str(ctx.BIN), "import", str(ndjson), "--database-url", url], env={"RUST_LOG": "warn"})
             import_s = time.time() - started
             index_dir = ctx.WORK / f"index-{backend}-{scale}"
-            server = ctx.Server(url, f"crowd-{backend}-{scale}", NONGSAN__CATALOGUE__INDEX_DIR=str(index_dir),
-                                NONGSAN__RUST_LOG="info")
+            server = ctx.Server(url, f"crowd-{backend}-{scale}", NONGSAN__CATALOGUE__INDEX_DIR=str(index_dir))
             build_s = index_build_seconds(server.log_path.read_text())
             ctx.wrk(server.base + "/api/v1/products?q=vai", 4, 2, ctx.BENCH / "crowd.lua", env={"BENCH_PATHS": str(paths)})
             crowd = ctx.wrk(server.base, 32, ctx.DURATION, ctx.BENCH / "crowd.lua", env={"BENCH_PATHS": str(paths)})
