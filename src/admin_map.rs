@@ -16,6 +16,19 @@ text_enum! {
     }
 }
 
+/// Vietnam, whose map this is: orders shipped anywhere else are export orders.
+pub const HOME_COUNTRY: &str = "VN";
+
+text_enum! {
+    /// The part of the country a province lies in (scripts/vendor-regions): what shipping zones
+    /// are made of.
+    pub enum Region {
+        North = "north",
+        Central = "central",
+        South = "south",
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct CurrentProvince {
     pub code: String,
@@ -24,6 +37,8 @@ pub struct CurrentProvince {
     pub kind: String,
     /// The resolution that formed it, as the source names it (may be empty).
     pub formed_by: String,
+    /// Every current province has one (the vendored data; a test checks it).
+    pub region: Option<Region>,
 }
 
 #[derive(Debug, Clone)]

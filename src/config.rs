@@ -19,8 +19,78 @@ pub struct Settings {
     pub reporting: ReportingSettings,
     pub views: ViewSettings,
     pub catalogue: CatalogueSettings,
+    pub shipping: ShippingSettings,
     pub metrics: MetricsSettings,
     pub log: LogSettings,
+}
+
+/// Parcel tariffs: each household's parcel pays by its weight and zone (see `crate::shipping`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShippingSettings {
+    pub same_province: TariffSettings,
+    pub same_region: TariffSettings,
+    pub other_region: TariffSettings,
+    /// Export zones, checked in order; the last names no countries and takes every other one.
+    pub export: Vec<ExportZoneSettings>,
+}
+
+/// The first weight step's price and each further step's (a started step counts whole).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TariffSettings {
+    pub first_grams: i64,
+    pub first_vnd: i64,
+    pub step_grams: i64,
+    pub step_vnd: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExportZoneSettings {
+    pub name: String,
+    /// ISO 3166-1 alpha-2 codes; empty: every country no earlier zone names.
+    pub countries: Vec<String>,
+    pub tariff: TariffSettings,
+}
+
+impl ShippingSettings {
+    fn validate(&self) -> anyhow::Result<()> {
+        let export = self
+            .export
+            .iter()
+            .map(|zone| (zone.name.as_str(), &zone.tariff));
+        let tariffs = [
+            ("same_province", &self.same_province),
+            ("same_region", &self.same_region),
+            ("other_region", &self.other_region),
+        ];
+        for (name, tariff) in tariffs.into_iter().chain(export) {
+            anyhow::ensure!(
+                tariff.first_grams >= 1 && tariff.step_grams >= 1,
+                "shipping tariff {name}: first_grams and step_grams must be at least 1"
+            );
+            anyhow::ensure!(
+                tariff.first_vnd >= 0 && tariff.step_vnd >= 0,
+                "shipping tariff {name}: prices must not be negative"
+            );
+        }
+        let Some((last, earlier)) = self.export.split_last() else {
+            anyhow::bail!("shipping.export needs at least one zone");
+        };
+        anyhow::ensure!(
+            last.countries.is_empty() && earlier.iter().all(|z| !z.countries.is_empty()),
+            "shipping.export: only the last zone, and it must, name no countries (every other one)"
+        );
+        for code in earlier.iter().flat_map(|z| &z.countries) {
+            anyhow::ensure!(
+                isocountry::CountryCode::for_alpha2(code).is_ok()
+                    && code != crate::admin_map::HOME_COUNTRY,
+                "shipping.export: {code} is not a foreign ISO 3166-1 alpha-2 code"
+            );
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -233,7 +303,7 @@ impl Settings {
             self.auth.max_tokens_per_user >= 1,
             "auth.max_tokens_per_user must be at least 1"
         );
-        Ok(())
+        self.shipping.validate()
     }
 
     pub fn timezone(&self) -> anyhow::Result<chrono_tz::Tz> {

@@ -46,6 +46,7 @@ fn metrics_doc() {}
         crate::products::routes::list_products, crate::products::routes::create_product,
         crate::products::routes::get_product, crate::products::routes::update_product,
         crate::products::routes::archive_product, crate::products::routes::suggest_products,
+        crate::checkout::routes::quote_shipping,
         crate::orders::routes::list_orders, crate::orders::routes::place_order, crate::orders::routes::get_order,
         crate::orders::routes::confirm_order, crate::orders::routes::ship_order, crate::orders::routes::deliver_order,
         crate::orders::routes::cancel_order,

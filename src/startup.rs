@@ -190,6 +190,7 @@ impl Application {
                         .configure(crate::households::routes::config)
                         .configure(crate::products::routes::config)
                         .configure(crate::orders::routes::config)
+                        .configure(crate::checkout::routes::config)
                         .configure(crate::reports::routes::config)
                         .configure(crate::imports::routes::config),
                 )

@@ -1,9 +1,9 @@
 //! What the index holds of a listed product: its searchable text in two forms, the values the
-//! filters, facets and sorts read, and its id. Nothing is stored to be shown: the page's
-//! products are read from the database, the source of truth.
+//! filters, facets and sorts read, its id, and the row a search answers with (as of the last
+//! change the index followed: at most the follow interval behind the database).
 
 use tantivy::schema::{
-    FAST, Field, INDEXED, IndexRecordOption, STRING, Schema, TextFieldIndexing, TextOptions,
+    FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
 };
 use tantivy::{TantivyDocument, Term};
 use uuid::Uuid;
@@ -30,6 +30,8 @@ pub struct Listing {
     /// Microseconds since the epoch.
     pub created_at: i64,
     pub views: i64,
+    /// What a search answers for it, as its source wrote it (kept, not indexed).
+    pub row: String,
 }
 
 #[derive(Clone, Copy)]
@@ -49,6 +51,7 @@ pub struct Fields {
     pub in_stock: Field,
     pub created_at: Field,
     pub views: Field,
+    pub row: Field,
 }
 
 pub const ID_HIGH: &str = "id_high";
@@ -92,6 +95,7 @@ pub fn schema() -> (Schema, Fields) {
         in_stock: builder.add_bool_field(IN_STOCK, INDEXED | FAST),
         created_at: builder.add_i64_field(CREATED_AT, FAST),
         views: builder.add_i64_field(VIEWS, FAST),
+        row: builder.add_text_field("row", STORED),
     };
     (builder.build(), fields)
 }
@@ -138,6 +142,7 @@ impl Fields {
         doc.add_bool(self.in_stock, listing.in_stock);
         doc.add_i64(self.created_at, listing.created_at);
         doc.add_i64(self.views, listing.views);
+        doc.add_text(self.row, &listing.row);
         doc
     }
 }

@@ -24,7 +24,7 @@ use tantivy::{DocSet, Index, IndexReader, IndexWriter, ReloadPolicy, TERMINATED,
 
 pub use document::Listing;
 pub use query::{
-    CatalogueAnswer, CatalogueQuery, Facet, FacetCount, OriginMap, PRICE_BUCKETS, Sort,
+    CatalogueAnswer, CatalogueQuery, Facet, FacetCount, Hit, OriginMap, PRICE_BUCKETS, Sort,
 };
 
 use crate::db::{Database, DbConnection};

@@ -15,7 +15,8 @@ use tantivy::query::{
     PhraseQuery, Query, RangeQuery, TermQuery,
 };
 use tantivy::schema::IndexRecordOption;
-use tantivy::{DocAddress, DocId, Score, Searcher, SegmentReader, Term};
+use tantivy::schema::Value;
+use tantivy::{DocAddress, DocId, Score, Searcher, SegmentReader, TantivyDocument, Term};
 use uuid::Uuid;
 
 use super::analysis::{QueryWord, query_words};
@@ -102,9 +103,16 @@ pub struct FacetCount {
     pub count: u64,
 }
 
+/// One product of a page: its id and the row its source gave the index.
+#[derive(Debug, Clone)]
+pub struct Hit {
+    pub id: Uuid,
+    pub row: String,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct CatalogueAnswer {
-    pub ids: Vec<Uuid>,
+    pub hits: Vec<Hit>,
     pub total: usize,
     pub facets: BTreeMap<&'static str, Vec<FacetCount>>,
 }
@@ -118,7 +126,7 @@ pub fn search(
     let prefix_last = !query.text.ends_with(char::is_whitespace);
     let matching = word_clauses(fields, &words, prefix_last);
     let full = assemble(copy(&matching), filters(fields, query, None));
-    let (ids, total) = page(searcher, full.as_ref(), query)?;
+    let (hits, total) = page(searcher, fields, full.as_ref(), query)?;
     let mut facets = BTreeMap::new();
     for facet in &query.facets {
         // Each facet counts with every filter but its own, so a menu shows the other choices.
@@ -128,7 +136,11 @@ pub fn search(
             count_facet(searcher, without_own.as_ref(), *facet, query.map)?,
         );
     }
-    Ok(CatalogueAnswer { ids, total, facets })
+    Ok(CatalogueAnswer {
+        hits,
+        total,
+        facets,
+    })
 }
 
 type Clause = (Occur, Box<dyn Query>);
@@ -277,9 +289,10 @@ type SortKey = (i64, Score, u64, u64);
 
 fn page(
     searcher: &Searcher,
+    fields: &Fields,
     query: &dyn Query,
     wanted: &CatalogueQuery,
-) -> tantivy::Result<(Vec<Uuid>, usize)> {
+) -> tantivy::Result<(Vec<Hit>, usize)> {
     let sort = wanted.sort;
     let key_field = match sort {
         Sort::Relevance | Sort::Newest => CREATED_AT,
@@ -310,11 +323,22 @@ fn page(
         });
     let (hits, total): (Vec<(SortKey, DocAddress)>, usize) =
         searcher.search(query, &(top, Count))?;
-    let ids = hits
-        .into_iter()
-        .map(|((_, _, high, low), _)| Uuid::from_u64_pair(high, low))
-        .collect();
-    Ok((if wanted.limit == 0 { Vec::new() } else { ids }, total))
+    let mut found = Vec::with_capacity(hits.len());
+    if wanted.limit > 0 {
+        for ((_, _, high, low), address) in hits {
+            let doc: TantivyDocument = searcher.doc(address)?;
+            let row = doc
+                .get_first(fields.row)
+                .and_then(|value| value.as_str())
+                .unwrap_or_default()
+                .to_owned();
+            found.push(Hit {
+                id: Uuid::from_u64_pair(high, low),
+                row,
+            });
+        }
+    }
+    Ok((found, total))
 }
 
 fn count_facet(

@@ -31,6 +31,7 @@ diesel::table! {
         code -> Text,
         name -> Text,
         current_code -> Nullable<Text>,
+        region -> Nullable<Text>,
     }
 }
 
@@ -41,6 +42,7 @@ diesel::table! {
         name -> Text,
         kind -> Text,
         formed_by -> Text,
+        region -> Nullable<Text>,
     }
 }
 

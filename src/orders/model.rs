@@ -61,8 +61,7 @@ impl PaymentStatus {
     }
 }
 
-/// Vietnam: orders shipped anywhere else are export orders.
-pub const HOME_COUNTRY: &str = "VN";
+pub use crate::admin_map::HOME_COUNTRY;
 
 /// At most this many lines in one order, placed or imported.
 pub const MAX_ITEMS_PER_ORDER: usize = 100;

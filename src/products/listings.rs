@@ -24,7 +24,9 @@ impl CatalogueListings {
         other_text.extend(product.description.as_deref());
         other_text.extend(origin_names);
         other_text.extend(certifications.iter().map(String::as_str));
+        let row = serde_json::to_string(&product).unwrap_or_default();
         Listing {
+            row,
             id: product.id.0,
             household_id: product.household_id.to_db(),
             other_text: other_text.join(" "),
@@ -410,7 +412,22 @@ mod tests {
         for search in searches {
             let answer = fixture.catalogue.search(&query(fixture, search)).unwrap();
             let expected = brute_force(fixture, search);
-            prop_assert_eq!((answer.ids, answer.total), expected, "{:?}", search);
+            let ids: Vec<uuid::Uuid> = answer.hits.iter().map(|hit| hit.id).collect();
+            prop_assert_eq!((ids, answer.total), expected, "{:?}", search);
+            // The rows it answers with are the database's, as of the last change.
+            for hit in &answer.hits {
+                let kept: super::super::repo::Product = serde_json::from_str(&hit.row).unwrap();
+                let id = kept.id;
+                let stored = fixture
+                    .db
+                    .run_blocking(move |conn| Ok(repo::find(conn, &id)?))
+                    .unwrap()
+                    .unwrap();
+                prop_assert_eq!(
+                    (kept.price_vnd, kept.stock_quantity, kept.status),
+                    (stored.price_vnd, stored.stock_quantity, stored.status)
+                );
+            }
         }
         Ok(())
     }

@@ -15,7 +15,8 @@ use crate::ids::{HouseholdId, ProductId};
 use crate::provinces::ProvinceMap;
 use crate::search::like_pattern;
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+// Serde: the catalogue's index keeps a copy of each listed row to answer searches with.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, serde::Serialize, serde::Deserialize)]
 #[diesel(table_name = products)]
 // NULL, not DEFAULT, for None: what bulk inserts (PostgreSQL COPY) need; no nullable column has a default.
 #[diesel(treat_none_as_default_value = false)]
@@ -646,13 +647,38 @@ pub fn listed_count(conn: &mut DbConnection) -> QueryResult<i64> {
         .get_result(conn)
 }
 
-/// These products if the public catalogue still lists them, in the order given.
-pub fn listed_in_order(conn: &mut DbConnection, ids: &[ProductId]) -> QueryResult<Vec<Product>> {
-    let wanted: Vec<String> = ids.iter().map(ProductId::to_db).collect();
-    let mut rows: Vec<Product> = listed(conn, Listed::Products(&wanted))?
-        .into_iter()
-        .map(|(product, _)| product)
-        .collect();
-    rows.sort_by_key(|row| ids.iter().position(|id| *id == row.id));
-    Ok(rows)
+/// A product as a cart needs it: whether it is on sale, what it costs and weighs, and the
+/// province (current map) its household ships from.
+#[derive(Debug, Clone, Queryable)]
+pub struct CartProduct {
+    pub id: ProductId,
+    pub status: ProductStatus,
+    pub price_vnd: i64,
+    pub unit_weight_grams: i64,
+    pub household_id: HouseholdId,
+    pub household_status: HouseholdStatus,
+    pub household_province: Option<String>,
+}
+
+impl CartProduct {
+    /// An active product of an active household.
+    pub fn on_sale(&self) -> bool {
+        self.status == ProductStatus::Active && self.household_status == HouseholdStatus::Active
+    }
+}
+
+pub fn cart_products(conn: &mut DbConnection, ids: &[ProductId]) -> QueryResult<Vec<CartProduct>> {
+    products::table
+        .inner_join(households::table)
+        .filter(products::id.eq_any(ids))
+        .select((
+            products::id,
+            products::status,
+            products::price_vnd,
+            products::unit_weight_grams,
+            products::household_id,
+            households::status,
+            households::current_province_code,
+        ))
+        .load(conn)
 }

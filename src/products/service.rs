@@ -264,7 +264,7 @@ pub async fn list(
             ));
         }
         let query = catalogue_query(search, &filter, sort, paging, facets);
-        return from_catalogue(ctx, catalogue.clone(), query, paging).await;
+        return from_catalogue(catalogue.clone(), query, paging).await;
     }
     if !facets.is_empty() {
         return Err(AppError::invalid_field(
@@ -372,10 +372,9 @@ fn catalogue_query(
     }
 }
 
-/// The page the index answers, its rows read from the database in the index's order (a product
-/// hidden since the index last heard of it is left out).
+/// The page the index answers, with the rows it keeps (as of the last change it followed: at
+/// most `catalogue.follow_interval` behind the database, which product pages and orders read).
 async fn from_catalogue(
-    ctx: &Context,
     catalogue: Arc<Catalogue>,
     query: CatalogueQuery,
     paging: Paging,
@@ -384,14 +383,12 @@ async fn from_catalogue(
         .await
         .map_err(|e| AppError::Internal(e.into()))?
         .map_err(AppError::Internal)?;
-    let ids: Vec<ProductId> = answer.ids.iter().map(|id| ProductId(*id)).collect();
-    let rows = if ids.is_empty() {
-        Vec::new()
-    } else {
-        ctx.db
-            .run(move |conn| Ok(repo::listed_in_order(conn, &ids)?))
-            .await?
-    };
+    let rows = answer
+        .hits
+        .iter()
+        .map(|hit| serde_json::from_str::<Product>(&hit.row))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| AppError::Internal(e.into()))?;
     Ok(ProductList {
         page: Page::new(rows, paging, answer.total as i64),
         facets: (!answer.facets.is_empty()).then_some(answer.facets),

@@ -2,7 +2,7 @@
 
 use diesel::prelude::*;
 
-use crate::admin_map::{AdminMap, Commune, CurrentProvince, FormerProvince};
+use crate::admin_map::{AdminMap, Commune, CurrentProvince, FormerProvince, Region};
 use crate::db::DbConnection;
 use crate::db::schema::{communes, current_provinces, provinces};
 
@@ -15,14 +15,19 @@ pub fn load(conn: &mut DbConnection) -> QueryResult<AdminMap> {
             current_provinces::name,
             current_provinces::kind,
             current_provinces::formed_by,
+            current_provinces::region,
         ))
-        .load::<(String, String, String, String)>(conn)?
+        .load::<(String, String, String, String, Option<String>)>(conn)?
         .into_iter()
-        .map(|(code, name, kind, formed_by)| CurrentProvince {
-            code,
-            name,
-            kind,
-            formed_by,
+        .map(|(code, name, kind, formed_by, region)| {
+            let region = region.as_deref().and_then(Region::parse);
+            CurrentProvince {
+                code,
+                name,
+                kind,
+                formed_by,
+                region,
+            }
         })
         .collect();
     let former = provinces::table
@@ -98,6 +103,32 @@ mod tests {
             }
         }
         assert_eq!(communes, 3321);
+        // Every current province has its region (scripts/vendor-regions): 15 north, 11 central, 8
+        // south; Hà Nội and Bắc Ninh in the north, Huế and Lâm Đồng central, Hồ Chí Minh City south.
+        let region_of = |code: &str| map.current_province(code).and_then(|p| p.region);
+        let mut by_region = std::collections::BTreeMap::new();
+        for province in map.current_provinces() {
+            *by_region
+                .entry(province.region.expect("a region"))
+                .or_insert(0) += 1;
+        }
+        assert_eq!(
+            by_region.into_iter().collect::<Vec<_>>(),
+            [
+                (Region::North, 15),
+                (Region::Central, 11),
+                (Region::South, 8)
+            ]
+        );
+        for (code, region) in [
+            ("01", Region::North),
+            ("24", Region::North),
+            ("46", Region::Central),
+            ("68", Region::Central),
+            ("79", Region::South),
+        ] {
+            assert_eq!(region_of(code), Some(region), "{code}");
+        }
         // Every current code is also a 2008 code (origins given on the current map are stored in
         // columns that still reference the 2008 table).
         for province in map.current_provinces() {

@@ -10,6 +10,7 @@ mod abuse;
 mod accounts;
 mod admin_map;
 mod auth;
+mod checkout;
 mod crash;
 mod errors;
 mod households;

@@ -193,11 +193,10 @@ async fn the_server_rides_out_a_database_outage() {
         return;
     };
     let token = app.signed_in("buyer").await;
-    // A listed product: the catalogue's index answers its id, and its row is the database's.
+    // A listed product: the catalogue's index keeps serving it while the database is away.
     let farmer = app.signed_in("farmer").await;
     let household = crate::helpers::id(&app.household(&farmer, "Hộ ông Hùng", "24").await);
-    app.product(&farmer, &household, serde_json::json!({}))
-        .await;
+    let product = crate::helpers::id(&app.product(&farmer, &household, json!({})).await);
     let name = app.database.url.rsplit('/').next().unwrap().to_owned();
     let mut admin = diesel::PgConnection::establish(&crate::helpers::pg_admin_url()).unwrap();
     let mut admin_sql = |sql: String| {
@@ -214,7 +213,12 @@ async fn the_server_rides_out_a_database_outage() {
         let me = app.get("/me", Some(&token)).await;
         me.assert_problem(503, "unavailable");
         assert!(me.headers.contains_key("retry-after"));
-        app.get("/products", None)
+        assert_eq!(
+            app.listed_ids("/products?q=vai", None).await,
+            [product.clone()],
+            "search answers from the index"
+        );
+        app.get(&format!("/products/{product}"), None)
             .await
             .assert_problem(503, "unavailable");
     }

@@ -1,6 +1,6 @@
 -- The change feed the search index follows. Triggers write a row for every change a search
--- can see (a product's text, filters, sort keys, visibility, and whether it is in stock; a
--- household's name or status), in the writing transaction, so no code path can forget it.
+-- can see (any change of a product, whose row a search answers with; a household's name or
+-- status), in the writing transaction, so no code path can forget it.
 -- Transactions commit in another order than they draw `seq`, so a server does not follow
 -- `seq`: each row keeps its transaction id, and a server reads the rows of the transactions
 -- that ended between its last read and the oldest one still running
@@ -34,12 +34,6 @@ END $$;
 CREATE TRIGGER products_search_insert_delete AFTER INSERT OR DELETE ON products
     FOR EACH ROW EXECUTE FUNCTION record_product_search_change();
 CREATE TRIGGER products_search_update AFTER UPDATE ON products FOR EACH ROW
-WHEN (OLD.search_text IS DISTINCT FROM NEW.search_text OR OLD.name IS DISTINCT FROM NEW.name
-    OR OLD.description IS DISTINCT FROM NEW.description OR OLD.category IS DISTINCT FROM NEW.category
-    OR OLD.price_vnd IS DISTINCT FROM NEW.price_vnd OR (OLD.stock_quantity > 0) IS DISTINCT FROM (NEW.stock_quantity > 0)
-    OR OLD.origin_province_code IS DISTINCT FROM NEW.origin_province_code OR OLD.origin_map IS DISTINCT FROM NEW.origin_map
-    OR OLD.origin_current_code IS DISTINCT FROM NEW.origin_current_code OR OLD.certifications IS DISTINCT FROM NEW.certifications
-    OR OLD.status IS DISTINCT FROM NEW.status OR OLD.views IS DISTINCT FROM NEW.views OR OLD.household_id IS DISTINCT FROM NEW.household_id)
     EXECUTE FUNCTION record_product_search_change();
 CREATE TRIGGER households_search_update AFTER UPDATE ON households FOR EACH ROW
 WHEN (OLD.name IS DISTINCT FROM NEW.name OR OLD.status IS DISTINCT FROM NEW.status)

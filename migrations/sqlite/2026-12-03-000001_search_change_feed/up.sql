@@ -1,6 +1,6 @@
 -- The change feed the search index follows. Triggers write a row for every change a search
--- can see (a product's text, filters, sort keys, visibility, and whether it is in stock; a
--- household's name or status), in the writing transaction, so no code path can forget it.
+-- can see (any change of a product, whose row a search answers with; a household's name or
+-- status), in the writing transaction, so no code path can forget it.
 -- SQLite commits one writer at a time, so rows become visible in `seq` order: a server
 -- reads `seq > last` and misses none.
 CREATE TABLE search_changes (
@@ -18,12 +18,6 @@ CREATE TRIGGER products_search_delete AFTER DELETE ON products BEGIN
     INSERT INTO search_changes (product_id) VALUES (old.id);
 END;
 CREATE TRIGGER products_search_update AFTER UPDATE ON products
-WHEN old.search_text IS NOT new.search_text OR old.name IS NOT new.name
-    OR old.description IS NOT new.description OR old.category IS NOT new.category
-    OR old.price_vnd IS NOT new.price_vnd OR (old.stock_quantity > 0) IS NOT (new.stock_quantity > 0)
-    OR old.origin_province_code IS NOT new.origin_province_code OR old.origin_map IS NOT new.origin_map
-    OR old.origin_current_code IS NOT new.origin_current_code OR old.certifications IS NOT new.certifications
-    OR old.status IS NOT new.status OR old.views IS NOT new.views OR old.household_id IS NOT new.household_id
 BEGIN
     INSERT INTO search_changes (product_id) VALUES (new.id);
 END;
