@@ -115,19 +115,20 @@ impl Follower {
         loop {
             let source = self.source.clone();
             let from = after.clone();
-            let batch: Vec<Listing> = self.db.run_blocking(move |conn| {
+            let (batch, last): (Vec<Listing>, _) = self.db.run_blocking(move |conn| {
                 source
                     .listings_after(conn, from.as_deref(), BUILD_BATCH)
                     .map_err(crate::error::AppError::Internal)
             })?;
-            let Some(last) = batch.last() else { break };
-            after = Some(last.id.to_string());
+            let Some(last) = last else { break };
+            after = Some(last);
             for listing in &batch {
                 self.writer.add_document(self.fields.document(listing))?;
             }
+            let before = indexed;
             indexed += batch.len() as u64;
             progress.set_position(indexed);
-            if indexed % 100_000 < BUILD_BATCH as u64 {
+            if indexed / 100_000 > before / 100_000 {
                 tracing::info!(indexed, total, "building the catalogue index");
             }
         }

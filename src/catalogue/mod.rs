@@ -41,13 +41,14 @@ pub trait ListingSource: Send + Sync + 'static {
         household_ids: &[String],
     ) -> anyhow::Result<Vec<Listing>>;
 
-    /// Listed products in id order after `after`, `limit` at a time (for a rebuild).
+    /// The listed products among the next `limit` products in id order after `after` (for a
+    /// rebuild), and the last id read: `None` once past the last product.
     fn listings_after(
         &self,
         conn: &mut DbConnection,
         after: Option<&str>,
         limit: i64,
-    ) -> anyhow::Result<Vec<Listing>>;
+    ) -> anyhow::Result<(Vec<Listing>, Option<String>)>;
 
     /// How many products the catalogue lists (for the rebuild's progress).
     fn count(&self, conn: &mut DbConnection) -> anyhow::Result<i64>;

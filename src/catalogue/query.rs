@@ -9,6 +9,7 @@ use std::ops::Bound;
 use tantivy::aggregation::agg_req::Aggregations;
 use tantivy::aggregation::agg_result::{AggregationResult, AggregationResults, BucketResult};
 use tantivy::aggregation::{AggregationCollector, Key};
+use tantivy::collector::sort_key::SortByStaticFastValue;
 use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{
     AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, PhrasePrefixQuery,
@@ -16,13 +17,12 @@ use tantivy::query::{
 };
 use tantivy::schema::IndexRecordOption;
 use tantivy::schema::Value;
-use tantivy::{DocAddress, DocId, Score, Searcher, SegmentReader, TantivyDocument, Term};
-use uuid::Uuid;
+use tantivy::{DocAddress, Order, Score, Searcher, TantivyDocument, Term};
 
 use super::analysis::{QueryWord, query_words};
 use super::document::{
-    CATEGORY, CERTIFICATION, CREATED_AT, Fields, ID_HIGH, ID_LOW, IN_STOCK, ORIGIN_2008,
-    ORIGIN_CURRENT, PRICE, VIEWS,
+    CATEGORY, CERTIFICATION, CREATED_AT, Fields, ID_HIGH, ID_LOW, ORIGIN_2008, ORIGIN_CURRENT,
+    PRICE, VIEWS,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,10 +103,9 @@ pub struct FacetCount {
     pub count: u64,
 }
 
-/// One product of a page: its id and the row its source gave the index.
+/// One product of a page: the row its source gave the index.
 #[derive(Debug, Clone)]
 pub struct Hit {
-    pub id: Uuid,
     pub row: String,
 }
 
@@ -125,12 +124,16 @@ pub fn search(
     let words = query_words(&query.text);
     let prefix_last = !query.text.ends_with(char::is_whitespace);
     let matching = word_clauses(fields, &words, prefix_last);
-    let full = assemble(copy(&matching), filters(fields, query, None));
+    let full = assemble(fields, copy(&matching), filters(fields, query, None));
     let (hits, total) = page(searcher, fields, full.as_ref(), query)?;
     let mut facets = BTreeMap::new();
     for facet in &query.facets {
         // Each facet counts with every filter but its own, so a menu shows the other choices.
-        let without_own = assemble(copy(&matching), filters(fields, query, Some(*facet)));
+        let without_own = assemble(
+            fields,
+            copy(&matching),
+            filters(fields, query, Some(*facet)),
+        );
         facets.insert(
             facet.name(),
             count_facet(searcher, without_own.as_ref(), *facet, query.map)?,
@@ -276,69 +279,76 @@ fn filters(fields: &Fields, query: &CatalogueQuery, except: Option<Facet>) -> Ve
     clauses
 }
 
-fn assemble(mut words: Vec<Clause>, filters: Vec<Clause>) -> Box<dyn Query> {
+fn assemble(fields: &Fields, mut words: Vec<Clause>, filters: Vec<Clause>) -> Box<dyn Query> {
     if !words.iter().any(|(occur, _)| *occur == Occur::Must) {
         words.push((Occur::Must, boxed(AllQuery)));
     }
+    // In stock first: a constant far above any match's score (scores of other sorts are unused).
+    let in_stock = TermQuery::new(
+        Term::from_field_bool(fields.in_stock, true),
+        IndexRecordOption::Basic,
+    );
+    words.push((
+        Occur::Should,
+        boxed(ConstScoreQuery::new(boxed(in_stock), IN_STOCK_BOOST)),
+    ));
     words.extend(filters);
     boxed(BooleanQuery::new(words))
 }
 
-/// Ties in every order are broken by id, newest first, as the database's listing does.
-type SortKey = (i64, Score, u64, u64);
+/// What being in stock adds to a listing's score: more than any match of ten words can.
+const IN_STOCK_BOOST: Score = 10_000.0;
 
+/// The rows of a page, and how many documents match. Relevance ranks by score alone (the
+/// in-stock boost is a clause of the query), which lets tantivy skip blocks that cannot reach
+/// the page; the other sorts read their fast field with scoring off, ties broken by id, newest
+/// first, as the database's listing does. The total is a second, unscored pass.
 fn page(
     searcher: &Searcher,
     fields: &Fields,
     query: &dyn Query,
     wanted: &CatalogueQuery,
 ) -> tantivy::Result<(Vec<Hit>, usize)> {
-    let sort = wanted.sort;
-    let key_field = match sort {
-        Sort::Relevance | Sort::Newest => CREATED_AT,
-        Sort::PriceAsc | Sort::PriceDesc => PRICE,
-        Sort::Popular => VIEWS,
-    };
-    let top = TopDocs::with_limit(wanted.limit.max(1))
-        .and_offset(wanted.offset)
-        .tweak_score(move |segment: &SegmentReader| {
-            // Every document has these fields (see `document::schema`).
-            let fast = segment.fast_fields();
-            let known = "a field of the schema";
-            let key = fast.i64(key_field).expect(known).first_or_default_col(0);
-            let in_stock = fast
-                .bool(IN_STOCK)
-                .expect(known)
-                .first_or_default_col(false);
-            let [high, low] =
-                [ID_HIGH, ID_LOW].map(|id| fast.u64(id).expect(known).first_or_default_col(0));
-            move |doc: DocId, score: Score| -> SortKey {
-                let (primary, score) = match sort {
-                    Sort::Relevance => (i64::from(in_stock.get_val(doc)), score),
-                    Sort::PriceAsc => (-key.get_val(doc), 0.0),
-                    Sort::Newest | Sort::PriceDesc | Sort::Popular => (key.get_val(doc), 0.0),
-                };
-                (primary, score, high.get_val(doc), low.get_val(doc))
-            }
-        });
-    let (hits, total): (Vec<(SortKey, DocAddress)>, usize) =
-        searcher.search(query, &(top, Count))?;
-    let mut found = Vec::with_capacity(hits.len());
-    if wanted.limit > 0 {
-        for ((_, _, high, low), address) in hits {
-            let doc: TantivyDocument = searcher.doc(address)?;
-            let row = doc
-                .get_first(fields.row)
-                .and_then(|value| value.as_str())
-                .unwrap_or_default()
-                .to_owned();
-            found.push(Hit {
-                id: Uuid::from_u64_pair(high, low),
-                row,
-            });
-        }
+    let total = searcher.search(query, &Count)?;
+    if wanted.limit == 0 || wanted.offset >= total {
+        return Ok((Vec::new(), total));
     }
-    Ok((found, total))
+    let top = || TopDocs::with_limit(wanted.limit).and_offset(wanted.offset);
+    let by_id = (
+        (
+            SortByStaticFastValue::<u64>::for_field(ID_HIGH),
+            Order::Desc,
+        ),
+        (SortByStaticFastValue::<u64>::for_field(ID_LOW), Order::Desc),
+    );
+    let by = |field: &str, order: Order| {
+        top().order_by((
+            (SortByStaticFastValue::<i64>::for_field(field), order),
+            by_id.clone(),
+        ))
+    };
+    let addresses: Vec<DocAddress> = match wanted.sort {
+        Sort::Relevance => addresses(searcher.search(query, &top().order_by_score())?),
+        Sort::Newest => addresses(searcher.search(query, &by(CREATED_AT, Order::Desc))?),
+        Sort::PriceAsc => addresses(searcher.search(query, &by(PRICE, Order::Asc))?),
+        Sort::PriceDesc => addresses(searcher.search(query, &by(PRICE, Order::Desc))?),
+        Sort::Popular => addresses(searcher.search(query, &by(VIEWS, Order::Desc))?),
+    };
+    let mut hits = Vec::with_capacity(addresses.len());
+    for address in addresses {
+        let doc: TantivyDocument = searcher.doc(address)?;
+        let row = doc
+            .get_first(fields.row)
+            .and_then(|value| value.as_str())
+            .unwrap_or_default()
+            .to_owned();
+        hits.push(Hit { row });
+    }
+    Ok((hits, total))
+}
+
+fn addresses<K>(hits: Vec<(K, DocAddress)>) -> Vec<DocAddress> {
+    hits.into_iter().map(|(_, address)| address).collect()
 }
 
 fn count_facet(

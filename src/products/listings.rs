@@ -73,8 +73,12 @@ impl ListingSource for CatalogueListings {
         conn: &mut DbConnection,
         after: Option<&str>,
         limit: i64,
-    ) -> anyhow::Result<Vec<Listing>> {
-        self.read(conn, Listed::After(after, limit))
+    ) -> anyhow::Result<(Vec<Listing>, Option<String>)> {
+        let (rows, last) = repo::listed_after(conn, after, limit)?;
+        Ok((
+            rows.into_iter().map(|row| self.listing(row)).collect(),
+            last,
+        ))
     }
 
     fn count(&self, conn: &mut DbConnection) -> anyhow::Result<i64> {
@@ -362,8 +366,9 @@ mod tests {
     fn brute_force(fixture: &Fixture, search: &Search) -> (Vec<uuid::Uuid>, usize) {
         let rows = fixture
             .db
-            .run_blocking(|conn| Ok(repo::listed(conn, Listed::After(None, 10_000))?))
-            .unwrap();
+            .run_blocking(|conn| Ok(repo::listed_after(conn, None, 10_000)?))
+            .unwrap()
+            .0;
         let word = search.word.map(|w| crate::search::fold(WORDS[w]));
         let mut hits: Vec<_> = rows
             .into_iter()
@@ -412,11 +417,12 @@ mod tests {
         for search in searches {
             let answer = fixture.catalogue.search(&query(fixture, search)).unwrap();
             let expected = brute_force(fixture, search);
-            let ids: Vec<uuid::Uuid> = answer.hits.iter().map(|hit| hit.id).collect();
+            let kept: Vec<repo::Product> =
+                answer.hits.iter().map(|hit| serde_json::from_str(&hit.row).unwrap()).collect();
+            let ids: Vec<uuid::Uuid> = kept.iter().map(|row| row.id.0).collect();
             prop_assert_eq!((ids, answer.total), expected, "{:?}", search);
             // The rows it answers with are the database's, as of the last change.
-            for hit in &answer.hits {
-                let kept: super::super::repo::Product = serde_json::from_str(&hit.row).unwrap();
+            for kept in kept {
                 let id = kept.id;
                 let stored = fixture
                     .db

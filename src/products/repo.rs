@@ -612,8 +612,6 @@ pub type ListedRow = (Product, String);
 pub enum Listed<'a> {
     Products(&'a [String]),
     OfHouseholds(&'a [String]),
-    /// In id order after this id, this many.
-    After(Option<&'a str>, i64),
 }
 
 pub fn listed(conn: &mut DbConnection, which: Listed<'_>) -> QueryResult<Vec<ListedRow>> {
@@ -626,15 +624,46 @@ pub fn listed(conn: &mut DbConnection, which: Listed<'_>) -> QueryResult<Vec<Lis
     let query = match which {
         Listed::Products(ids) => query.filter(products::id.eq_any(ids.to_vec())),
         Listed::OfHouseholds(ids) => query.filter(products::household_id.eq_any(ids.to_vec())),
-        Listed::After(after, limit) => {
-            let query = query.order(products::id.asc()).limit(limit);
-            match after {
-                Some(after) => query.filter(products::id.gt(after.to_owned())),
-                None => query,
-            }
-        }
     };
     query.load(conn)
+}
+
+/// The listed products among the next `limit` products in id order after `after`, and the last
+/// id read (`None` past the last product). Products in id order, then their households: a join
+/// sorted by product id would have SQLite sort every row for each batch.
+pub fn listed_after(
+    conn: &mut DbConnection,
+    after: Option<&str>,
+    limit: i64,
+) -> QueryResult<(Vec<ListedRow>, Option<String>)> {
+    let mut query = products::table
+        .order(products::id.asc())
+        .limit(limit)
+        .select(Product::as_select())
+        .into_boxed::<MultiBackend>();
+    if let Some(after) = after {
+        query = query.filter(products::id.gt(after.to_owned()));
+    }
+    let batch: Vec<Product> = query.load(conn)?;
+    let Some(last) = batch.last().map(|p| p.id.to_db()) else {
+        return Ok((Vec::new(), None));
+    };
+    let mut owners: Vec<HouseholdId> = batch.iter().map(|p| p.household_id).collect();
+    owners.sort_unstable();
+    owners.dedup();
+    let active: BTreeMap<HouseholdId, String> = households::table
+        .filter(households::id.eq_any(&owners))
+        .filter(households::status.eq(HouseholdStatus::Active))
+        .select((households::id, households::name))
+        .load::<(HouseholdId, String)>(conn)?
+        .into_iter()
+        .collect();
+    let listed = batch
+        .into_iter()
+        .filter(|p| p.status == ProductStatus::Active)
+        .filter_map(|p| active.get(&p.household_id).cloned().map(|name| (p, name)))
+        .collect();
+    Ok((listed, Some(last)))
 }
 
 /// How many products the public catalogue lists.
