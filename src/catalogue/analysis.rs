@@ -67,6 +67,26 @@ fn words_of(analyzer: &mut TextAnalyzer, text: &str) -> Vec<(usize, String)> {
     words
 }
 
+/// Each two words side by side, folded and joined by `_` (`vai_thieu thieu_luc …`): matching a
+/// pair of query words against these ranks words typed together above the same words apart,
+/// without reading positions.
+pub fn folded_pairs(text: &str) -> String {
+    let words: Vec<String> = words_of(&mut analyzer(Form::Folded), text)
+        .into_iter()
+        .map(|(_, word)| word)
+        .collect();
+    words
+        .windows(2)
+        .map(|pair| pair_term(&pair[0], &pair[1]))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The term of two folded words side by side.
+pub fn pair_term(first: &str, second: &str) -> String {
+    format!("{first}_{second}")
+}
+
 /// A name as suggestions compare it: folded words joined by one space.
 pub fn folded_key(text: &str) -> String {
     words_of(&mut analyzer(Form::Folded), text)

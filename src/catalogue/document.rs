@@ -42,6 +42,7 @@ pub struct Fields {
     pub household: Field,
     pub folded: Field,
     pub exact: Field,
+    pub pairs: Field,
     pub name_key: Field,
     pub category: Field,
     pub certification: Field,
@@ -79,12 +80,10 @@ pub fn schema() -> (Schema, Fields) {
         id_high: builder.add_u64_field(ID_HIGH, FAST),
         id_low: builder.add_u64_field(ID_LOW, FAST),
         household: builder.add_text_field("household", STRING),
-        // Positions: words next to each other rank as a phrase.
-        folded: builder.add_text_field(
-            "folded",
-            text(FOLDED, IndexRecordOption::WithFreqsAndPositions),
-        ),
+        folded: builder.add_text_field("folded", text(FOLDED, IndexRecordOption::WithFreqs)),
         exact: builder.add_text_field("exact", text(EXACT, IndexRecordOption::WithFreqs)),
+        // Two folded words side by side (`analysis::folded_pairs`), one term each.
+        pairs: builder.add_text_field("pairs", text("whitespace", IndexRecordOption::WithFreqs)),
         // "<folded name>\u{1}<name>": suggestions read the term dictionary in name order.
         name_key: builder.add_text_field("name_key", STRING),
         category: builder.add_text_field(CATEGORY, STRING | FAST),
@@ -119,6 +118,7 @@ impl Fields {
         for text in [&listing.name, &listing.other_text] {
             doc.add_text(self.folded, text);
             doc.add_text(self.exact, text);
+            doc.add_text(self.pairs, analysis::folded_pairs(text));
         }
         doc.add_text(
             self.name_key,

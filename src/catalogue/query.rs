@@ -12,14 +12,14 @@ use tantivy::aggregation::{AggregationCollector, Key};
 use tantivy::collector::sort_key::SortByStaticFastValue;
 use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{
-    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, PhrasePrefixQuery,
-    PhraseQuery, Query, RangeQuery, TermQuery,
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, Query, RangeQuery,
+    TermQuery,
 };
 use tantivy::schema::IndexRecordOption;
 use tantivy::schema::Value;
 use tantivy::{DocAddress, Order, Score, Searcher, TantivyDocument, Term};
 
-use super::analysis::{QueryWord, query_words};
+use super::analysis::{QueryWord, pair_term, query_words};
 use super::document::{
     CATEGORY, CERTIFICATION, CREATED_AT, Fields, ID_HIGH, ID_LOW, ORIGIN_2008, ORIGIN_CURRENT,
     PRICE, VIEWS,
@@ -188,14 +188,12 @@ fn word_clauses(fields: &Fields, words: &[QueryWord], prefix_last: bool) -> Vec<
             let prefix = FuzzyTermQuery::new_prefix(term.clone(), 0, true);
             ways.push((Occur::Should, boxed(BoostQuery::new(boxed(prefix), 0.7))));
         } else if last && i > 0 {
-            // One letter after a word (`phu q`): a phrase prefix, not every word with that letter.
-            let previous = &words[i - 1];
-            let mut phrase = PhrasePrefixQuery::new_with_offset(vec![
-                (0, Term::from_field_text(fields.folded, &previous.folded)),
-                (word.position - previous.position, term.clone()),
-            ]);
-            phrase.set_max_expansions(1_000);
-            ways.push((Occur::Should, boxed(phrase)));
+            // One letter after a word (`phu q`): the pairs that begin so, not every word with
+            // that letter.
+            let pair = pair_term(&words[i - 1].folded, &word.folded);
+            let prefix =
+                FuzzyTermQuery::new_prefix(Term::from_field_text(fields.pairs, &pair), 0, true);
+            ways.push((Occur::Should, boxed(prefix)));
         }
         if word.exact != word.folded {
             // The buyer typed diacritics: the listing that has them ranks first (`bơ` ≠ `bò`).
@@ -209,14 +207,13 @@ fn word_clauses(fields: &Fields, words: &[QueryWord], prefix_last: bool) -> Vec<
     }
     // Words side by side as typed (`thanh long`) rank above the same words apart.
     for pair in words.windows(2) {
-        let phrase = PhraseQuery::new_with_offset(vec![
-            (0, Term::from_field_text(fields.folded, &pair[0].folded)),
-            (
-                pair[1].position - pair[0].position,
-                Term::from_field_text(fields.folded, &pair[1].folded),
-            ),
-        ]);
-        clauses.push((Occur::Should, boxed(BoostQuery::new(boxed(phrase), 1.5))));
+        let term =
+            Term::from_field_text(fields.pairs, &pair_term(&pair[0].folded, &pair[1].folded));
+        let side_by_side = TermQuery::new(term, IndexRecordOption::WithFreqs);
+        clauses.push((
+            Occur::Should,
+            boxed(BoostQuery::new(boxed(side_by_side), 1.5)),
+        ));
     }
     clauses
 }
@@ -300,19 +297,14 @@ fn assemble(fields: &Fields, mut words: Vec<Clause>, filters: Vec<Clause>) -> Bo
 const IN_STOCK_BOOST: Score = 10_000.0;
 
 /// The rows of a page, and how many documents match. Relevance ranks by score alone (the
-/// in-stock boost is a clause of the query), which lets tantivy skip blocks that cannot reach
-/// the page; the other sorts read their fast field with scoring off, ties broken by id, newest
-/// first, as the database's listing does. The total is a second, unscored pass.
+/// in-stock boost is a clause of the query); the other sorts read their fast field with scoring
+/// off, ties broken by id, newest first, as the database's listing does.
 fn page(
     searcher: &Searcher,
     fields: &Fields,
     query: &dyn Query,
     wanted: &CatalogueQuery,
 ) -> tantivy::Result<(Vec<Hit>, usize)> {
-    let total = searcher.search(query, &Count)?;
-    if wanted.limit == 0 || wanted.offset >= total {
-        return Ok((Vec::new(), total));
-    }
     let top = || TopDocs::with_limit(wanted.limit).and_offset(wanted.offset);
     let by_id = (
         (
@@ -327,13 +319,18 @@ fn page(
             by_id.clone(),
         ))
     };
-    let addresses: Vec<DocAddress> = match wanted.sort {
-        Sort::Relevance => addresses(searcher.search(query, &top().order_by_score())?),
-        Sort::Newest => addresses(searcher.search(query, &by(CREATED_AT, Order::Desc))?),
-        Sort::PriceAsc => addresses(searcher.search(query, &by(PRICE, Order::Asc))?),
-        Sort::PriceDesc => addresses(searcher.search(query, &by(PRICE, Order::Desc))?),
-        Sort::Popular => addresses(searcher.search(query, &by(VIEWS, Order::Desc))?),
+    // One pass: the matches are all visited anyway (the clauses that only add score keep
+    // tantivy from skipping any), so the count comes with the page.
+    let (addresses, total) = match wanted.sort {
+        Sort::Relevance => addresses(searcher.search(query, &(top().order_by_score(), Count))?),
+        Sort::Newest => addresses(searcher.search(query, &(by(CREATED_AT, Order::Desc), Count))?),
+        Sort::PriceAsc => addresses(searcher.search(query, &(by(PRICE, Order::Asc), Count))?),
+        Sort::PriceDesc => addresses(searcher.search(query, &(by(PRICE, Order::Desc), Count))?),
+        Sort::Popular => addresses(searcher.search(query, &(by(VIEWS, Order::Desc), Count))?),
     };
+    if wanted.limit == 0 {
+        return Ok((Vec::new(), total));
+    }
     let mut hits = Vec::with_capacity(addresses.len());
     for address in addresses {
         let doc: TantivyDocument = searcher.doc(address)?;
@@ -347,8 +344,11 @@ fn page(
     Ok((hits, total))
 }
 
-fn addresses<K>(hits: Vec<(K, DocAddress)>) -> Vec<DocAddress> {
-    hits.into_iter().map(|(_, address)| address).collect()
+fn addresses<K>((hits, total): (Vec<(K, DocAddress)>, usize)) -> (Vec<DocAddress>, usize) {
+    (
+        hits.into_iter().map(|(_, address)| address).collect(),
+        total,
+    )
 }
 
 fn count_facet(

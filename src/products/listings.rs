@@ -417,8 +417,11 @@ mod tests {
         for search in searches {
             let answer = fixture.catalogue.search(&query(fixture, search)).unwrap();
             let expected = brute_force(fixture, search);
-            let kept: Vec<repo::Product> =
-                answer.hits.iter().map(|hit| serde_json::from_str(&hit.row).unwrap()).collect();
+            let kept: Vec<repo::Product> = answer
+                .hits
+                .iter()
+                .map(|hit| serde_json::from_str(&hit.row).unwrap())
+                .collect();
             let ids: Vec<uuid::Uuid> = kept.iter().map(|row| row.id.0).collect();
             prop_assert_eq!((ids, answer.total), expected, "{:?}", search);
             // The rows it answers with are the database's, as of the last change.

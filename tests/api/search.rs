@@ -107,6 +107,12 @@ async fn typos_are_forgiven_by_word_length_and_the_last_word_is_a_prefix(app: Te
     // The last word is a prefix (not when a space follows it).
     assert_eq!(search("vai th").await, [lychee.clone()]);
     assert_eq!(search("luc ng").await, [lychee.clone()]);
+    assert_eq!(
+        search("thieu l").await,
+        [lychee.clone()],
+        "one letter after a word: the words that follow it so"
+    );
+    assert!(search("vai l").await.is_empty(), "Lục follows thiều, not vải");
     assert!(search("vai th ").await.is_empty());
     assert_eq!(search("ca phe rob").await, [coffee]);
 }
