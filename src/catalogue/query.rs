@@ -123,7 +123,7 @@ pub fn search(
 ) -> tantivy::Result<CatalogueAnswer> {
     let words = query_words(&query.text);
     let prefix_last = !query.text.ends_with(char::is_whitespace);
-    let matching = word_clauses(fields, &words, prefix_last);
+    let matching = word_clauses(searcher, fields, &words, prefix_last)?;
     let full = assemble(fields, copy(&matching), filters(fields, query, None));
     let (hits, total) = page(searcher, fields, full.as_ref(), query)?;
     let mut facets = BTreeMap::new();
@@ -168,7 +168,12 @@ fn typos_allowed(word: &str) -> u8 {
     }
 }
 
-fn word_clauses(fields: &Fields, words: &[QueryWord], prefix_last: bool) -> Vec<Clause> {
+fn word_clauses(
+    searcher: &Searcher,
+    fields: &Fields,
+    words: &[QueryWord],
+    prefix_last: bool,
+) -> tantivy::Result<Vec<Clause>> {
     let mut clauses = Vec::new();
     for (i, word) in words.iter().enumerate() {
         let term = Term::from_field_text(fields.folded, &word.folded);
@@ -177,7 +182,9 @@ fn word_clauses(fields: &Fields, words: &[QueryWord], prefix_last: bool) -> Vec<
             boxed(TermQuery::new(term.clone(), IndexRecordOption::WithFreqs)),
         )];
         let typos = typos_allowed(&word.folded);
-        if typos > 0 {
+        // A word the catalogue has as typed is not also looked for with typos: the typo
+        // variants would only add noise below it, at the cost of reading them all.
+        if typos > 0 && searcher.doc_freq(&term)? == 0 {
             // Automaton queries score their boost: a typo counts less than the word itself.
             let fuzzy = FuzzyTermQuery::new(term.clone(), typos, true);
             ways.push((Occur::Should, boxed(BoostQuery::new(boxed(fuzzy), 0.5))));
@@ -215,7 +222,7 @@ fn word_clauses(fields: &Fields, words: &[QueryWord], prefix_last: bool) -> Vec<
             boxed(BoostQuery::new(boxed(side_by_side), 1.5)),
         ));
     }
-    clauses
+    Ok(clauses)
 }
 
 fn filter(query: impl Query) -> Clause {

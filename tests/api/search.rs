@@ -112,7 +112,10 @@ async fn typos_are_forgiven_by_word_length_and_the_last_word_is_a_prefix(app: Te
         [lychee.clone()],
         "one letter after a word: the words that follow it so"
     );
-    assert!(search("vai l").await.is_empty(), "Lục follows thiều, not vải");
+    assert!(
+        search("vai l").await.is_empty(),
+        "Lục follows thiều, not vải"
+    );
     assert!(search("vai th ").await.is_empty());
     assert_eq!(search("ca phe rob").await, [coffee]);
 }
