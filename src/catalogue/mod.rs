@@ -73,7 +73,6 @@ pub const SUGGESTIONS_MAX: usize = 10;
 const INDEX_VERSION: u32 = 1;
 
 pub struct Catalogue {
-    index: Index,
     reader: IndexReader,
     fields: Fields,
     sync: Arc<SyncState>,
@@ -121,7 +120,6 @@ impl Catalogue {
         });
         state.spawn(woken, sync.clone())?;
         Ok(Arc::new(Catalogue {
-            index,
             reader,
             fields,
             sync,
@@ -207,20 +205,6 @@ impl Catalogue {
         }
         // An error: the follower has stopped, and nothing will come.
         let _ = tokio::time::timeout(timeout, finished.wait_for(|round| *round >= target)).await;
-    }
-
-    /// The number of documents the index serves (for health and tests).
-    pub fn len(&self) -> u64 {
-        self.reader.searcher().num_docs()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// The index's directory handle (for tests that break it).
-    pub fn index(&self) -> &Index {
-        &self.index
     }
 }
 
