@@ -24,7 +24,7 @@ pub struct Settings {
     pub log: LogSettings,
 }
 
-/// Parcel tariffs: each household's parcel pays by its weight and zone (see `crate::shipping`).
+/// Parcel tariffs: each household's parcel pays by its weight and zone (the shipping module).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ShippingSettings {
@@ -84,9 +84,8 @@ impl ShippingSettings {
         );
         for code in earlier.iter().flat_map(|z| &z.countries) {
             anyhow::ensure!(
-                isocountry::CountryCode::for_alpha2(code).is_ok()
-                    && code != crate::admin_map::HOME_COUNTRY,
-                "shipping.export: {code} is not a foreign ISO 3166-1 alpha-2 code"
+                isocountry::CountryCode::for_alpha2(code).is_ok(),
+                "shipping.export: {code} is not an ISO 3166-1 alpha-2 code"
             );
         }
         Ok(())
