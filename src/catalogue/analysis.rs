@@ -34,35 +34,31 @@ fn analyzer(form: Form) -> TextAnalyzer {
         .build()
 }
 
-/// One word of a query in both forms, with its position (for phrases).
+/// One word of a query in both forms.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueryWord {
     pub folded: String,
     pub exact: String,
-    pub position: usize,
 }
 
-/// The words of a query in both forms: the same cutting as the indexed text.
+/// The words of a query in both forms: the same cutting as the indexed text (both analyzers
+/// cut alike, so the words pair up).
 pub fn query_words(text: &str) -> Vec<QueryWord> {
-    let folded = words_of(&mut analyzer(Form::Folded), text);
-    let exact = words_of(&mut analyzer(Form::Exact), text);
+    let folded = words_of(Form::Folded, text);
+    let exact = words_of(Form::Exact, text);
     folded
         .into_iter()
         .zip(exact)
-        .map(|((position, folded), (_, exact))| QueryWord {
-            folded,
-            exact,
-            position,
-        })
+        .map(|(folded, exact)| QueryWord { folded, exact })
         .collect()
 }
 
-fn words_of(analyzer: &mut TextAnalyzer, text: &str) -> Vec<(usize, String)> {
+fn words_of(form: Form, text: &str) -> Vec<String> {
+    let mut analyzer = analyzer(form);
     let mut stream = analyzer.token_stream(text);
     let mut words = Vec::new();
     while stream.advance() {
-        let token = stream.token();
-        words.push((token.position, token.text.clone()));
+        words.push(stream.token().text.clone());
     }
     words
 }
@@ -71,10 +67,7 @@ fn words_of(analyzer: &mut TextAnalyzer, text: &str) -> Vec<(usize, String)> {
 /// pair of query words against these ranks words typed together above the same words apart,
 /// without reading positions.
 pub fn folded_pairs(text: &str) -> String {
-    let words: Vec<String> = words_of(&mut analyzer(Form::Folded), text)
-        .into_iter()
-        .map(|(_, word)| word)
-        .collect();
+    let words = words_of(Form::Folded, text);
     words
         .windows(2)
         .map(|pair| pair_term(&pair[0], &pair[1]))
@@ -89,11 +82,7 @@ pub fn pair_term(first: &str, second: &str) -> String {
 
 /// A name as suggestions compare it: folded words joined by one space.
 pub fn folded_key(text: &str) -> String {
-    words_of(&mut analyzer(Form::Folded), text)
-        .into_iter()
-        .map(|(_, word)| word)
-        .collect::<Vec<_>>()
-        .join(" ")
+    words_of(Form::Folded, text).join(" ")
 }
 
 #[derive(Clone, Default)]

@@ -100,8 +100,9 @@ pub fn schema() -> (Schema, Fields) {
 }
 
 impl Fields {
-    pub fn id_term(&self, id: &Uuid) -> Term {
-        Term::from_field_text(self.id, &id.to_string())
+    /// The term of a product id, as the database writes it (hyphenated lower case).
+    pub fn id_term(&self, id: &str) -> Term {
+        Term::from_field_text(self.id, id)
     }
 
     pub fn household_term(&self, household_id: &str) -> Term {

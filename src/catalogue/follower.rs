@@ -169,9 +169,7 @@ impl Follower {
         })?;
         let changed = !changes.product_ids.is_empty() || !changes.household_ids.is_empty();
         for id in &changes.product_ids {
-            if let Ok(id) = uuid::Uuid::try_parse(id) {
-                self.writer.delete_term(self.fields.id_term(&id));
-            }
+            self.writer.delete_term(self.fields.id_term(id));
         }
         for household in &changes.household_ids {
             self.writer

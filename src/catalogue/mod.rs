@@ -23,9 +23,7 @@ use tantivy::schema::IndexRecordOption;
 use tantivy::{DocSet, Index, IndexReader, IndexWriter, ReloadPolicy, TERMINATED, TantivyError};
 
 pub use document::Listing;
-pub use query::{
-    CatalogueAnswer, CatalogueQuery, Facet, FacetCount, Hit, OriginMap, PRICE_BUCKETS, Sort,
-};
+pub use query::{CatalogueAnswer, CatalogueQuery, Facet, FacetCount, Hit, PRICE_BUCKETS, Sort};
 
 use crate::db::{Database, DbConnection};
 use document::Fields;

@@ -24,22 +24,17 @@ use super::document::{
     CATEGORY, CERTIFICATION, CREATED_AT, Fields, ID_HIGH, ID_LOW, ORIGIN_2008, ORIGIN_CURRENT,
     PRICE, VIEWS,
 };
+use crate::admin_map::ProvinceMap;
 
+/// The orders of the catalogue (the database's listing by status has them too).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sort {
-    /// In stock first, then how well the words match.
+    /// In stock first, then how well the words match (in the database's listing: newest).
     Relevance,
     Newest,
     PriceAsc,
     PriceDesc,
     Popular,
-}
-
-/// Where the origin filter and the province facet look.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OriginMap {
-    Current,
-    Former,
 }
 
 /// The facets a search may count.
@@ -78,7 +73,7 @@ pub struct CatalogueQuery {
     pub text: String,
     pub category: Option<String>,
     pub origin: Option<String>,
-    pub map: OriginMap,
+    pub map: ProvinceMap,
     pub household_id: Option<String>,
     pub certification: Option<String>,
     pub min_price_vnd: Option<i64>,
@@ -248,8 +243,8 @@ fn filters(fields: &Fields, query: &CatalogueQuery, except: Option<Facet>) -> Ve
         && except != Some(Facet::Province)
     {
         let field = match query.map {
-            OriginMap::Current => fields.origin_current,
-            OriginMap::Former => fields.origin_2008,
+            ProvinceMap::Current => fields.origin_current,
+            ProvinceMap::Former => fields.origin_2008,
         };
         clauses.push(text_filter(field, code));
     }
@@ -362,13 +357,13 @@ fn count_facet(
     searcher: &Searcher,
     query: &dyn Query,
     facet: Facet,
-    map: OriginMap,
+    map: ProvinceMap,
 ) -> tantivy::Result<Vec<FacetCount>> {
     let field = match (facet, map) {
         (Facet::Category, _) => CATEGORY,
         (Facet::Certification, _) => CERTIFICATION,
-        (Facet::Province, OriginMap::Current) => ORIGIN_CURRENT,
-        (Facet::Province, OriginMap::Former) => ORIGIN_2008,
+        (Facet::Province, ProvinceMap::Current) => ORIGIN_CURRENT,
+        (Facet::Province, ProvinceMap::Former) => ORIGIN_2008,
         (Facet::Price, _) => PRICE,
     };
     let request = if facet == Facet::Price {

@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 
 use super::model::{CartInput, MAX_CART_HOUSEHOLDS, Parcel, Quote};
-use crate::admin_map::{HOME_COUNTRY, PlaceFields, PlaceInput};
+use crate::admin_map::{HOME_COUNTRY, PlaceInput};
 use crate::context::Context;
 use crate::error::{AppError, AppResult};
 use crate::ids::ProductId;
@@ -17,15 +17,18 @@ use crate::validate::Problems;
 pub async fn quote(ctx: &Context, cart: CartInput<'_>) -> AppResult<Quote> {
     let mut problems = Problems::new();
     let lines = lines(&mut problems, &cart);
-    let country = rules::country_code(&mut problems, "shipping.country_code", cart.country_code);
     let place = PlaceInput {
         commune_code: cart.commune_code,
-        province_code: cart.province_code.filter(|c| !c.trim().is_empty()),
+        province_code: cart.province_code,
         province_map: cart.province_map,
     };
-    let (province, _) = ctx
-        .map
-        .shipping_place(&mut problems, PlaceFields::SHIPPING, place);
+    let (province, _, country) = rules::destination(
+        &mut problems,
+        &ctx.map,
+        place,
+        "shipping.country_code",
+        cart.country_code,
+    );
     if country == HOME_COUNTRY && province.is_none() && problems.0.is_empty() {
         problems.add(
             "shipping.commune_code",

@@ -105,6 +105,27 @@ pub mod rules {
         code
     }
 
+    /// Where a parcel goes: a commune or a province on its map (an empty province code is none),
+    /// and its country (`country_field`), with the province and commune it resolves to.
+    pub fn destination(
+        problems: &mut Problems,
+        map: &AdminMap,
+        place: PlaceInput<'_>,
+        country_field: &str,
+        country: Option<&str>,
+    ) -> (Option<MappedProvince>, Option<String>, String) {
+        let place = PlaceInput {
+            province_code: place.province_code.filter(|c| !c.trim().is_empty()),
+            ..place
+        };
+        let (province, commune_code) = map.shipping_place(problems, PlaceFields::SHIPPING, place);
+        (
+            province,
+            commune_code,
+            country_code(problems, country_field, country),
+        )
+    }
+
     /// `cod` (when not given) or `bank_transfer`.
     pub fn payment_method(problems: &mut Problems, given: Option<&str>) -> PaymentMethod {
         given.map_or(PaymentMethod::Cod, |given| {
@@ -392,17 +413,23 @@ impl ShippingDraft {
         };
         let place = PlaceInput {
             commune_code: input.commune_code,
-            province_code: input.province_code.filter(|c| !c.trim().is_empty()),
+            province_code: input.province_code,
             province_map: input.province_map,
         };
-        let (province, commune_code) = map.shipping_place(problems, PlaceFields::SHIPPING, place);
+        let (province, commune_code, country_code) = rules::destination(
+            problems,
+            map,
+            place,
+            source.country_field(),
+            input.country_code,
+        );
         ShippingDraft {
             recipient_name,
             phone,
             address,
             province,
             commune_code,
-            country_code: rules::country_code(problems, source.country_field(), input.country_code),
+            country_code,
         }
     }
 }

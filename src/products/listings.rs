@@ -97,7 +97,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::catalogue::{Catalogue, CatalogueOptions, CatalogueQuery, OriginMap, Sort};
+    use crate::catalogue::{Catalogue, CatalogueOptions, CatalogueQuery, Sort};
     use crate::config::Settings;
     use crate::db::{Database, DatabaseUrl};
 
@@ -349,7 +349,7 @@ mod tests {
                 .map_or(String::new(), |w| format!("{} ", WORDS[w])),
             category: search.category.map(|c| CATEGORIES[c].to_owned()),
             origin: search.province.map(|p| PROVINCES[p].to_owned()),
-            map: OriginMap::Former,
+            map: ProvinceMap::Former,
             household_id: search.household.map(|h| fixture.households[h].clone()),
             certification: search.certification.map(|c| CERTIFICATIONS[c].to_owned()),
             min_price_vnd: search.min_price,

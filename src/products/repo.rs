@@ -7,6 +7,7 @@ use diesel::prelude::*;
 
 use super::model::ProductStatus;
 use crate::api::Paging;
+use crate::catalogue::Sort;
 use crate::db::schema::{households, products};
 use crate::db::sql::{self, ArrayColumn, Sql};
 use crate::db::{DbConnection, MultiBackend};
@@ -68,16 +69,6 @@ pub struct ProductPatch {
     pub updated_at: Option<NaiveDateTime>,
     pub origin_map: Option<ProvinceMap>,
     pub origin_current_code: Option<Option<String>>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ProductSort {
-    /// How well the words match (the search index); in the database's listing, newest.
-    Relevance,
-    Newest,
-    PriceAsc,
-    PriceDesc,
-    Popular,
 }
 
 #[derive(Debug, Default)]
@@ -239,7 +230,7 @@ fn filtered(filter: &ProductFilter, plan: Plan) -> FilteredProducts {
 pub fn list(
     conn: &mut DbConnection,
     filter: &ProductFilter,
-    sort: ProductSort,
+    sort: Sort,
     paging: Paging,
 ) -> QueryResult<(Vec<Product>, i64)> {
     let sqlite = matches!(conn, DbConnection::Sqlite(_));
@@ -268,18 +259,18 @@ pub fn list(
 fn page(
     conn: &mut DbConnection,
     filter: &ProductFilter,
-    sort: ProductSort,
+    sort: Sort,
     paging: Paging,
     plan: Plan,
 ) -> QueryResult<Vec<Product>> {
     let query = filtered(filter, plan);
     let query = match sort {
-        ProductSort::Newest | ProductSort::Relevance => {
+        Sort::Newest | Sort::Relevance => {
             query.order((products::created_at.desc(), products::id.desc()))
         }
-        ProductSort::PriceAsc => query.order((products::price_vnd.asc(), products::id.desc())),
-        ProductSort::PriceDesc => query.order((products::price_vnd.desc(), products::id.desc())),
-        ProductSort::Popular => query.order((products::views.desc(), products::id.desc())),
+        Sort::PriceAsc => query.order((products::price_vnd.asc(), products::id.desc())),
+        Sort::PriceDesc => query.order((products::price_vnd.desc(), products::id.desc())),
+        Sort::Popular => query.order((products::views.desc(), products::id.desc())),
     };
     query
         .limit(paging.per_page)
@@ -415,12 +406,7 @@ mod tests {
         let expected = (0..7_000)
             .filter(|i| i % 3 != 0 && i % 10 != 0 && i % 7 != 0)
             .count() as i64;
-        for sort in [
-            ProductSort::Newest,
-            ProductSort::PriceAsc,
-            ProductSort::PriceDesc,
-            ProductSort::Popular,
-        ] {
+        for sort in [Sort::Newest, Sort::PriceAsc, Sort::PriceDesc, Sort::Popular] {
             for number in [1, 2, 7] {
                 let paging = Paging {
                     page: number,

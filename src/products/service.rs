@@ -7,11 +7,11 @@ use super::model::{
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::repo::{self, Product, ProductFilter, ProductSort};
+use super::repo::{self, Product, ProductFilter};
 use super::views::ViewCounter;
 use crate::api::{Page, Paging};
 use crate::auth::{CurrentUser, Role};
-use crate::catalogue::{Catalogue, CatalogueQuery, Facet, FacetCount, OriginMap, Sort};
+use crate::catalogue::{Catalogue, CatalogueQuery, Facet, FacetCount, Sort};
 use crate::context::Context;
 use crate::db::{DbConnection, write_transaction};
 use crate::error::{AppError, AppResult};
@@ -181,18 +181,18 @@ pub async fn list(
     let paging = Paging::parse(search.page, search.per_page, &mut problems.0);
     let has_words = search.q.as_deref().is_some_and(|q| !q.trim().is_empty());
     let sort = match search.sort.as_deref() {
-        None if has_words => ProductSort::Relevance,
-        None | Some("newest") => ProductSort::Newest,
-        Some("relevance") => ProductSort::Relevance,
-        Some("price_asc") => ProductSort::PriceAsc,
-        Some("price_desc") => ProductSort::PriceDesc,
-        Some("popular") => ProductSort::Popular,
+        None if has_words => Sort::Relevance,
+        None | Some("newest") => Sort::Newest,
+        Some("relevance") => Sort::Relevance,
+        Some("price_asc") => Sort::PriceAsc,
+        Some("price_desc") => Sort::PriceDesc,
+        Some("popular") => Sort::Popular,
         Some(_) => {
             problems.add(
                 "sort",
                 "must be one of relevance, newest, price_asc, price_desc, popular",
             );
-            ProductSort::Newest
+            Sort::Newest
         }
     };
     let facets = search
@@ -263,7 +263,7 @@ pub async fn list(
                 ),
             ));
         }
-        let query = catalogue_query(search, &filter, sort, paging, facets);
+        let query = catalogue_query(search, &filter, map, sort, paging, facets);
         return from_catalogue(catalogue.clone(), query, paging).await;
     }
     if !facets.is_empty() {
@@ -333,39 +333,27 @@ fn parse_facets(list: &str) -> Result<Vec<Facet>, crate::error::FieldError> {
     Ok(facets)
 }
 
+/// The public listing's search as the index runs it; `map` is the one the caller named (the
+/// province facet counts on it even without a province filter).
 fn catalogue_query(
     search: &ProductSearch,
     filter: &ProductFilter,
-    sort: ProductSort,
+    map: ProvinceMap,
+    sort: Sort,
     paging: Paging,
     facets: Vec<Facet>,
 ) -> CatalogueQuery {
-    let (origin, map) = match &filter.origin {
-        Some((code, ProvinceMap::Former)) => (Some(code.clone()), OriginMap::Former),
-        Some((code, ProvinceMap::Current)) => (Some(code.clone()), OriginMap::Current),
-        None => (None, OriginMap::Current),
-    };
-    let map = match search.map.as_deref() {
-        Some("2008") => OriginMap::Former,
-        _ => map,
-    };
     CatalogueQuery {
         text: search.q.clone().unwrap_or_default(),
         category: filter.category.clone(),
-        origin,
+        origin: filter.origin.as_ref().map(|(code, _)| code.clone()),
         map,
         household_id: filter.household_id.as_ref().map(HouseholdId::to_db),
         certification: filter.certification.clone(),
         min_price_vnd: filter.min_price_vnd,
         max_price_vnd: filter.max_price_vnd,
         in_stock: filter.in_stock,
-        sort: match sort {
-            ProductSort::Relevance => Sort::Relevance,
-            ProductSort::Newest => Sort::Newest,
-            ProductSort::PriceAsc => Sort::PriceAsc,
-            ProductSort::PriceDesc => Sort::PriceDesc,
-            ProductSort::Popular => Sort::Popular,
-        },
+        sort,
         offset: paging.offset() as usize,
         limit: paging.per_page as usize,
         facets,
