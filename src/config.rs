@@ -20,6 +20,7 @@ pub struct Settings {
     pub views: ViewSettings,
     pub catalogue: CatalogueSettings,
     pub shipping: ShippingSettings,
+    pub payments: PaymentSettings,
     pub metrics: MetricsSettings,
     pub log: LogSettings,
 }
@@ -88,6 +89,57 @@ impl ShippingSettings {
                 "shipping.export: {code} is not an ISO 3166-1 alpha-2 code"
             );
         }
+        Ok(())
+    }
+}
+
+/// Bank transfers by VietQR, the platform's commission and unpaid checkouts' expiry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PaymentSettings {
+    /// The platform's receiving bank: its six-digit BIN (NAPAS), account number and holder.
+    pub bank_bin: String,
+    pub bank_account: String,
+    pub bank_account_name: String,
+    /// The HMAC-SHA256 key of the bank's notifications; empty: every notification is refused.
+    pub notification_secret: String,
+    /// The platform's share of each delivered order's goods, in percent (two decimals at most).
+    pub commission_percent: f64,
+    /// Unpaid bank-transfer checkouts are cancelled this long after they were made.
+    #[serde(with = "humantime_serde")]
+    pub expiry: Duration,
+    /// How often each server looks for expired checkouts.
+    #[serde(with = "humantime_serde")]
+    pub expiry_check_interval: Duration,
+}
+
+impl PaymentSettings {
+    /// The commission in hundredths of a percent (basis points).
+    pub fn commission_basis_points(&self) -> i64 {
+        (self.commission_percent * 100.0).round() as i64
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            (0.0..=100.0).contains(&self.commission_percent)
+                && ((self.commission_percent * 100.0).round() - self.commission_percent * 100.0)
+                    .abs()
+                    < 1e-6,
+            "payments.commission_percent must be 0 to 100 with at most two decimals"
+        );
+        anyhow::ensure!(
+            self.bank_bin.len() == 6 && self.bank_bin.bytes().all(|b| b.is_ascii_digit()),
+            "payments.bank_bin must be six digits"
+        );
+        anyhow::ensure!(
+            (1..=19).contains(&self.bank_account.len())
+                && self.bank_account.bytes().all(|b| b.is_ascii_alphanumeric()),
+            "payments.bank_account must be 1 to 19 letters or digits"
+        );
+        anyhow::ensure!(
+            !self.expiry.is_zero() && !self.expiry_check_interval.is_zero(),
+            "payments.expiry and payments.expiry_check_interval must be positive"
+        );
         Ok(())
     }
 }
@@ -302,7 +354,8 @@ impl Settings {
             self.auth.max_tokens_per_user >= 1,
             "auth.max_tokens_per_user must be at least 1"
         );
-        self.shipping.validate()
+        self.shipping.validate()?;
+        self.payments.validate()
     }
 
     pub fn timezone(&self) -> anyhow::Result<chrono_tz::Tz> {

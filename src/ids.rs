@@ -75,3 +75,18 @@ id_type!(
     /// An order.
     OrderId
 );
+
+id_type!(
+    /// A checkout: one cart across farms, one order per household.
+    CheckoutId
+);
+
+id_type!(
+    /// One balanced entry of the ledger.
+    EntryId
+);
+
+id_type!(
+    /// A payout batch.
+    PayoutId
+);

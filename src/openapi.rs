@@ -47,9 +47,11 @@ fn metrics_doc() {}
         crate::products::routes::get_product, crate::products::routes::update_product,
         crate::products::routes::archive_product, crate::products::routes::suggest_products,
         crate::checkout::routes::quote_shipping,
-        crate::orders::routes::list_orders, crate::orders::routes::place_order, crate::orders::routes::get_order,
+        crate::orders::routes::list_orders, crate::checkout::routes::place_order, crate::orders::routes::get_order,
         crate::orders::routes::confirm_order, crate::orders::routes::ship_order, crate::orders::routes::deliver_order,
         crate::orders::routes::cancel_order,
+        crate::checkout::routes::place_checkout, crate::checkout::routes::get_checkout,
+        crate::checkout::routes::checkout_qr,
         crate::reports::routes::uptake_report, crate::reports::routes::uptake_breakdown,
         crate::reports::routes::uptake_chart, crate::reports::routes::products_report,
         crate::imports::routes::import_history,
@@ -58,7 +60,7 @@ fn metrics_doc() {}
     modifiers(&BearerToken),
     tags(
         (name = "accounts"), (name = "households"), (name = "products"), (name = "orders"),
-        (name = "reports"), (name = "imports"), (name = "operations")
+        (name = "checkouts"), (name = "reports"), (name = "imports"), (name = "operations")
     )
 )]
 pub struct ApiDoc;

@@ -43,6 +43,7 @@ pub struct Application {
     views: web::Data<ViewCounter>,
     flusher: tokio::task::JoinHandle<()>,
     maintainer: tokio::task::JoinHandle<()>,
+    expirer: tokio::task::JoinHandle<()>,
 }
 
 pub fn pool_options(settings: &Settings) -> PoolOptions {
@@ -148,6 +149,10 @@ impl Application {
             guards.clone().into_inner(),
             settings.auth.maintenance_interval,
         ));
+        let expirer = tokio::spawn(expire_checkouts_periodically(
+            ctx.clone().into_inner(),
+            settings.payments.expiry_check_interval,
+        ));
         let metrics_listener = match settings.metrics.bind.trim() {
             "" => None,
             bind => Some(
@@ -214,6 +219,7 @@ impl Application {
             views: app_views,
             flusher,
             maintainer,
+            expirer,
         })
     }
 
@@ -239,6 +245,7 @@ impl Application {
         }
         self.flusher.abort();
         self.maintainer.abort();
+        self.expirer.abort();
         flush_views(&self.ctx, &self.views.clone().into_inner()).await;
         served
     }
@@ -320,6 +327,21 @@ async fn maintain_accounts_periodically(
             Err(error) => {
                 tracing::warn!(error = %error, "deleting expired tokens failed; will retry")
             }
+        }
+    }
+}
+
+/// Cancels unpaid bank-transfer checkouts whose time ran out. Every server runs it; each
+/// checkout is expired by exactly one (a conditional update decides).
+async fn expire_checkouts_periodically(ctx: Arc<Context>, every: std::time::Duration) {
+    let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        match crate::checkout::service::expire_due(&ctx, crate::time::now_utc()).await {
+            Ok(0) => {}
+            Ok(expired) => tracing::info!(expired, "unpaid checkouts expired, their orders cancelled"),
+            Err(error) => tracing::warn!(error = %error, "expiring checkouts failed; will retry"),
         }
     }
 }

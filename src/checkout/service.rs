@@ -1,17 +1,153 @@
-//! Cart rules: every line a product on sale, once; at most 20 households; a destination the
-//! shipping zones can place.
+//! Cart rules (every line a product on sale, once; at most 20 households; a destination the
+//! shipping zones can place), what a parcel costs, who sees a checkout, how it is paid by
+//! VietQR, and the expiry of unpaid transfers.
 
 use std::collections::HashSet;
 
-use super::model::{CartInput, MAX_CART_HOUSEHOLDS, Parcel, Quote};
+use chrono::NaiveDateTime;
+
+use super::model::{CartInput, CheckoutPayment, MAX_CART_HOUSEHOLDS, Parcel, Quote};
+use super::repo::{self as checkouts, Checkout};
+use super::vietqr::{Transfer, VietQrError};
 use crate::admin_map::{HOME_COUNTRY, PlaceInput};
+use crate::auth::CurrentUser;
 use crate::context::Context;
+use crate::db::{DbConnection, write_transaction};
 use crate::error::{AppError, AppResult};
-use crate::ids::ProductId;
-use crate::orders::model::rules;
+use crate::ids::{CheckoutId, ProductId, from_path};
+use crate::orders::model::{OrderWithItems, PaymentMethod, rules};
+use crate::orders::repo as orders;
+use crate::orders::service::cancel_unpaid_checkout;
 use crate::products::repo::{self as products, CartProduct};
-use crate::shipping::{self, Destination};
+use crate::shipping::{self, Destination, Zone};
+use crate::time::now_utc;
 use crate::validate::Problems;
+
+/// A checkout with its orders (one per household, in the order they first appear in the cart).
+#[derive(Debug, Clone)]
+pub struct CheckoutWithOrders {
+    pub checkout: Checkout,
+    pub orders: Vec<OrderWithItems>,
+}
+
+/// A checkout and its orders as stored; `None` when there is no such checkout.
+pub fn load(conn: &mut DbConnection, id: &CheckoutId) -> AppResult<Option<CheckoutWithOrders>> {
+    let Some(checkout) = checkouts::find(conn, id)? else {
+        return Ok(None);
+    };
+    let headers = orders::of_checkout(conn, id)?;
+    let ids: Vec<_> = headers.iter().map(|o| o.id).collect();
+    let mut items = orders::items_of(conn, &ids)?;
+    let orders = headers
+        .into_iter()
+        .map(|order| {
+            let (mine, rest) = items.drain(..).partition(|item| item.order_id == order.id);
+            items = rest;
+            OrderWithItems { order, items: mine }
+        })
+        .collect();
+    Ok(Some(CheckoutWithOrders { checkout, orders }))
+}
+
+/// A checkout its buyer or an admin asks for (others: 404).
+pub async fn get(ctx: &Context, caller: CurrentUser, id: &str) -> AppResult<CheckoutWithOrders> {
+    let id = from_path(id, CheckoutId::parse, "checkout")?;
+    let found = ctx.db.run(move |conn| load(conn, &id)).await?;
+    found
+        .filter(|placed| placed.checkout.buyer_id == caller.id || caller.is_admin())
+        .ok_or_else(|| AppError::not_found("checkout"))
+}
+
+/// The VietQR payload that pays this checkout (bank transfers only): the platform's account
+/// from `payments`, the total, and the checkout's code as the transfer's content.
+pub fn vietqr_payload(ctx: &Context, checkout: &Checkout) -> Option<Result<String, VietQrError>> {
+    (checkout.payment_method == PaymentMethod::BankTransfer).then(|| {
+        let payments = &ctx.settings.payments;
+        Transfer {
+            bank_bin: &payments.bank_bin,
+            account: &payments.bank_account,
+            amount_vnd: checkout.total_vnd,
+            purpose: &checkout.code,
+        }
+        .payload()
+    })
+}
+
+/// The checkout's VietQR drawn as an SVG image; 404 for a cash-on-delivery checkout.
+pub async fn qr_svg(ctx: &Context, caller: CurrentUser, id: &str) -> AppResult<String> {
+    let placed = get(ctx, caller, id).await?;
+    let payload = vietqr_payload(ctx, &placed.checkout)
+        .ok_or_else(|| AppError::not_found("QR code (the checkout is paid on delivery)"))?
+        .map_err(|_| AppError::value_out_of_range())?;
+    let code = qrcode::QrCode::with_error_correction_level(payload, qrcode::EcLevel::M)
+        .map_err(|_| AppError::value_out_of_range())?;
+    Ok(code
+        .render::<qrcode::render::svg::Color<'_>>()
+        .min_dimensions(240, 240)
+        .build())
+}
+
+/// Expires every unpaid bank-transfer checkout whose time ran out: its orders that have not left
+/// the farm are cancelled and their stock returned. Each checkout in its own transaction, moved
+/// from unpaid by a conditional update, so that of several servers (or a payment arriving at the
+/// same moment) exactly one acts on it. Returns how many this call expired.
+pub async fn expire_due(ctx: &Context, now: NaiveDateTime) -> AppResult<usize> {
+    let mut expired = 0;
+    loop {
+        let due = ctx
+            .db
+            .run(move |conn| Ok(checkouts::expired(conn, now, 100)?))
+            .await?;
+        if due.is_empty() {
+            return Ok(expired);
+        }
+        let batch = due.len();
+        for id in due {
+            let timezone = ctx.timezone;
+            let won = ctx
+                .db
+                .run(move |conn| {
+                    write_transaction(conn, |conn| {
+                        if checkouts::settle_unpaid(conn, &id, CheckoutPayment::Expired, None)? == 0
+                        {
+                            return Ok(false);
+                        }
+                        cancel_unpaid_checkout(conn, &id, now_utc(), timezone)?;
+                        Ok::<_, AppError>(true)
+                    })
+                })
+                .await?;
+            expired += usize::from(won);
+        }
+        if batch < 100 {
+            return Ok(expired);
+        }
+    }
+}
+
+/// A parcel's zone and fee: its household's province (current map) to the destination, by its
+/// weight; free when its goods reach the household's free-shipping threshold. `None` past 64 bits.
+pub fn parcel_fee(
+    ctx: &Context,
+    origin: Option<&str>,
+    to: Destination<'_>,
+    weight_grams: i64,
+    goods_vnd: i64,
+    free_from_vnd: Option<i64>,
+) -> Option<(Zone, i64)> {
+    let zone = shipping::zone(
+        &ctx.settings.shipping,
+        &ctx.map,
+        origin.unwrap_or_default(),
+        to,
+    );
+    let fee = if free_from_vnd.is_some_and(|threshold| goods_vnd >= threshold) {
+        0
+    } else {
+        shipping::fee(shipping::tariff(&ctx.settings.shipping, &zone), weight_grams)?
+    };
+    Some((zone, fee))
+}
 
 /// What a cart costs to buy and ship, one parcel per household (no stock is taken).
 pub async fn quote(ctx: &Context, cart: CartInput<'_>) -> AppResult<Quote> {
@@ -46,7 +182,8 @@ pub async fn quote(ctx: &Context, cart: CartInput<'_>) -> AppResult<Quote> {
         country_code: &country,
         current_province: province.as_ref().map(|p| p.current_code.as_str()),
     };
-    let mut parcels: Vec<Parcel> = Vec::new();
+    // Each household's products, in the order the household first appears.
+    let mut by_household: Vec<(&CartProduct, Vec<(&CartProduct, i64)>)> = Vec::new();
     for (index, (id, quantity)) in lines.iter().enumerate() {
         let Some(product) = found.iter().find(|p| p.id == *id).filter(|p| p.on_sale()) else {
             problems.add(
@@ -55,26 +192,27 @@ pub async fn quote(ctx: &Context, cart: CartInput<'_>) -> AppResult<Quote> {
             );
             continue;
         };
-        let parcel = match parcels
+        match by_household
             .iter_mut()
-            .find(|p| p.household_id == product.household_id)
+            .find(|(first, _)| first.household_id == product.household_id)
         {
-            Some(parcel) => parcel,
-            None => {
-                parcels.push(empty_parcel(ctx, product, destination));
-                parcels.last_mut().expect("just pushed")
-            }
-        };
-        add_line(parcel, product, *quantity).ok_or_else(AppError::value_out_of_range)?;
+            Some((_, lines)) => lines.push((product, *quantity)),
+            None => by_household.push((product, vec![(product, *quantity)])),
+        }
     }
-    if parcels.len() > MAX_CART_HOUSEHOLDS {
+    if by_household.len() > MAX_CART_HOUSEHOLDS {
         problems.add(
             "items",
             format!("a cart holds products of at most {MAX_CART_HOUSEHOLDS} households"),
         );
     }
     problems.finish()?;
-    total(ctx, parcels).ok_or_else(AppError::value_out_of_range)
+    let parcels = by_household
+        .iter()
+        .map(|(first, lines)| parcel(ctx, first, lines, destination))
+        .collect::<Option<Vec<Parcel>>>()
+        .ok_or_else(AppError::value_out_of_range)?;
+    total(parcels).ok_or_else(AppError::value_out_of_range)
 }
 
 /// The cart's lines, each a product id and a quantity, each product once.
@@ -103,32 +241,40 @@ fn lines(problems: &mut Problems, cart: &CartInput<'_>) -> Vec<(ProductId, i64)>
     lines
 }
 
-fn empty_parcel(ctx: &Context, product: &CartProduct, to: Destination<'_>) -> Parcel {
-    let origin = product.household_province.as_deref().unwrap_or_default();
-    Parcel {
-        household_id: product.household_id,
-        weight_grams: 0,
-        zone: shipping::zone(&ctx.settings.shipping, &ctx.map, origin, to),
-        goods_vnd: 0,
-        shipping_vnd: 0,
+
+/// One household's parcel and its fee; `None` when its goods or weight pass 64 bits.
+fn parcel(
+    ctx: &Context,
+    household: &CartProduct,
+    lines: &[(&CartProduct, i64)],
+    to: Destination<'_>,
+) -> Option<Parcel> {
+    let (mut weight, mut goods) = (0i64, 0i64);
+    for (product, quantity) in lines {
+        weight = weight.checked_add(product.unit_weight_grams.checked_mul(*quantity)?)?;
+        goods = goods.checked_add(product.price_vnd.checked_mul(*quantity)?)?;
     }
+    let (zone, fee) = parcel_fee(
+        ctx,
+        household.household_province.as_deref(),
+        to,
+        weight,
+        goods,
+        household.household_free_shipping_from_vnd,
+    )?;
+    Some(Parcel {
+        household_id: household.household_id,
+        weight_grams: weight,
+        zone,
+        goods_vnd: goods,
+        shipping_vnd: fee,
+    })
 }
 
-/// `None` when the parcel's goods or weight pass 64 bits.
-fn add_line(parcel: &mut Parcel, product: &CartProduct, quantity: i64) -> Option<()> {
-    let weight = product.unit_weight_grams.checked_mul(quantity)?;
-    let goods = product.price_vnd.checked_mul(quantity)?;
-    parcel.weight_grams = parcel.weight_grams.checked_add(weight)?;
-    parcel.goods_vnd = parcel.goods_vnd.checked_add(goods)?;
-    Some(())
-}
-
-/// Each parcel's fee and the cart's totals; `None` past 64 bits.
-fn total(ctx: &Context, mut parcels: Vec<Parcel>) -> Option<Quote> {
+/// The cart's totals; `None` past 64 bits.
+fn total(parcels: Vec<Parcel>) -> Option<Quote> {
     let (mut goods, mut shipping_total) = (0i64, 0i64);
-    for parcel in &mut parcels {
-        let tariff = shipping::tariff(&ctx.settings.shipping, &parcel.zone);
-        parcel.shipping_vnd = shipping::fee(tariff, parcel.weight_grams)?;
+    for parcel in &parcels {
         goods = goods.checked_add(parcel.goods_vnd)?;
         shipping_total = shipping_total.checked_add(parcel.shipping_vnd)?;
     }

@@ -74,6 +74,9 @@ diesel::table! {
         updated_at -> Timestamp,
         commune_code -> Nullable<Text>,
         current_province_code -> Nullable<Text>,
+        payout_bank_bin -> Nullable<Text>,
+        payout_account -> Nullable<Text>,
+        free_shipping_from_vnd -> Nullable<BigInt>,
     }
 }
 
@@ -149,6 +152,9 @@ diesel::table! {
         stock_taken -> Bool,
         province_map -> Text,
         commune_code -> Nullable<Text>,
+        checkout_id -> Nullable<Text>,
+        shipping_vnd -> BigInt,
+        shipping_zone -> Nullable<Text>,
     }
 }
 
@@ -189,6 +195,90 @@ diesel::table! {
 
 diesel::joinable!(communes -> current_provinces (province_code));
 
+diesel::table! {
+    /// A buyer's cart across farms: one order per household, paid at once.
+    checkouts (id) {
+        id -> Text,
+        code -> Text,
+        buyer_id -> Text,
+        payment_method -> Text,
+        payment_status -> Text,
+        goods_vnd -> BigInt,
+        shipping_vnd -> BigInt,
+        total_vnd -> BigInt,
+        created_at -> Timestamp,
+        expires_at -> Nullable<Timestamp>,
+        paid_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    bank_transactions (transaction_id) {
+        transaction_id -> Text,
+        amount_vnd -> BigInt,
+        description -> Text,
+        credited_at -> Timestamp,
+        received_at -> Timestamp,
+        checkout_id -> Nullable<Text>,
+        outcome -> Text,
+    }
+}
+
+diesel::table! {
+    ledger_entries (id) {
+        id -> Text,
+        kind -> Text,
+        booked_at -> Timestamp,
+        checkout_id -> Nullable<Text>,
+        order_id -> Nullable<Text>,
+        household_id -> Nullable<Text>,
+        payout_id -> Nullable<Text>,
+        transaction_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    ledger_lines (entry_id, line_no) {
+        entry_id -> Text,
+        line_no -> Integer,
+        account -> Text,
+        amount_vnd -> BigInt,
+    }
+}
+
+diesel::table! {
+    ledger_balances (account) {
+        account -> Text,
+        balance_vnd -> BigInt,
+    }
+}
+
+diesel::table! {
+    payouts (id) {
+        id -> Text,
+        idempotency_key -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+        total_vnd -> BigInt,
+    }
+}
+
+diesel::table! {
+    payout_lines (payout_id, household_id) {
+        payout_id -> Text,
+        household_id -> Text,
+        bank_bin -> Nullable<Text>,
+        account -> Nullable<Text>,
+        amount_vnd -> BigInt,
+        reference -> Text,
+    }
+}
+
+diesel::joinable!(orders -> checkouts (checkout_id));
+diesel::joinable!(ledger_lines -> ledger_entries (entry_id));
+diesel::joinable!(payout_lines -> payouts (payout_id));
+diesel::joinable!(payout_lines -> households (household_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     auth_tokens,
@@ -202,4 +292,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     order_items,
     idempotency_keys,
     households_suspended_with_owner,
+    checkouts,
+    bank_transactions,
+    ledger_entries,
+    ledger_lines,
+    ledger_balances,
+    payouts,
+    payout_lines,
 );

@@ -371,6 +371,9 @@ impl<P> OrderDraft<P> {
             cancelled_at: (status == OrderStatus::Cancelled).then_some(placed_at),
             cancel_reason: None,
             stock_taken,
+            checkout_id: None,
+            shipping_vnd: 0,
+            shipping_zone: None,
         })
     }
 }

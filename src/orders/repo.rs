@@ -8,7 +8,7 @@ use crate::api::Paging;
 use crate::db::schema::{households, idempotency_keys, order_items, orders};
 use crate::db::sql::Sql;
 use crate::db::{DbConnection, MultiBackend};
-use crate::ids::{HouseholdId, OrderId, ProductId, UserId};
+use crate::ids::{CheckoutId, HouseholdId, OrderId, ProductId, UserId};
 use crate::provinces::ProvinceMap;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -42,6 +42,12 @@ pub struct Order {
     /// The map `province_code` is on.
     pub province_map: ProvinceMap,
     pub commune_code: Option<String>,
+    /// The checkout that placed it (imported history has none).
+    pub checkout_id: Option<CheckoutId>,
+    /// The parcel's fee (`total_vnd` is the goods' value).
+    pub shipping_vnd: i64,
+    /// The shipping zone the fee was priced at.
+    pub shipping_zone: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -106,9 +112,9 @@ pub fn insert_order(
         "INSERT INTO orders (id, buyer_id, household_id, status, total_vnd, total_weight_grams, \
          recipient_name, phone, address, province_code, country_code, payment_method, payment_status, \
          tracking_code, note, placed_at, confirmed_at, shipped_at, delivered_at, cancelled_at, \
-         cancel_reason, province_map, commune_code) \
+         cancel_reason, province_map, commune_code, checkout_id, shipping_vnd, shipping_zone) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
-         $21, $22, $23)",
+         $21, $22, $23, $24, $25, $26)",
     )
     .bind(order.id.to_db())
     .bind(order.buyer_id.map(|id| id.to_db()))
@@ -133,6 +139,9 @@ pub fn insert_order(
     .bind(order.cancel_reason.as_deref())
     .bind(order.province_map.as_str())
     .bind(order.commune_code.as_deref())
+    .bind(order.checkout_id.map(|id| id.to_db()))
+    .bind(order.shipping_vnd)
+    .bind(order.shipping_zone.as_deref())
     .execute(conn)?;
     for item in items {
         Sql::new(
@@ -152,6 +161,41 @@ pub fn insert_order(
         .execute(conn)?;
     }
     Ok(())
+}
+
+/// The orders a checkout placed, in the order their households first appear in its cart.
+pub fn of_checkout(conn: &mut DbConnection, checkout_id: &CheckoutId) -> QueryResult<Vec<Order>> {
+    orders::table
+        .filter(orders::checkout_id.eq(checkout_id))
+        .order(orders::id)
+        .select(Order::as_select())
+        .load(conn)
+}
+
+/// Marks a checkout's orders that are still unpaid (and not cancelled) paid; returns the ones it
+/// marked, as they are now. (In the transaction that holds the checkout's row.)
+pub fn mark_checkout_paid(
+    conn: &mut DbConnection,
+    checkout_id: &CheckoutId,
+) -> QueryResult<Vec<Order>> {
+    let unpaid: Vec<OrderId> = orders::table
+        .filter(orders::checkout_id.eq(checkout_id))
+        .filter(orders::payment_status.eq(PaymentStatus::Unpaid))
+        .filter(orders::status.ne(OrderStatus::Cancelled))
+        .select(orders::id)
+        .load(conn)?;
+    diesel::update(
+        orders::table
+            .filter(orders::id.eq_any(&unpaid))
+            .filter(orders::payment_status.eq(PaymentStatus::Unpaid)),
+    )
+    .set(orders::payment_status.eq(PaymentStatus::Paid))
+    .execute(conn)?;
+    orders::table
+        .filter(orders::id.eq_any(&unpaid))
+        .order(orders::id)
+        .select(Order::as_select())
+        .load(conn)
 }
 
 pub fn find(conn: &mut DbConnection, id: &OrderId) -> QueryResult<Option<Order>> {

@@ -11,11 +11,11 @@ use super::model::{
     LineInput, OrderInput, OrderSearch, OrderStatus, OrderWithItems, PaymentMethod, PaymentStatus,
     ShippingInput,
 };
-use super::service::{self, Move, Placed};
+use super::service::{self, Move};
 use crate::api::resource::answers::{
     Forbidden, Invalid, NotFound, Unauthenticated, problem_answer,
 };
-use crate::api::{ApiJson, ApiQuery, OptionalJson, page_schema};
+use crate::api::{ApiQuery, OptionalJson, page_schema};
 use crate::api::{Problem, api_resource};
 use crate::auth::CurrentUser;
 use crate::context::Context;
@@ -47,7 +47,8 @@ pub struct ShippingRequest {
     pub country_code: Option<String>,
 }
 
-/// Items of one household (at most 100, each product once); `payment_method` `cod` (default) or `bank_transfer`.
+/// A cart: at most 100 items, each product once, of one household (`POST /orders`) or of up to 20
+/// (`POST /checkouts`); `payment_method` `cod` (default) or `bank_transfer`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"items": [{"product_id": "01a2225c-e6cb-712d-9779-57fdd85fbb67", "quantity": 3}], "shipping": {"recipient_name": "Trần Thị Hoa", "phone": "0987 654 321", "address": "12 Lê Lợi, Quận 1", "province_code": "79", "country_code": "VN"}}))]
@@ -59,7 +60,7 @@ pub struct PlaceOrderRequest {
 }
 
 impl PlaceOrderRequest {
-    fn input(&self) -> OrderInput<'_> {
+    pub(crate) fn input(&self) -> OrderInput<'_> {
         let shipping = &self.shipping;
         OrderInput {
             items: self
@@ -104,8 +105,9 @@ problem_answer!(
     "`invalid_transition`: the order's status does not allow this move"
 );
 
+/// The order routes but the collection's: `/orders` lists (here) and places (a checkout's), one
+/// resource with both methods, registered by the checkout routes.
 pub fn config(cfg: &mut web::ServiceConfig) {
-    api_resource!(cfg, list_orders, place_order);
     api_resource!(cfg, get_order);
     api_resource!(cfg, confirm_order);
     api_resource!(cfg, ship_order);
@@ -113,43 +115,13 @@ pub fn config(cfg: &mut web::ServiceConfig) {
     api_resource!(cfg, cancel_order);
 }
 
-fn idempotency_key(req: &HttpRequest) -> AppResult<Option<String>> {
+/// The `Idempotency-Key` header, if sent.
+pub(crate) fn idempotency_key(req: &HttpRequest) -> AppResult<Option<String>> {
     match req.headers().get("idempotency-key") {
         None => Ok(None),
         Some(value) => value.to_str().map(|v| Some(v.to_owned())).map_err(|_| {
             AppError::invalid_field("Idempotency-Key", "must be visible ASCII characters")
         }),
-    }
-}
-
-/// Place an order (buyers): every item's stock is taken or none is. With `Idempotency-Key`, the
-/// same buyer sending the same key and body again within 24 hours gets the same order back (200,
-/// `Idempotent-Replayed: true`); a failed attempt is not remembered.
-#[utoipa::path(post, path = "/api/v1/orders", tag = "orders", request_body = PlaceOrderRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "1..=255 characters, per buyer")),
-    security(("bearer" = [])),
-    responses(
-        (status = 201, description = "The order, status `placed`", body = OrderView),
-        (status = 200, description = "A replay of the order this key already placed", body = OrderView,
-            headers(("Idempotent-Replayed" = String, description = "`true`"))),
-        Unauthenticated,
-        (status = 403, description = "`forbidden`: only buyers order", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`insufficient_stock` naming every short item, or `product_unavailable`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed`, `mixed_households` or `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub(crate) async fn place_order(
-    ctx: web::Data<Context>,
-    req: HttpRequest,
-    caller: CurrentUser,
-    body: ApiJson<PlaceOrderRequest>,
-) -> AppResult<HttpResponse> {
-    let key = idempotency_key(&req)?;
-    let placed = service::place(&ctx, caller, key, body.0.input()).await?;
-    match placed {
-        Placed::Created(order) => Ok(HttpResponse::Created().json(OrderView::from(order))),
-        Placed::Replayed(order) => Ok(HttpResponse::Ok()
-            .insert_header(("Idempotent-Replayed", "true"))
-            .json(OrderView::from(order))),
     }
 }
 
@@ -314,6 +286,12 @@ pub struct OrderView {
     #[serde(with = "crate::time::rfc3339_option")]
     pub cancelled_at: Option<NaiveDateTime>,
     pub cancel_reason: Option<String>,
+    /// The checkout that placed it (none for imported history).
+    pub checkout_id: Option<String>,
+    /// The parcel's shipping fee; `total_vnd` is the goods' value.
+    pub shipping_vnd: i64,
+    /// The zone the fee was priced at: `same_province`, `same_region`, `other_region` or `export_<zone>`.
+    pub shipping_zone: Option<String>,
 }
 
 impl From<OrderWithItems> for OrderView {
@@ -355,6 +333,9 @@ impl From<OrderWithItems> for OrderView {
             delivered_at: order.delivered_at,
             cancelled_at: order.cancelled_at,
             cancel_reason: order.cancel_reason,
+            checkout_id: order.checkout_id.map(|id| id.to_db()),
+            shipping_vnd: order.shipping_vnd,
+            shipping_zone: order.shipping_zone,
         }
     }
 }

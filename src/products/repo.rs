@@ -673,6 +673,8 @@ pub struct CartProduct {
     pub household_id: HouseholdId,
     pub household_status: HouseholdStatus,
     pub household_province: Option<String>,
+    /// The parcel value from which the household ships free.
+    pub household_free_shipping_from_vnd: Option<i64>,
 }
 
 impl CartProduct {
@@ -694,6 +696,7 @@ pub fn cart_products(conn: &mut DbConnection, ids: &[ProductId]) -> QueryResult<
             products::household_id,
             households::status,
             households::current_province_code,
+            households::free_shipping_from_vnd,
         ))
         .load(conn)
 }

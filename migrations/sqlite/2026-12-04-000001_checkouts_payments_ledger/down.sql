@@ -1,0 +1,14 @@
+DROP TABLE payout_lines;
+DROP TABLE payouts;
+DROP TABLE ledger_balances;
+DROP TABLE ledger_lines;
+DROP TABLE ledger_entries;
+DROP TABLE bank_transactions;
+ALTER TABLE households DROP COLUMN free_shipping_from_vnd;
+ALTER TABLE households DROP COLUMN payout_account;
+ALTER TABLE households DROP COLUMN payout_bank_bin;
+DROP INDEX orders_checkout;
+ALTER TABLE orders DROP COLUMN shipping_zone;
+ALTER TABLE orders DROP COLUMN shipping_vnd;
+ALTER TABLE orders DROP COLUMN checkout_id;
+DROP TABLE checkouts;

@@ -1,0 +1,1 @@
+//! `/households/{id}/ledger`, `/admin/payouts`.

@@ -1,0 +1,1 @@
+//! Who sees a household's ledger, payouts, and the books' check.
