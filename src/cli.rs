@@ -48,6 +48,11 @@ enum Command {
         #[command(flatten)]
         database: DatabaseArgs,
     },
+    /// Check the books.
+    Ledger {
+        #[command(subcommand)]
+        command: LedgerCommand,
+    },
     /// Recompute the statistics rollups from the raw tables.
     RebuildRollups {
         /// Only compare the stored rollups with a recomputation; exit 1 if they differ.
@@ -79,6 +84,15 @@ struct ServeArgs {
     /// Allow `--demo` on an address other machines can reach.
     #[arg(long, requires = "demo")]
     public_demo: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum LedgerCommand {
+    /// Verify that every entry balances and every balance is the sum of its entries; exit 1 if not.
+    Check {
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -152,6 +166,12 @@ fn execute(command: Command) -> anyhow::Result<()> {
             let settings = load_settings(None, &database)?;
             let db = open_database(&settings)?;
             load_demo(&db, &settings, scale)
+        }
+        Command::Ledger {
+            command: LedgerCommand::Check { database },
+        } => {
+            let settings = load_settings(None, &database)?;
+            check_ledger(&settings)
         }
         Command::RebuildRollups { check, database } => {
             let settings = load_settings(None, &database)?;
@@ -349,6 +369,30 @@ fn print_line_errors(error: &crate::error::AppError) {
             }
         }
     }
+}
+
+fn check_ledger(settings: &Settings) -> anyhow::Result<()> {
+    let database = open_database(settings)?;
+    let mut conn = database.get().map_err(describe)?;
+    let faults = crate::ledger::service::check(&mut conn).map_err(describe)?;
+    for (entry, sum) in &faults.unbalanced {
+        eprintln!("entry {entry} does not balance: its lines sum to {sum}");
+    }
+    for (account, kept, summed) in &faults.drifted {
+        eprintln!("account {account}: balance {kept}, but its lines sum to {summed}");
+    }
+    if !faults.unbalanced.is_empty() || !faults.drifted.is_empty() {
+        anyhow::bail!(
+            "the ledger is inconsistent: {} unbalanced entr(ies), {} drifted balance(s)",
+            faults.unbalanced.len(),
+            faults.drifted.len()
+        );
+    }
+    println!(
+        "the ledger balances: {} entries, {} accounts, every balance the sum of its lines",
+        faults.entries, faults.accounts
+    );
+    Ok(())
 }
 
 fn rebuild_rollups(settings: &Settings, check: bool) -> anyhow::Result<()> {

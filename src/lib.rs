@@ -21,6 +21,7 @@ pub mod ledger;
 pub mod metrics;
 pub mod openapi;
 pub mod orders;
+pub mod payments;
 pub mod products;
 pub mod provinces;
 pub mod reports;

@@ -196,6 +196,8 @@ impl Application {
                         .configure(crate::products::routes::config)
                         .configure(crate::orders::routes::config)
                         .configure(crate::checkout::routes::config)
+                        .configure(crate::payments::routes::config)
+                        .configure(crate::ledger::routes::config)
                         .configure(crate::reports::routes::config)
                         .configure(crate::imports::routes::config),
                 )

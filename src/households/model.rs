@@ -41,12 +41,25 @@ pub struct HouseholdEdit<'a> {
     pub description: Option<Option<&'a str>>,
     /// Admins only.
     pub status: Option<&'a str>,
+    /// Where payouts go: `Some(None)` clears it.
+    pub payout_account: Option<Option<PayoutAccountInput<'a>>>,
+    pub free_shipping_from_vnd: Option<Option<i64>>,
+}
+
+/// A bank account to pay a household's share to.
+#[derive(Debug, Clone, Copy)]
+pub struct PayoutAccountInput<'a> {
+    pub bank_bin: &'a str,
+    pub account_number: &'a str,
 }
 
 impl HouseholdEdit<'_> {
     /// The columns this edit changes, each checked by the rule a new household follows (a new
     /// place replaces the old one whole); the status is left to the caller (it needs the role).
     pub fn changes(&self, problems: &mut Problems, map: &AdminMap) -> HouseholdChanges {
+        let account = self
+            .payout_account
+            .map(|account| account.and_then(|a| fields::payout_account(problems, a)));
         let place = (self.place.commune_code.is_some() || self.place.province_code.is_some())
             .then(|| map.household_place(problems, PlaceFields::PLAIN, self.place))
             .flatten();
@@ -67,6 +80,11 @@ impl HouseholdEdit<'_> {
             description: self
                 .description
                 .and_then(|d| problems.check(fields::description(d))),
+            payout_bank_bin: account.as_ref().map(|a| a.as_ref().map(|(bin, _)| bin.clone())),
+            payout_account: account.map(|a| a.map(|(_, number)| number)),
+            free_shipping_from_vnd: self.free_shipping_from_vnd.map(|threshold| {
+                threshold.and_then(|t| problems.check(fields::free_shipping_from(t)))
+            }),
             ..Default::default()
         }
     }
@@ -107,6 +125,39 @@ mod fields {
 
     pub fn phone(value: Option<&str>) -> Result<Option<String>, FieldError> {
         validate::optional_phone("phone", value)
+    }
+
+    /// A bank's six-digit NAPAS BIN and an account number of 1 to 19 letters or digits (what
+    /// a bank transfer, and VietQR, can carry).
+    pub fn payout_account(
+        problems: &mut Problems,
+        input: PayoutAccountInput<'_>,
+    ) -> Option<(String, String)> {
+        let bin = input.bank_bin.trim();
+        let number: String = input.account_number.split_whitespace().collect();
+        let mut sound = true;
+        if bin.len() != 6 || !bin.bytes().all(|b| b.is_ascii_digit()) {
+            problems.add("payout_account.bank_bin", "must be the bank's six-digit BIN");
+            sound = false;
+        }
+        if !(1..=19).contains(&number.len()) || !number.bytes().all(|b| b.is_ascii_alphanumeric())
+        {
+            problems.add(
+                "payout_account.account_number",
+                "must be 1 to 19 letters or digits",
+            );
+            sound = false;
+        }
+        sound.then(|| (bin.to_owned(), number.to_ascii_uppercase()))
+    }
+
+    pub fn free_shipping_from(value: i64) -> Result<i64, FieldError> {
+        validate::in_range(
+            "free_shipping_from_vnd",
+            value,
+            0,
+            crate::products::model::MAX_PRICE_VND,
+        )
     }
 }
 
@@ -168,6 +219,9 @@ impl HouseholdDraft {
             joined_at,
             created_at: joined_at,
             updated_at: joined_at,
+            payout_bank_bin: None,
+            payout_account: None,
+            free_shipping_from_vnd: None,
         }
     }
 }

@@ -32,6 +32,11 @@ pub struct Household {
     pub commune_code: Option<String>,
     /// On the current map (`province_code` is on the 2008 one); set on every row.
     pub current_province_code: Option<String>,
+    /// Where payouts go: the bank's NAPAS BIN and the account number (both or neither).
+    pub payout_bank_bin: Option<String>,
+    pub payout_account: Option<String>,
+    /// A parcel with goods worth at least this ships free.
+    pub free_shipping_from_vnd: Option<i64>,
 }
 
 /// Columns a PATCH may change; `None` leaves a column as it is.
@@ -49,6 +54,9 @@ pub struct HouseholdChanges {
     pub updated_at: Option<NaiveDateTime>,
     pub commune_code: Option<Option<String>>,
     pub current_province_code: Option<Option<String>>,
+    pub payout_bank_bin: Option<Option<String>>,
+    pub payout_account: Option<Option<String>>,
+    pub free_shipping_from_vnd: Option<Option<i64>>,
 }
 
 #[derive(Debug, Default)]
@@ -239,4 +247,20 @@ pub fn provinces_of(
 /// Many households at once (imports), the fastest way each database has.
 pub fn insert_many(conn: &mut DbConnection, rows: &[Household]) -> QueryResult<usize> {
     crate::db::bulk_insert!(conn, households::table, rows)
+}
+
+/// Where these households' payouts go: (id, name, bank BIN, account number).
+pub fn payout_accounts(
+    conn: &mut DbConnection,
+    ids: &[HouseholdId],
+) -> QueryResult<Vec<(HouseholdId, String, Option<String>, Option<String>)>> {
+    households::table
+        .filter(households::id.eq_any(ids))
+        .select((
+            households::id,
+            households::name,
+            households::payout_bank_bin,
+            households::payout_account,
+        ))
+        .load(conn)
 }

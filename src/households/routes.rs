@@ -7,7 +7,9 @@ use serde::Deserialize;
 use chrono::NaiveDateTime;
 use serde::Serialize;
 
-use super::model::{HouseholdEdit, HouseholdInput, HouseholdSearch, HouseholdStatus};
+use super::model::{
+    HouseholdEdit, HouseholdInput, HouseholdSearch, HouseholdStatus, PayoutAccountInput,
+};
 use super::repo::Household;
 use super::service;
 use crate::api::resource::answers::{Invalid, MalformedQuery, NotFound, Unauthenticated};
@@ -71,6 +73,21 @@ pub struct UpdateHouseholdRequest {
     #[serde(default, deserialize_with = "crate::serde_util::double_option")]
     pub description: Option<Option<String>>,
     pub status: Option<String>,
+    /// Owner or admin: the bank account the household's payouts go to (null clears it). Shown
+    /// only in the household's ledger.
+    #[serde(default, deserialize_with = "crate::serde_util::double_option")]
+    pub payout_account: Option<Option<PayoutAccountRequest>>,
+    /// A parcel of this household with goods worth at least this ships free (null: never).
+    #[serde(default, deserialize_with = "crate::serde_util::double_option")]
+    pub free_shipping_from_vnd: Option<Option<i64>>,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PayoutAccountRequest {
+    /// The bank's six-digit NAPAS BIN (e.g. `970436`).
+    pub bank_bin: String,
+    pub account_number: String,
 }
 
 impl UpdateHouseholdRequest {
@@ -87,6 +104,13 @@ impl UpdateHouseholdRequest {
             phone: self.phone.as_ref().map(Option::as_deref),
             description: self.description.as_ref().map(Option::as_deref),
             status: self.status.as_deref(),
+            payout_account: self.payout_account.as_ref().map(|account| {
+                account.as_ref().map(|a| PayoutAccountInput {
+                    bank_bin: &a.bank_bin,
+                    account_number: &a.account_number,
+                })
+            }),
+            free_shipping_from_vnd: self.free_shipping_from_vnd,
         }
     }
 }
@@ -168,7 +192,7 @@ pub(crate) async fn update_household(
     Ok(HttpResponse::Ok().json(HouseholdView::from(household)))
 }
 
-/// `{id, owner_id, name, province_code, current_province_code, commune_code, district, address, phone, description, status, joined_at, created_at}`
+/// `{id, owner_id, name, province_code, current_province_code, commune_code, district, address, phone, description, status, free_shipping_from_vnd, joined_at, created_at}`
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct HouseholdView {
     pub id: String,
@@ -185,6 +209,8 @@ pub struct HouseholdView {
     pub phone: Option<String>,
     pub description: Option<String>,
     pub status: HouseholdStatus,
+    /// Its parcels with goods worth at least this ship free.
+    pub free_shipping_from_vnd: Option<i64>,
     #[serde(with = "crate::time::rfc3339")]
     pub joined_at: NaiveDateTime,
     #[serde(with = "crate::time::rfc3339")]
@@ -205,6 +231,7 @@ impl From<Household> for HouseholdView {
             phone: h.phone,
             description: h.description,
             status: h.status,
+            free_shipping_from_vnd: h.free_shipping_from_vnd,
             joined_at: h.joined_at,
             created_at: h.created_at,
         }

@@ -8,9 +8,9 @@ use diesel::prelude::*;
 use super::model::{Account, EntryKind, HOUSEHOLD_ACCOUNT_PREFIX, Posting};
 use crate::api::Paging;
 use crate::db::DbConnection;
-use crate::db::schema::{ledger_balances, ledger_entries, ledger_lines};
+use crate::db::schema::{ledger_balances, ledger_entries, ledger_lines, payout_lines, payouts};
 use crate::db::sql::Sql;
-use crate::ids::{CheckoutId, EntryId, HouseholdId, OrderId, PayoutId};
+use crate::ids::{CheckoutId, EntryId, HouseholdId, OrderId, PayoutId, UserId};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = ledger_entries)]
@@ -187,4 +187,76 @@ pub fn check(conn: &mut DbConnection) -> QueryResult<LedgerFaults> {
         entries,
         accounts: kept.len(),
     })
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = payouts)]
+pub struct Payout {
+    pub id: PayoutId,
+    pub idempotency_key: String,
+    pub created_by: UserId,
+    pub created_at: NaiveDateTime,
+    pub total_vnd: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = payout_lines)]
+#[diesel(treat_none_as_default_value = false)]
+pub struct PayoutLine {
+    pub payout_id: PayoutId,
+    pub household_id: HouseholdId,
+    pub bank_bin: Option<String>,
+    pub account: Option<String>,
+    pub amount_vnd: i64,
+    /// What the bank transfer's content says (`NSPAY`, the batch and the line).
+    pub reference: String,
+}
+
+pub fn find_payout_by_key(conn: &mut DbConnection, key: &str) -> QueryResult<Option<Payout>> {
+    payouts::table
+        .filter(payouts::idempotency_key.eq(key))
+        .select(Payout::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn find_payout(conn: &mut DbConnection, id: &PayoutId) -> QueryResult<Option<Payout>> {
+    payouts::table
+        .find(id)
+        .select(Payout::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Claims the batch's key (a concurrent twin fails on it and replays).
+pub fn insert_payout(conn: &mut DbConnection, payout: &Payout) -> QueryResult<()> {
+    diesel::insert_into(payouts::table)
+        .values(payout)
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn set_payout_total(conn: &mut DbConnection, id: &PayoutId, total: i64) -> QueryResult<()> {
+    diesel::update(payouts::table.find(id))
+        .set(payouts::total_vnd.eq(total))
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn insert_payout_lines(conn: &mut DbConnection, lines: &[PayoutLine]) -> QueryResult<()> {
+    for line in lines {
+        diesel::insert_into(payout_lines::table)
+            .values(line)
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// A batch's lines, in reference order.
+pub fn payout_lines_of(conn: &mut DbConnection, id: &PayoutId) -> QueryResult<Vec<PayoutLine>> {
+    payout_lines::table
+        .filter(payout_lines::payout_id.eq(id))
+        .order(payout_lines::reference)
+        .select(PayoutLine::as_select())
+        .load(conn)
 }

@@ -174,8 +174,12 @@ pub fn test_settings(database_url: &str) -> Settings {
     // registration throttle and the hashing queue have tests of their own with small bounds.
     settings.auth.registrations_per_address = 1_000_000;
     settings.auth.hash_queue_timeout = Duration::from_secs(60);
+    settings.payments.notification_secret = BANK_SECRET.to_owned();
     settings
 }
+
+/// The key test servers verify bank notifications with.
+pub const BANK_SECRET: &str = "test-bank-secret";
 
 /// A running server in this process.
 pub struct RunningServer {

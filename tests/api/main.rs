@@ -17,6 +17,7 @@ mod households;
 mod integrity;
 mod operations;
 mod orders;
+mod payments;
 mod products;
 mod reports;
 mod search;

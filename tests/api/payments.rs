@@ -1,0 +1,639 @@
+//! Checkouts across farms, paid by VietQR bank transfer or cash on delivery, and the money's way
+//! to the farms: bank notifications, expiry of unpaid transfers, the ledger and payouts.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use futures_util::future::join_all;
+use nongsan::checkout::vietqr;
+use nongsan::payments::model::sign;
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+use crate::{on_both_backends, with_each_backend};
+
+/// Xã Lục Ngạn: current province 24 (Bắc Ninh, north).
+const LUC_NGAN: &str = "07582";
+
+fn cart(items: Value, payment_method: &str) -> Value {
+    json!({
+        "items": items,
+        "shipping": {"recipient_name": "Trần Thị Hoa", "phone": "0987 654 321",
+                     "address": "Thôn Kép", "commune_code": LUC_NGAN},
+        "payment_method": payment_method,
+    })
+}
+
+impl TestApp {
+    async fn checkout(&self, token: &str, body: Value, key: Option<&str>) -> Answer {
+        let mut request = self
+            .client
+            .post(self.url("/checkouts"))
+            .bearer_auth(token)
+            .json(&body);
+        if let Some(key) = key {
+            request = request.header("Idempotency-Key", key);
+        }
+        send(request).await
+    }
+
+    /// Sends a bank-statement line signed with `secret` (`None`: unsigned).
+    async fn bank_notification(&self, line: &Value, secret: Option<&str>) -> Answer {
+        let body = serde_json::to_vec(line).unwrap();
+        let mut request = self
+            .client
+            .post(self.url("/payments/bank-notifications"))
+            .header("content-type", "application/json")
+            .body(body.clone());
+        if let Some(secret) = secret {
+            request = request.header("X-Signature", sign(secret, &body));
+        }
+        send(request).await
+    }
+
+    async fn pay(&self, transaction_id: &str, amount: i64, description: &str) -> Value {
+        let line = json!({"transaction_id": transaction_id, "amount_vnd": amount,
+                          "description": description, "credited_at": "2026-12-01T09:30:00+07:00"});
+        let answer = self.bank_notification(&line, Some(BANK_SECRET)).await;
+        assert_eq!(answer.status, 200, "{}", answer.text);
+        answer.json()
+    }
+
+    async fn order_move(&self, token: &str, order: &str, verb: &str) {
+        let answer = self
+            .post_empty(&format!("/orders/{order}/{verb}"), Some(token))
+            .await;
+        assert_eq!(answer.status, 200, "{verb}: {}", answer.text);
+    }
+
+    async fn ledger(&self, token: &str, household: &str) -> Value {
+        let answer = self
+            .get(&format!("/households/{household}/ledger"), Some(token))
+            .await;
+        assert_eq!(answer.status, 200, "{}", answer.text);
+        answer.json()
+    }
+
+    async fn payout(&self, admin: &str, key: &str) -> Answer {
+        send(
+            self.client
+                .post(self.url("/admin/payouts"))
+                .bearer_auth(admin)
+                .header("Idempotency-Key", key),
+        )
+        .await
+    }
+
+    /// `nongsan ledger check` on this server's database: every entry balances and every
+    /// balance is the sum of its lines.
+    fn assert_ledger_balances(&self) {
+        let check = std::process::Command::new(binary())
+            .args(["ledger", "check", "--database-url", &self.database.url])
+            .env("RUST_LOG", "warn")
+            .output()
+            .expect("run nongsan");
+        assert!(
+            check.status.success(),
+            "the ledger does not balance: {}{}",
+            String::from_utf8_lossy(&check.stdout),
+            String::from_utf8_lossy(&check.stderr)
+        );
+    }
+}
+
+/// Three farms (Bắc Giang, Hà Nội, Sài Gòn on the 2008 map), each with one product of `stock`
+/// units; returns the farmer's token, the households and the products.
+async fn three_farms(app: &TestApp, stock: [i64; 3]) -> (String, Vec<String>, Vec<String>) {
+    let farmer = app.signed_in("farmer").await;
+    let mut households = Vec::new();
+    let mut products = Vec::new();
+    for (n, (province, grams)) in [("24", 500), ("01", 1001), ("79", 1500)]
+        .into_iter()
+        .enumerate()
+    {
+        let household = id(&app
+            .household(&farmer, &format!("Hộ {province}"), province)
+            .await);
+        let product = id(&app
+            .product(
+                &farmer,
+                &household,
+                json!({"unit_weight_grams": grams, "price_vnd": 10_000 * (n as i64 + 1),
+                       "stock_quantity": stock[n]}),
+            )
+            .await);
+        households.push(household);
+        products.push(product);
+    }
+    (farmer, households, products)
+}
+
+fn lines(products: &[String], quantities: &[i64]) -> Value {
+    Value::Array(
+        products
+            .iter()
+            .zip(quantities)
+            .map(|(p, q)| json!({"product_id": p, "quantity": q}))
+            .collect(),
+    )
+}
+
+async fn a_checkout_across_three_farms_is_one_order_each_and_all_or_nothing(app: TestApp) {
+    let (farmer, households, products) = three_farms(&app, [10, 10, 10]).await;
+    let buyer = app.signed_in("buyer").await;
+    let items = lines(&products, &[2, 1, 1]);
+    let quote = app
+        .post(
+            "/shipping/quote",
+            None,
+            json!({"items": items, "shipping": {"commune_code": LUC_NGAN}}),
+        )
+        .await
+        .json();
+
+    let placed = app
+        .checkout(&buyer, cart(items.clone(), "cod"), Some("cart-1"))
+        .await;
+    assert_eq!(placed.status, 201, "{}", placed.text);
+    let checkout = placed.json();
+    let orders = checkout["orders"].as_array().unwrap();
+    assert_eq!(orders.len(), 3);
+    for (order, (household, parcel)) in orders
+        .iter()
+        .zip(households.iter().zip(quote["parcels"].as_array().unwrap()))
+    {
+        assert_eq!(order["household_id"], *household);
+        assert_eq!(order["checkout_id"], checkout["id"]);
+        assert_eq!(order["status"], "placed");
+        assert_eq!(order["shipping_vnd"], parcel["shipping_vnd"]);
+        assert_eq!(order["shipping_zone"], parcel["zone"]);
+        assert_eq!(order["total_vnd"], parcel["goods_vnd"]);
+    }
+    assert_eq!(checkout["goods_vnd"], quote["goods_vnd"]);
+    assert_eq!(checkout["shipping_vnd"], quote["shipping_vnd"]);
+    assert_eq!(checkout["total_vnd"], quote["total_vnd"]);
+    assert_eq!(checkout["payment"]["method"], "cod");
+    assert_eq!(checkout["payment"]["bank_transfer"], Value::Null);
+    for (product, left) in products.iter().zip([8, 9, 9]) {
+        assert_eq!(app.stock_of(&farmer, product).await, left);
+    }
+
+    // The same key and body: the same checkout, nothing taken again.
+    let replay = app
+        .checkout(&buyer, cart(items.clone(), "cod"), Some("cart-1"))
+        .await;
+    assert_eq!(replay.status, 200, "{}", replay.text);
+    assert_eq!(replay.headers["idempotent-replayed"], "true");
+    assert_eq!(replay.json()["id"], checkout["id"]);
+    assert_eq!(app.stock_of(&farmer, &products[0]).await, 8);
+    // The key with another body is refused.
+    app.checkout(&buyer, cart(lines(&products, &[1, 1, 1]), "cod"), Some("cart-1"))
+        .await
+        .assert_problem(422, "idempotency_key_reused");
+
+    // Its buyer and admins see it; another buyer does not.
+    let path = format!("/checkouts/{}", id(&checkout));
+    assert_eq!(app.get(&path, Some(&buyer)).await.json(), checkout);
+    let admin = app.signed_in_admin().await;
+    assert_eq!(app.get(&path, Some(&admin)).await.status, 200);
+    let stranger = app.signed_in("buyer").await;
+    app.get(&path, Some(&stranger))
+        .await
+        .assert_problem(404, "not_found");
+    app.get(&path, None).await.assert_problem(401, "unauthenticated");
+
+    // One short line: nothing of any household is taken, and the answer names that line.
+    let short = app
+        .checkout(&buyer, cart(lines(&products, &[1, 100, 1]), "cod"), None)
+        .await;
+    short.assert_problem(409, "insufficient_stock");
+    assert_eq!(short.problem_fields(), ["items[1].quantity"]);
+    for (product, left) in products.iter().zip([8, 9, 9]) {
+        assert_eq!(app.stock_of(&farmer, product).await, left);
+    }
+    // A farmer cannot check out; POST /orders still takes one household only.
+    app.checkout(&farmer, cart(items.clone(), "cod"), None)
+        .await
+        .assert_problem(403, "forbidden");
+    let mixed = app
+        .post("/orders", Some(&buyer), cart(lines(&products, &[1, 1]), "cod"))
+        .await;
+    mixed.assert_problem(422, "mixed_households");
+    app.assert_rollups_exact();
+}
+
+async fn forty_buyers_race_for_scarce_stock_while_farmers_edit(app: TestApp) {
+    let (farmer, _, products) = three_farms(&app, [10, 15, 40]).await;
+    let buyers = buyers(&app, 40).await;
+    let carts = buyers.iter().enumerate().map(|(n, buyer)| {
+        let app = &app;
+        let items = lines(&products, &[1, 1, 1]);
+        async move {
+            let answer = app
+                .checkout(buyer, cart(items, "cod"), Some(&format!("race-{n}")))
+                .await;
+            (answer.status, answer.json())
+        }
+    });
+    // Meanwhile the farmer edits the same listings: names, prices, descriptions.
+    let edits = (0..30).map(|n| {
+        let (app, farmer, product) = (&app, &farmer, products[n % 3].clone());
+        async move {
+            let answer = app
+                .patch(
+                    &format!("/products/{product}"),
+                    Some(farmer),
+                    json!({"price_vnd": 10_000 + n as i64, "description": format!("lần sửa {n}")}),
+                )
+                .await;
+            assert_eq!(answer.status, 200, "{}", answer.text);
+        }
+    });
+    let (answers, _) = tokio::join!(join_all(carts), join_all(edits));
+    let placed: Vec<&Value> = answers
+        .iter()
+        .filter(|(status, _)| *status == 201)
+        .map(|(_, body)| body)
+        .collect();
+    assert_eq!(placed.len(), 10, "the scarcest product has 10 units");
+    for (status, body) in &answers {
+        assert!(
+            *status == 201 || *status == 409,
+            "{status}: {body}"
+        );
+        if *status == 409 {
+            assert_eq!(body["code"], "insufficient_stock");
+        }
+    }
+    for checkout in &placed {
+        assert_eq!(checkout["orders"].as_array().unwrap().len(), 3, "never a partial checkout");
+    }
+    for (product, left) in products.iter().zip([0, 5, 30]) {
+        assert_eq!(app.stock_of(&farmer, product).await, left);
+    }
+    app.assert_rollups_exact();
+}
+
+/// The payload's fields (id → value) and its merchant account's.
+fn payload_fields(payload: &str) -> (BTreeMap<String, String>, BTreeMap<String, String>) {
+    let top = vietqr::decode(payload).expect("a payload with a sound CRC");
+    let account = vietqr::fields(&top["38"]).unwrap();
+    (top, account)
+}
+
+async fn a_bank_transfer_answers_its_vietqr(app: TestApp) {
+    let (_, _, products) = three_farms(&app, [10, 10, 10]).await;
+    let buyer = app.signed_in("buyer").await;
+    let checkout = app
+        .checkout(&buyer, cart(lines(&products, &[1, 1, 1]), "bank_transfer"), None)
+        .await;
+    assert_eq!(checkout.status, 201, "{}", checkout.text);
+    let checkout = checkout.json();
+    let payment = &checkout["payment"];
+    assert_eq!(payment["status"], "unpaid");
+    assert_eq!(payment["amount_vnd"], checkout["total_vnd"]);
+    assert_eq!(payment["reference"], checkout["code"]);
+    assert!(payment["expires_at"].is_string());
+    let transfer = &payment["bank_transfer"];
+    let (top, account) = payload_fields(transfer["vietqr"].as_str().unwrap());
+    assert_eq!(top["00"], "01");
+    assert_eq!(top["01"], "12");
+    assert_eq!(top["53"], "704");
+    assert_eq!(top["54"], checkout["total_vnd"].to_string());
+    assert_eq!(top["58"], "VN");
+    assert_eq!(
+        vietqr::fields(&top["62"]).unwrap()["08"],
+        checkout["code"].as_str().unwrap()
+    );
+    assert_eq!(account["00"], "A000000727");
+    assert_eq!(account["02"], "QRIBFTTA");
+    let beneficiary = vietqr::fields(&account["01"]).unwrap();
+    assert_eq!(beneficiary["00"], transfer["bank_bin"].as_str().unwrap());
+    assert_eq!(beneficiary["01"], transfer["account_number"].as_str().unwrap());
+
+    // The QR as an image, for its buyer only.
+    let svg = app
+        .get(transfer["qr_svg"].as_str().unwrap(), Some(&buyer))
+        .await;
+    assert_eq!(svg.status, 200);
+    assert_eq!(svg.content_type(), "image/svg+xml");
+    assert!(svg.text.contains("<svg"), "{}", &svg.text[..100.min(svg.text.len())]);
+    let stranger = app.signed_in("buyer").await;
+    app.get(transfer["qr_svg"].as_str().unwrap(), Some(&stranger))
+        .await
+        .assert_problem(404, "not_found");
+    // Cash on delivery has no QR.
+    let cod = app
+        .checkout(&buyer, cart(lines(&products, &[1, 1, 1]), "cod"), None)
+        .await
+        .json();
+    app.get(&format!("/checkouts/{}/qr.svg", id(&cod)), Some(&buyer))
+        .await
+        .assert_problem(404, "not_found");
+}
+
+async fn bank_notifications_pay_exact_amounts_and_hold_the_rest(app: TestApp) {
+    let (_, _, products) = three_farms(&app, [10, 10, 10]).await;
+    let buyer = app.signed_in("buyer").await;
+    let admin = app.signed_in_admin().await;
+    let mut checkouts = Vec::new();
+    for _ in 0..3 {
+        let placed = app
+            .checkout(&buyer, cart(lines(&products, &[1, 1, 1]), "bank_transfer"), None)
+            .await;
+        assert_eq!(placed.status, 201, "{}", placed.text);
+        checkouts.push(placed.json());
+    }
+    let code = |n: usize| checkouts[n]["code"].as_str().unwrap().to_owned();
+    let total = checkouts[0]["total_vnd"].as_i64().unwrap();
+    let unmatched = || async {
+        let answer = app.get("/admin/payments/unmatched", Some(&admin)).await;
+        assert_eq!(answer.status, 200, "{}", answer.text);
+        answer.json()
+    };
+
+    // Unsigned, wrongly signed or signed over another body: 401 and nothing written.
+    let line = json!({"transaction_id": "FT1", "amount_vnd": total,
+                      "description": code(0), "credited_at": "2026-12-01T09:30:00Z"});
+    app.bank_notification(&line, None)
+        .await
+        .assert_problem(401, "unauthenticated");
+    app.bank_notification(&line, Some("not-the-secret"))
+        .await
+        .assert_problem(401, "unauthenticated");
+    let forged = send(
+        app.client
+            .post(app.url("/payments/bank-notifications"))
+            .header("content-type", "application/json")
+            .header("X-Signature", sign(BANK_SECRET, b"{}"))
+            .body(serde_json::to_vec(&line).unwrap()),
+    )
+    .await;
+    forged.assert_problem(401, "unauthenticated");
+    assert_eq!(unmatched().await["total"], 0);
+    let still = app.get(&format!("/checkouts/{}", id(&checkouts[0])), Some(&buyer)).await.json();
+    assert_eq!(still["payment"]["status"], "unpaid");
+    // Signed but malformed: 422.
+    let bad = json!({"transaction_id": "", "amount_vnd": 0, "description": "x", "credited_at": "yesterday"});
+    let answer = app.bank_notification(&bad, Some(BANK_SECRET)).await;
+    answer.assert_problem(422, "validation_failed");
+    assert_eq!(
+        answer.problem_fields(),
+        ["transaction_id", "amount_vnd", "credited_at"]
+    );
+
+    // The exact amount, the code as the bank writes it: the checkout and its orders are paid.
+    let paid = app
+        .pay("FT1", total, &format!("MBVCB.8812.{}.CT tu 0123", code(0).to_lowercase()))
+        .await;
+    assert_eq!(paid["outcome"], "matched");
+    assert_eq!(paid["replayed"], false);
+    assert_eq!(paid["checkout_id"], checkouts[0]["id"]);
+    let checkout = app.get(&format!("/checkouts/{}", id(&checkouts[0])), Some(&buyer)).await.json();
+    assert_eq!(checkout["payment"]["status"], "paid");
+    assert!(checkout["payment"]["paid_at"].is_string());
+    for order in checkout["orders"].as_array().unwrap() {
+        assert_eq!(order["payment_status"], "paid");
+    }
+    // The bank sends it again: nothing changes.
+    let again = app.pay("FT1", total, &code(0)).await;
+    assert_eq!(again["replayed"], true);
+    assert_eq!(again["outcome"], "matched");
+    // A second transfer for a paid checkout, a short one, an over one, an unknown code.
+    assert_eq!(app.pay("FT2", total, &code(0)).await["outcome"], "over");
+    assert_eq!(app.pay("FT3", total - 1, &code(1)).await["outcome"], "short");
+    assert_eq!(app.pay("FT4", total + 1, &code(2)).await["outcome"], "over");
+    assert_eq!(app.pay("FT5", total, "tien hang NS0000000000").await["outcome"], "unknown");
+    assert_eq!(app.pay("FT6", total, "chuyen tien").await["outcome"], "unknown");
+    for n in [1, 2] {
+        let checkout = app.get(&format!("/checkouts/{}", id(&checkouts[n])), Some(&buyer)).await.json();
+        assert_eq!(checkout["payment"]["status"], "unpaid", "a wrong amount pays nothing");
+    }
+    let held = unmatched().await;
+    assert_eq!(held["total"], 5);
+    let mut outcomes: Vec<&str> = held["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|line| line["outcome"].as_str().unwrap())
+        .collect();
+    outcomes.sort_unstable();
+    assert_eq!(outcomes, ["over", "over", "short", "unknown", "unknown"]);
+    app.get("/admin/payments/unmatched", Some(&buyer))
+        .await
+        .assert_problem(403, "forbidden");
+
+    // Concurrent duplicates of one line: recorded once.
+    let line = json!({"transaction_id": "FT7", "amount_vnd": total,
+                      "description": code(1), "credited_at": "2026-12-01T10:00:00Z"});
+    let answers = join_all((0..6).map(|_| app.bank_notification(&line, Some(BANK_SECRET)))).await;
+    let fresh = answers
+        .iter()
+        .filter(|a| {
+            assert_eq!(a.status, 200, "{}", a.text);
+            a.json()["replayed"] == false
+        })
+        .count();
+    assert_eq!(fresh, 1);
+    assert!(answers.iter().all(|a| a.json()["outcome"] == "matched"));
+    app.assert_ledger_balances();
+}
+
+async fn unpaid_transfers_expire_once_with_two_servers(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, |settings| {
+        settings.payments.expiry = Duration::from_secs(2);
+        settings.payments.expiry_check_interval = Duration::from_millis(100);
+    })
+    .await
+    else {
+        return;
+    };
+    let mut sibling_settings = test_settings(&app.database.url);
+    sibling_settings.payments.expiry = Duration::from_secs(2);
+    sibling_settings.payments.expiry_check_interval = Duration::from_millis(100);
+    let sibling = RunningServer::start(sibling_settings).await;
+
+    let (farmer, _, products) = three_farms(&app, [10, 10, 10]).await;
+    let buyer = app.signed_in("buyer").await;
+    let mut expiring = Vec::new();
+    for _ in 0..5 {
+        expiring.push(
+            app.checkout(&buyer, cart(lines(&products, &[1, 2, 3]), "bank_transfer"), None)
+                .await
+                .json(),
+        );
+    }
+    let paid = app
+        .checkout(&buyer, cart(lines(&products, &[1, 1, 1]), "bank_transfer"), None)
+        .await
+        .json();
+    let cod = app
+        .checkout(&buyer, cart(lines(&products, &[1, 1, 1]), "cod"), None)
+        .await
+        .json();
+    app.pay("PAID-IN-TIME", paid["total_vnd"].as_i64().unwrap(), paid["code"].as_str().unwrap())
+        .await;
+    for checkout in &expiring {
+        let path = format!("/checkouts/{}", id(checkout));
+        eventually("the checkout expires", || async {
+            app.get(&path, Some(&buyer)).await.json()["payment"]["status"] == "expired"
+        })
+        .await;
+        let expired = app.get(&path, Some(&buyer)).await.json();
+        for order in expired["orders"].as_array().unwrap() {
+            assert_eq!(order["status"], "cancelled");
+            assert_eq!(order["cancel_reason"], "the bank transfer did not arrive in time");
+        }
+    }
+    // Both servers looked; each checkout's stock came back exactly once.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for (product, left) in products.iter().zip([8, 8, 8]) {
+        assert_eq!(app.stock_of(&farmer, product).await, left);
+    }
+    for kept in [&paid, &cod] {
+        let checkout = app.get(&format!("/checkouts/{}", id(kept)), Some(&buyer)).await.json();
+        assert_ne!(checkout["payment"]["status"], "expired");
+        assert!(checkout["orders"].as_array().unwrap().iter().all(|o| o["status"] == "placed"));
+    }
+    // Money for an expired checkout is held as late.
+    let late = app
+        .pay("LATE", expiring[0]["total_vnd"].as_i64().unwrap(), expiring[0]["code"].as_str().unwrap())
+        .await;
+    assert_eq!(late["outcome"], "late");
+    sibling.stop().await;
+    app.assert_rollups_exact();
+    app.assert_ledger_balances();
+}
+
+async fn delivered_orders_pay_their_farms_less_the_commission(app: TestApp) {
+    let (farmer, households, products) = three_farms(&app, [10, 10, 10]).await;
+    let buyer = app.signed_in("buyer").await;
+    let admin = app.signed_in_admin().await;
+    // Two households give a bank account; the third does not.
+    for household in &households[..2] {
+        let answer = app
+            .patch(
+                &format!("/households/{household}"),
+                Some(&farmer),
+                json!({"payout_account": {"bank_bin": "970436", "account_number": "0071 0001 2345"}}),
+            )
+            .await;
+        assert_eq!(answer.status, 200, "{}", answer.text);
+    }
+    let bad = app
+        .patch(
+            &format!("/households/{}", households[2]),
+            Some(&farmer),
+            json!({"payout_account": {"bank_bin": "97", "account_number": "x-1"}}),
+        )
+        .await;
+    bad.assert_problem(422, "validation_failed");
+    assert_eq!(
+        bad.problem_fields(),
+        ["payout_account.bank_bin", "payout_account.account_number"]
+    );
+
+    let checkout = app
+        .checkout(&buyer, cart(lines(&products, &[2, 1, 1]), "cod"), None)
+        .await
+        .json();
+    let transfer = app
+        .checkout(&buyer, cart(lines(&products, &[1, 1, 1]), "bank_transfer"), None)
+        .await
+        .json();
+    app.pay("FT-1", transfer["total_vnd"].as_i64().unwrap(), transfer["code"].as_str().unwrap())
+        .await;
+    // Deliver every order of both; cancel nothing.
+    for placed in [&checkout, &transfer] {
+        for order in placed["orders"].as_array().unwrap() {
+            let order = id(order);
+            for verb in ["confirm", "ship", "deliver"] {
+                app.order_move(&farmer, &order, verb).await;
+            }
+        }
+    }
+    // Each household is owed its goods less 5% (rounded down), on both checkouts.
+    let goods = |placed: &Value, n: usize| placed["orders"][n]["total_vnd"].as_i64().unwrap();
+    let mut owed = Vec::new();
+    for (n, household) in households.iter().enumerate() {
+        let expected: i64 = [&checkout, &transfer]
+            .iter()
+            .map(|placed| goods(placed, n) - goods(placed, n) * 5 / 100)
+            .sum();
+        let ledger = app.ledger(&farmer, household).await;
+        assert_eq!(ledger["balance_vnd"], expected, "{ledger}");
+        assert_eq!(ledger["total"], 2);
+        assert!(
+            ledger["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|e| e["kind"] == "share_payable")
+        );
+        owed.push(expected);
+    }
+    let stranger = app.signed_in("farmer").await;
+    app.get(&format!("/households/{}/ledger", households[0]), Some(&stranger))
+        .await
+        .assert_problem(403, "forbidden");
+
+    // One batch pays the two with accounts; the same key again pays nothing more.
+    send(app.client.post(app.url("/admin/payouts")).bearer_auth(&admin))
+        .await
+        .assert_problem(422, "validation_failed");
+    app.payout(&buyer, "batch-1").await.assert_problem(403, "forbidden");
+    let batch = app.payout(&admin, "batch-1").await;
+    assert_eq!(batch.status, 201, "{}", batch.text);
+    let batch = batch.json();
+    assert_eq!(batch["total_vnd"], owed[0] + owed[1]);
+    let paid: Vec<(&str, i64)> = batch["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|line| {
+            assert_eq!(line["account_number"], "007100012345");
+            (line["household_id"].as_str().unwrap(), line["amount_vnd"].as_i64().unwrap())
+        })
+        .collect();
+    assert_eq!(paid.len(), 2);
+    assert!(paid.contains(&(households[0].as_str(), owed[0])));
+    assert!(paid.contains(&(households[1].as_str(), owed[1])));
+    assert_eq!(batch["without_account"][0]["household_id"], households[2]);
+    assert_eq!(batch["without_account"][0]["balance_vnd"], owed[2]);
+    let replay = app.payout(&admin, "batch-1").await;
+    assert_eq!(replay.status, 200);
+    assert_eq!(replay.json()["id"], batch["id"]);
+    let next = app.payout(&admin, "batch-2").await.json();
+    assert_eq!(next["total_vnd"], 0, "{next}");
+    for (n, household) in households.iter().enumerate() {
+        let ledger = app.ledger(&admin, household).await;
+        let left = if n < 2 { 0 } else { owed[2] };
+        assert_eq!(ledger["balance_vnd"], left);
+    }
+    let payout = app.ledger(&farmer, &households[0]).await;
+    assert_eq!(payout["items"][0]["kind"], "payout");
+    assert_eq!(payout["items"][0]["amount_vnd"], -owed[0]);
+
+    // The bank's file.
+    let file = app.get(batch["bank_file"].as_str().unwrap(), Some(&admin)).await;
+    assert_eq!(file.status, 200);
+    assert!(file.content_type().starts_with("text/csv"));
+    let rows: Vec<&str> = file.text.lines().collect();
+    assert_eq!(
+        rows[0],
+        "household_id,household_name,bank_bin,account_number,amount_vnd,reference"
+    );
+    assert_eq!(rows.len(), 3);
+    assert!(rows[1..].iter().all(|row| row.contains(",970436,007100012345,")));
+    app.assert_ledger_balances();
+}
+
+on_both_backends!(
+    a_checkout_across_three_farms_is_one_order_each_and_all_or_nothing,
+    forty_buyers_race_for_scarce_stock_while_farmers_edit,
+    a_bank_transfer_answers_its_vietqr,
+    bank_notifications_pay_exact_amounts_and_hold_the_rest,
+    delivered_orders_pay_their_farms_less_the_commission,
+);
+
+with_each_backend!(unpaid_transfers_expire_once_with_two_servers);
