@@ -342,7 +342,9 @@ async fn expire_checkouts_periodically(ctx: Arc<Context>, every: std::time::Dura
         ticker.tick().await;
         match crate::checkout::service::expire_due(&ctx, crate::time::now_utc()).await {
             Ok(0) => {}
-            Ok(expired) => tracing::info!(expired, "unpaid checkouts expired, their orders cancelled"),
+            Ok(expired) => {
+                tracing::info!(expired, "unpaid checkouts expired, their orders cancelled")
+            }
             Err(error) => tracing::warn!(error = %error, "expiring checkouts failed; will retry"),
         }
     }

@@ -9,6 +9,8 @@ pub const DESCRIPTION_MAX_CHARS: usize = 5000;
 pub const EMAIL_MAX_CHARS: usize = 254;
 /// Postal addresses: of households and of shipping.
 pub const ADDRESS_MAX_CHARS: usize = 500;
+/// Largest sum of money the API takes or states (a unit price, an order's goods, a threshold).
+pub const MAX_VND: i64 = 1_000_000_000_000_000;
 
 /// Collects field problems; `finish` turns them into a 422 when there are any.
 #[derive(Debug, Default)]

@@ -20,12 +20,13 @@ use crate::orders::model::{
     OrderDraft, OrderInput, OrderSource, OrderStatus, OrderWithItems, PaymentMethod, Placement,
 };
 use crate::orders::repo::{self as orders, IdempotencyRecord, OrderItem};
-use crate::products::model::{MAX_PRICE_VND, ProductStatus};
+use crate::products::model::ProductStatus;
 use crate::products::repo::{self as products, ProductSnapshot};
 use crate::provinces::AdminMap;
 use crate::shipping::Destination;
 use crate::stats::StatsBatch;
 use crate::time::now_utc;
+use crate::validate::MAX_VND;
 use crate::validate::Problems;
 
 pub const IDEMPOTENCY_KEY_MAX_CHARS: usize = 255;
@@ -49,7 +50,7 @@ pub enum Placed {
     Created(CheckoutWithOrders),
     Replayed(CheckoutWithOrders),
     /// A key an order placed before checkouts existed stands for (it has no checkout).
-    ReplayedOrder(OrderWithItems),
+    ReplayedOrder(Box<OrderWithItems>),
 }
 
 /// A buyer's cart: its lines name products by id, whose stock is taken when it is placed.
@@ -166,10 +167,14 @@ fn replay(
     if record.request_hash != hash {
         return Err(key_reused());
     }
-    let order = orders::find(conn, &record.order_id)?.ok_or_else(|| AppError::not_found("order"))?;
+    let order =
+        orders::find(conn, &record.order_id)?.ok_or_else(|| AppError::not_found("order"))?;
     let Some(checkout_id) = order.checkout_id else {
         let items = orders::items_of(conn, std::slice::from_ref(&order.id))?;
-        return Ok(Some(Placed::ReplayedOrder(OrderWithItems { order, items })));
+        return Ok(Some(Placed::ReplayedOrder(Box::new(OrderWithItems {
+            order,
+            items,
+        }))));
     };
     let placed = super::service::load(conn, &checkout_id)?;
     Ok(placed.map(Placed::Replayed))
@@ -260,7 +265,10 @@ fn place_in_transaction(
                 let product = &taken[*line];
                 let quantity = draft.lines[*line].quantity;
                 OrderItem::of(order_id, j, product, quantity, product.price_vnd).ok_or_else(|| {
-                    AppError::invalid_field(format!("items[{line}]"), "the line's total is too large")
+                    AppError::invalid_field(
+                        format!("items[{line}]"),
+                        "the line's total is too large",
+                    )
                 })
             })
             .collect::<AppResult<Vec<_>>>()?;
@@ -299,7 +307,7 @@ fn place_in_transaction(
     }
     let total = goods
         .checked_add(shipping)
-        .filter(|total| *total <= MAX_PRICE_VND)
+        .filter(|total| *total <= MAX_VND)
         .ok_or_else(|| {
             AppError::invalid_field("items", "the checkout's total is larger than 10^15 đồng")
         })?;
@@ -339,7 +347,10 @@ fn place_in_transaction(
 fn parcels_of(taken: &[ProductSnapshot]) -> Vec<(HouseholdId, Vec<usize>)> {
     let mut parcels: Vec<(HouseholdId, Vec<usize>)> = Vec::new();
     for (line, product) in taken.iter().enumerate() {
-        match parcels.iter_mut().find(|(id, _)| *id == product.household_id) {
+        match parcels
+            .iter_mut()
+            .find(|(id, _)| *id == product.household_id)
+        {
             Some((_, lines)) => lines.push(line),
             None => parcels.push((product.household_id, vec![line])),
         }

@@ -15,7 +15,8 @@ use crate::context::Context;
 use crate::error::AppResult;
 use crate::orders::model::PaymentMethod;
 use crate::orders::routes::{
-    OrderItemRequest, OrderView, PlaceOrderRequest, __path_list_orders, idempotency_key, list_orders,
+    __path_list_orders, OrderItemRequest, OrderView, PlaceOrderRequest, idempotency_key,
+    list_orders,
 };
 
 /// Where a cart goes: a commune (current map), or a province code with its map (`2008` by
@@ -178,7 +179,7 @@ pub(crate) async fn place_order(
             .json(first(placed)),
         Placed::ReplayedOrder(order) => HttpResponse::Ok()
             .insert_header(("Idempotent-Replayed", "true"))
-            .json(OrderView::from(order)),
+            .json(OrderView::from(*order)),
     })
 }
 
@@ -206,10 +207,14 @@ pub(crate) async fn place_checkout(
     body: ApiJson<PlaceOrderRequest>,
 ) -> AppResult<HttpResponse> {
     let key = idempotency_key(&req)?;
-    let placed = placing::place(&ctx, caller.clone(), key, body.0.input(), Cart::AcrossFarms).await?;
+    let placed =
+        placing::place(&ctx, caller.clone(), key, body.0.input(), Cart::AcrossFarms).await?;
     Ok(match placed {
         Placed::Created(placed) => HttpResponse::Created()
-            .insert_header(("Location", format!("/api/v1/checkouts/{}", placed.checkout.id)))
+            .insert_header((
+                "Location",
+                format!("/api/v1/checkouts/{}", placed.checkout.id),
+            ))
             .json(view(&ctx, placed)),
         Placed::Replayed(placed) => HttpResponse::Ok()
             .insert_header(("Idempotent-Replayed", "true"))

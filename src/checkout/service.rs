@@ -144,7 +144,10 @@ pub fn parcel_fee(
     let fee = if free_from_vnd.is_some_and(|threshold| goods_vnd >= threshold) {
         0
     } else {
-        shipping::fee(shipping::tariff(&ctx.settings.shipping, &zone), weight_grams)?
+        shipping::fee(
+            shipping::tariff(&ctx.settings.shipping, &zone),
+            weight_grams,
+        )?
     };
     Some((zone, fee))
 }
@@ -240,7 +243,6 @@ fn lines(problems: &mut Problems, cart: &CartInput<'_>) -> Vec<(ProductId, i64)>
     }
     lines
 }
-
 
 /// One household's parcel and its fee; `None` when its goods or weight pass 64 bits.
 fn parcel(

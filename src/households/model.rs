@@ -80,7 +80,9 @@ impl HouseholdEdit<'_> {
             description: self
                 .description
                 .and_then(|d| problems.check(fields::description(d))),
-            payout_bank_bin: account.as_ref().map(|a| a.as_ref().map(|(bin, _)| bin.clone())),
+            payout_bank_bin: account
+                .as_ref()
+                .map(|a| a.as_ref().map(|(bin, _)| bin.clone())),
             payout_account: account.map(|a| a.map(|(_, number)| number)),
             free_shipping_from_vnd: self.free_shipping_from_vnd.map(|threshold| {
                 threshold.and_then(|t| problems.check(fields::free_shipping_from(t)))
@@ -137,11 +139,13 @@ mod fields {
         let number: String = input.account_number.split_whitespace().collect();
         let mut sound = true;
         if bin.len() != 6 || !bin.bytes().all(|b| b.is_ascii_digit()) {
-            problems.add("payout_account.bank_bin", "must be the bank's six-digit BIN");
+            problems.add(
+                "payout_account.bank_bin",
+                "must be the bank's six-digit BIN",
+            );
             sound = false;
         }
-        if !(1..=19).contains(&number.len()) || !number.bytes().all(|b| b.is_ascii_alphanumeric())
-        {
+        if !(1..=19).contains(&number.len()) || !number.bytes().all(|b| b.is_ascii_alphanumeric()) {
             problems.add(
                 "payout_account.account_number",
                 "must be 1 to 19 letters or digits",
@@ -152,12 +156,7 @@ mod fields {
     }
 
     pub fn free_shipping_from(value: i64) -> Result<i64, FieldError> {
-        validate::in_range(
-            "free_shipping_from_vnd",
-            value,
-            0,
-            crate::products::model::MAX_PRICE_VND,
-        )
+        validate::in_range("free_shipping_from_vnd", value, 0, crate::validate::MAX_VND)
     }
 }
 

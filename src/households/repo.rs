@@ -249,11 +249,27 @@ pub fn insert_many(conn: &mut DbConnection, rows: &[Household]) -> QueryResult<u
     crate::db::bulk_insert!(conn, households::table, rows)
 }
 
-/// Where these households' payouts go: (id, name, bank BIN, account number).
+/// Where a household's payouts go, if it has said.
+#[derive(Debug, Clone, Queryable)]
+pub struct PayoutAccount {
+    pub household_id: HouseholdId,
+    pub name: String,
+    pub bank_bin: Option<String>,
+    pub account_number: Option<String>,
+}
+
+impl PayoutAccount {
+    /// The bank and the account, when both are known.
+    pub fn bank(&self) -> Option<(String, String)> {
+        Some((self.bank_bin.clone()?, self.account_number.clone()?))
+    }
+}
+
+/// Where these households' payouts go.
 pub fn payout_accounts(
     conn: &mut DbConnection,
     ids: &[HouseholdId],
-) -> QueryResult<Vec<(HouseholdId, String, Option<String>, Option<String>)>> {
+) -> QueryResult<Vec<PayoutAccount>> {
     households::table
         .filter(households::id.eq_any(ids))
         .select((

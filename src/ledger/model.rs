@@ -106,7 +106,9 @@ impl OrderMoney {
 /// down: the household keeps the fraction of a đồng.
 pub fn commission(goods_vnd: i64, basis_points: i64) -> i64 {
     let exact = i128::from(goods_vnd) * i128::from(basis_points) / 10_000;
-    i64::try_from(exact).unwrap_or(goods_vnd).clamp(0, goods_vnd)
+    i64::try_from(exact)
+        .unwrap_or(goods_vnd)
+        .clamp(0, goods_vnd)
 }
 
 impl Posting {
@@ -130,7 +132,10 @@ impl Posting {
                 transaction_id: Some(transaction_id.to_owned()),
                 ..EntryRefs::default()
             },
-            lines: vec![(Account::Bank, amount), (Account::BuyerPrepayments, -amount)],
+            lines: vec![
+                (Account::Bank, amount),
+                (Account::BuyerPrepayments, -amount),
+            ],
         }
     }
 
@@ -147,7 +152,10 @@ impl Posting {
                 transaction_id: Some(transaction_id.to_owned()),
                 ..EntryRefs::default()
             },
-            lines: vec![(Account::Bank, amount), (Account::UnmatchedReceipts, -amount)],
+            lines: vec![
+                (Account::Bank, amount),
+                (Account::UnmatchedReceipts, -amount),
+            ],
         }
     }
 
@@ -203,7 +211,10 @@ impl Posting {
                 payout_id: Some(payout_id),
                 ..EntryRefs::default()
             },
-            lines: vec![(Account::Household(household_id), amount), (Account::Bank, -amount)],
+            lines: vec![
+                (Account::Household(household_id), amount),
+                (Account::Bank, -amount),
+            ],
         }
     }
 }

@@ -103,13 +103,12 @@ pub(crate) async fn household_ledger(
     Ok(HttpResponse::Ok().json(HouseholdLedgerView {
         household_id: household.id.to_db(),
         balance_vnd: ledger.balance_vnd,
-        payout_account: household
-            .payout_bank_bin
-            .zip(household.payout_account)
-            .map(|(bank_bin, account_number)| PayoutAccountView {
+        payout_account: household.payout_bank_bin.zip(household.payout_account).map(
+            |(bank_bin, account_number)| PayoutAccountView {
                 bank_bin,
                 account_number,
-            }),
+            },
+        ),
         items: entries.items.into_iter().map(LedgerEntryView::of).collect(),
         page: entries.page,
         per_page: entries.per_page,

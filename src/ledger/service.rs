@@ -131,17 +131,16 @@ fn pay_out_in_transaction(
     repo::insert_payout(conn, &payout)?;
     let owed = repo::households_owed(conn)?;
     let ids: Vec<HouseholdId> = owed.iter().map(|(id, _)| *id).collect();
-    let accounts: HashMap<HouseholdId, (Option<String>, Option<String>)> =
-        households::payout_accounts(conn, &ids)?
-            .into_iter()
-            .map(|(id, _, bin, account)| (id, (bin, account)))
-            .collect();
+    let accounts: HashMap<HouseholdId, (String, String)> = households::payout_accounts(conn, &ids)?
+        .into_iter()
+        .filter_map(|account| Some((account.household_id, account.bank()?)))
+        .collect();
     let batch_mark = payout.id.0.simple().to_string()[..8].to_ascii_uppercase();
     let mut lines = Vec::new();
     let mut postings = Vec::new();
     let mut total: i64 = 0;
     for (household_id, amount) in owed {
-        let Some((Some(bin), Some(account))) = accounts.get(&household_id).cloned() else {
+        let Some((bin, account)) = accounts.get(&household_id).cloned() else {
             continue;
         };
         lines.push(PayoutLine {
@@ -171,7 +170,10 @@ fn batch(conn: &mut DbConnection, id: &PayoutId) -> AppResult<PayoutBatch> {
     ids.extend(owed.iter().map(|(id, _)| *id));
     let accounts: HashMap<HouseholdId, (String, bool)> = households::payout_accounts(conn, &ids)?
         .into_iter()
-        .map(|(id, name, bin, account)| (id, (name, bin.is_some() && account.is_some())))
+        .map(|account| {
+            let has = account.bank().is_some();
+            (account.household_id, (account.name, has))
+        })
         .collect();
     let name = |id: &HouseholdId| accounts.get(id).map(|(n, _)| n.clone()).unwrap_or_default();
     let without_account = owed

@@ -9,9 +9,9 @@ use serde::Serialize;
 use super::repo::{Order, OrderItem};
 use crate::db::text::text_enum;
 use crate::ids::{HouseholdId, OrderId, UserId};
-use crate::products::model::MAX_PRICE_VND;
 use crate::products::repo::ProductSnapshot;
 use crate::provinces::{AdminMap, MappedProvince, PlaceFields, PlaceInput, ProvinceMap};
+use crate::validate::MAX_VND;
 use crate::validate::{self, ADDRESS_MAX_CHARS, NAME_MAX_CHARS, Problems};
 
 text_enum! {
@@ -290,7 +290,7 @@ impl<P> OrderDraft<P> {
                     &format!("items[{i}].unit_price_vnd"),
                     price,
                     1,
-                    MAX_PRICE_VND,
+                    MAX_VND,
                 ))
             });
             let product = match resolve(item.product) {
@@ -482,7 +482,7 @@ pub fn order_totals(items: &[OrderItem]) -> Result<(i64, i64), &'static str> {
             .and_then(|w| total_weight.checked_add(w))
             .ok_or(TOO_HEAVY)?;
     }
-    if total_vnd > MAX_PRICE_VND {
+    if total_vnd > MAX_VND {
         return Err(TOO_DEAR);
     }
     Ok((total_vnd, total_weight))
@@ -520,10 +520,10 @@ mod properties {
                 Ok((vnd, grams)) => {
                     prop_assert_eq!(i128::from(vnd), exact_vnd);
                     prop_assert_eq!(i128::from(grams), exact_grams);
-                    prop_assert!(vnd <= MAX_PRICE_VND);
+                    prop_assert!(vnd <= MAX_VND);
                 }
                 Err(_) => {
-                    prop_assert!(exact_vnd > i128::from(MAX_PRICE_VND) || exact_grams > i128::from(i64::MAX));
+                    prop_assert!(exact_vnd > i128::from(MAX_VND) || exact_grams > i128::from(i64::MAX));
                 }
             }
         }

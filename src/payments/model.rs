@@ -85,7 +85,7 @@ impl Credit {
             "amount_vnd",
             input.amount_vnd,
             1,
-            crate::products::model::MAX_PRICE_VND,
+            crate::validate::MAX_VND,
         ));
         if input.description.chars().count() > DESCRIPTION_MAX_CHARS {
             problems.add(
@@ -116,8 +116,16 @@ mod tests {
         let body = br#"{"transaction_id":"T1","amount_vnd":1000,"description":"x","credited_at":"2026-12-01T00:00:00Z"}"#;
         let signature = sign("secret", body);
         assert!(signature_is_valid("secret", body, &signature));
-        assert!(signature_is_valid("secret", body, &format!("sha256={signature}")));
-        assert!(signature_is_valid("secret", body, &signature.to_uppercase()));
+        assert!(signature_is_valid(
+            "secret",
+            body,
+            &format!("sha256={signature}")
+        ));
+        assert!(signature_is_valid(
+            "secret",
+            body,
+            &signature.to_uppercase()
+        ));
         assert!(!signature_is_valid("other", body, &signature));
         assert!(!signature_is_valid("secret", b"{}", &signature));
         assert!(!signature_is_valid("secret", body, "not hex"));

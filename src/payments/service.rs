@@ -96,11 +96,8 @@ fn receive_in_transaction(
             paid_by_transfer(conn, &checkout.id, now, commission_basis_points)?;
         }
         _ => {
-            let held = Posting::unmatched_receipt(
-                line.checkout_id,
-                &line.transaction_id,
-                line.amount_vnd,
-            );
+            let held =
+                Posting::unmatched_receipt(line.checkout_id, &line.transaction_id, line.amount_vnd);
             ledger::book(conn, &[held], now)?;
         }
     }

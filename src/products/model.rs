@@ -10,7 +10,7 @@ use crate::error::FieldError;
 use crate::ids::{HouseholdId, ProductId};
 use crate::provinces::MappedProvince;
 use crate::search::{fold, search_text};
-use crate::validate::{self, Problems, in_range, one_of, optional_date};
+use crate::validate::{self, MAX_VND, Problems, in_range, one_of, optional_date};
 
 pub const CATEGORIES: [&str; 8] = [
     "fruit",
@@ -36,8 +36,6 @@ text_enum! {
     }
 }
 
-/// Largest price of one unit (API money range).
-pub const MAX_PRICE_VND: i64 = 1_000_000_000_000_000;
 /// Bounds that keep order arithmetic far from overflow while allowing any real produce.
 pub const MAX_UNIT_WEIGHT_GRAMS: i64 = 1_000_000_000;
 pub const MAX_STOCK_QUANTITY: i64 = 1_000_000_000;
@@ -200,7 +198,7 @@ mod fields {
     }
 
     pub fn price_vnd(value: i64) -> Result<i64, FieldError> {
-        in_range("price_vnd", value, 1, MAX_PRICE_VND)
+        in_range("price_vnd", value, 1, MAX_VND)
     }
 
     pub fn stock_quantity(value: i64) -> Result<i64, FieldError> {

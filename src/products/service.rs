@@ -1,8 +1,8 @@
 //! Product rules: who lists and changes what, field validation, visibility and search.
 
 use super::model::{
-    CATEGORIES, CERTIFICATIONS, MAX_PRICE_VND, ProductDraft, ProductEdit, ProductInput,
-    ProductSearch, ProductStatus, with_origin,
+    CATEGORIES, CERTIFICATIONS, ProductDraft, ProductEdit, ProductInput, ProductSearch,
+    ProductStatus, with_origin,
 };
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -23,7 +23,7 @@ use crate::provinces::{AdminMap, MappedProvince, PlaceFields, ProvinceMap};
 use crate::search::{optional_query_words, search_text};
 use crate::stats::StatsBatch;
 use crate::time::now_utc;
-use crate::validate::{Problems, in_range, one_of};
+use crate::validate::{MAX_VND, Problems, in_range, one_of};
 
 /// Writes every product's search text again, with its origin's names (after the migration that
 /// brought the current map: rows written before it had only their name and description).
@@ -226,7 +226,7 @@ pub async fn list(
         ("max_price_vnd", search.max_price_vnd),
     ] {
         if let Some(value) = value {
-            problems.check(in_range(field, value, 0, MAX_PRICE_VND));
+            problems.check(in_range(field, value, 0, MAX_VND));
         }
     }
     if let (Some(min), Some(max)) = (search.min_price_vnd, search.max_price_vnd)

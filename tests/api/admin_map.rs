@@ -303,6 +303,7 @@ async fn a_household_registered_with_a_commune_gets_both_provinces(app: TestApp)
             "current_province_code",
             "description",
             "district",
+            "free_shipping_from_vnd",
             "id",
             "joined_at",
             "name",

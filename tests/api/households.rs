@@ -87,6 +87,7 @@ async fn farmers_register_households_that_anyone_can_read_and_find(app: TestApp)
             "current_province_code",
             "description",
             "district",
+            "free_shipping_from_vnd",
             "id",
             "joined_at",
             "name",

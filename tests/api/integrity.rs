@@ -9,7 +9,7 @@ use diesel::{Connection, PgConnection, RunQueryDsl, SqliteConnection};
 use serde_json::json;
 
 use crate::helpers::{
-    Answer, Backend, TestApp, buyers, ndjson_lines, place_order_at, shipping, spawn_app_with,
+    Answer, Backend, TestApp, buyers, id, ndjson_lines, place_order_at, shipping, spawn_app_with,
 };
 use crate::{on_both_backends, with_each_backend};
 
@@ -325,12 +325,20 @@ async fn order_each(app: &TestApp, buyer: &str, products: &[String]) -> Vec<Answ
     answers
 }
 
-/// Ten products of a household, each 10^9 units of 10^9 g in stock.
+/// Ten products of a household that ships free from 1 đồng, each 10^9 units of 10^9 g in stock.
 async fn heavy_products(app: &TestApp, farmer: &str, name: &str) -> Vec<String> {
     let household = app.household(farmer, name, "24").await["id"]
         .as_str()
         .unwrap()
         .to_owned();
+    let free = app
+        .patch(
+            &format!("/households/{household}"),
+            Some(farmer),
+            json!({"free_shipping_from_vnd": 1}),
+        )
+        .await;
+    assert_eq!(free.status, 200, "{}", free.text);
     let mut products = Vec::new();
     for _ in 0..10 {
         let fields = json!({"unit_weight_grams": 1_000_000_000, "stock_quantity": 1_000_000_000,
@@ -352,6 +360,15 @@ async fn totals_past_64_bits_are_refused_never_wrapped(app: TestApp) {
     let farmer = app.signed_in("farmer").await;
     let buyer = app.signed_in("buyer").await;
     let admin = app.signed_in_admin().await;
+
+    // Shipping 10^18 g costs more đồng than 64 bits hold: refused, the stock untouched.
+    let paying = app.household(&farmer, "Hộ trả phí", "24").await;
+    let fields = json!({"unit_weight_grams": 1_000_000_000, "stock_quantity": 1_000_000_000,
+                        "price_vnd": 1, "unit": "tấn"});
+    let heavy = id(&app.product(&farmer, &id(&paying), fields).await);
+    order_each(&app, &buyer, std::slice::from_ref(&heavy)).await[0]
+        .assert_problem(422, "value_out_of_range");
+    assert_eq!(app.stock_of(&farmer, &heavy).await, 1_000_000_000);
 
     // One household's day: nine orders of 10^18 g fit in its statistics, the tenth does not.
     let first = heavy_products(&app, &farmer, "Hộ thứ nhất").await;
@@ -406,7 +423,8 @@ async fn totals_past_64_bits_are_refused_never_wrapped(app: TestApp) {
         .collect();
     volumes.sort_by(f64::total_cmp);
     let kg = |orders: i128| (orders * i128::from(GRAMS_PER_ORDER / 1000)) as f64;
-    let mut expected = vec![kg(9), kg(second_household)];
+    // The household whose order was refused for its shipping fee sold nothing.
+    let mut expected = vec![0.0, kg(9), kg(second_household)];
     expected.sort_by(f64::total_cmp);
     assert_eq!(volumes, expected);
 }
