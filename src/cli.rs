@@ -427,15 +427,23 @@ mod tests {
     #[test]
     fn the_rebuild_reads_the_raw_tables_as_the_domains_write_them() {
         use crate::households::model::HouseholdStatus;
+        use crate::ledger::model::{Account, EntryKind};
         use crate::orders::model::OrderStatus;
         use crate::products::model::ProductStatus;
         use crate::stats::recompute::{
-            HOME_COUNTRY, HOUSEHOLD_ACTIVE, ORDER_CANCELLED, PRODUCT_ARCHIVED,
+            COMMISSION_ACCOUNT, HOME_COUNTRY, HOUSEHOLD_ACCOUNT_PREFIX, HOUSEHOLD_ACTIVE,
+            ORDER_CANCELLED, PAYOUT_ENTRY, PRODUCT_ARCHIVED,
         };
         assert_eq!(HOUSEHOLD_ACTIVE, HouseholdStatus::Active.as_str());
         assert_eq!(PRODUCT_ARCHIVED, ProductStatus::Archived.as_str());
         assert_eq!(ORDER_CANCELLED, OrderStatus::Cancelled.as_str());
         assert_eq!(HOME_COUNTRY, crate::orders::model::HOME_COUNTRY);
+        assert_eq!(COMMISSION_ACCOUNT, Account::Commission.key());
+        assert_eq!(PAYOUT_ENTRY, EntryKind::Payout.as_str());
+        assert_eq!(
+            HOUSEHOLD_ACCOUNT_PREFIX,
+            crate::ledger::model::HOUSEHOLD_ACCOUNT_PREFIX
+        );
     }
 
     #[test]

@@ -15,6 +15,7 @@ use crate::context::Context;
 use crate::db::{DbConnection, write_transaction};
 use crate::error::{AppError, AppResult};
 use crate::ids::{CheckoutId, ProductId, from_path};
+use crate::ledger::service::Books;
 use crate::orders::model::{OrderWithItems, PaymentMethod, rules};
 use crate::orders::repo as orders;
 use crate::orders::service::cancel_unpaid_checkout;
@@ -103,7 +104,7 @@ pub async fn expire_due(ctx: &Context, now: NaiveDateTime) -> AppResult<usize> {
         }
         let batch = due.len();
         for id in due {
-            let timezone = ctx.timezone;
+            let books = Books::of(ctx);
             let won = ctx
                 .db
                 .run(move |conn| {
@@ -112,7 +113,7 @@ pub async fn expire_due(ctx: &Context, now: NaiveDateTime) -> AppResult<usize> {
                         {
                             return Ok(false);
                         }
-                        cancel_unpaid_checkout(conn, &id, now_utc(), timezone)?;
+                        cancel_unpaid_checkout(conn, &id, now_utc(), books)?;
                         Ok::<_, AppError>(true)
                     })
                 })

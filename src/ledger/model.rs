@@ -3,6 +3,7 @@
 
 use crate::db::text::text_enum;
 use crate::ids::{CheckoutId, HouseholdId, OrderId, PayoutId};
+use crate::stats::MoneyBooked;
 
 text_enum! {
     /// What an entry records.
@@ -216,6 +217,32 @@ impl Posting {
                 (Account::Bank, -amount),
             ],
         }
+    }
+}
+
+impl Posting {
+    /// What the statistics count of this entry: the commission it earns or the payout it makes,
+    /// for its household.
+    pub fn money_booked(&self, booked_at: chrono::NaiveDateTime) -> Option<MoneyBooked> {
+        let household_id = self.refs.household_id?;
+        let amount_on = |wanted: Account| -> i64 {
+            self.lines
+                .iter()
+                .filter(|(account, _)| *account == wanted)
+                .map(|(_, amount)| *amount)
+                .sum()
+        };
+        let event = MoneyBooked {
+            household_id: household_id.to_db(),
+            booked_at,
+            // Commission is credited (negative); a payout debits the household's account.
+            commission_vnd: -amount_on(Account::Commission),
+            payout_vnd: match self.kind {
+                EntryKind::Payout => amount_on(Account::Household(household_id)),
+                _ => 0,
+            },
+        };
+        (event.commission_vnd != 0 || event.payout_vnd != 0).then_some(event)
     }
 }
 

@@ -2,6 +2,9 @@
 
 use std::collections::HashMap;
 
+use chrono::NaiveDateTime;
+use diesel::QueryResult;
+
 use super::model::{Account, Posting};
 use super::repo::{self, Entry, LedgerFaults, Payout, PayoutLine};
 use crate::api::{Page, Paging};
@@ -12,7 +15,45 @@ use crate::error::{AppError, AppResult};
 use crate::households::repo::{self as households, Household};
 use crate::households::service::can_manage;
 use crate::ids::{HouseholdId, PayoutId, from_path};
+use crate::stats::StatsBatch;
 use crate::time::now_utc;
+
+/// How the books are kept: the platform's commission, and the time zone whose days the
+/// statistics count bookings on.
+#[derive(Debug, Clone, Copy)]
+pub struct Books {
+    /// Hundredths of a percent of the goods' value.
+    pub commission_basis_points: i64,
+    pub timezone: chrono_tz::Tz,
+}
+
+impl Books {
+    pub fn of(ctx: &Context) -> Books {
+        Books {
+            commission_basis_points: ctx.settings.payments.commission_basis_points(),
+            timezone: ctx.timezone,
+        }
+    }
+
+    /// Books the postings (in the caller's transaction) and tells the statistics the commission
+    /// and payouts among them, in the same transaction.
+    pub fn book(
+        &self,
+        conn: &mut DbConnection,
+        postings: &[Posting],
+        now: NaiveDateTime,
+    ) -> QueryResult<()> {
+        repo::book(conn, postings, now)?;
+        let mut rollups = StatsBatch::new(self.timezone);
+        for event in postings.iter().filter_map(|p| p.money_booked(now)) {
+            rollups.money_booked(event);
+        }
+        if rollups.is_empty() {
+            return Ok(());
+        }
+        rollups.write_at_commit(conn)
+    }
+}
 
 /// A household's account: what the platform owes it now, and one page of its entries (each
 /// with its amount as the household sees it: positive is owed to it, negative paid out).
@@ -94,9 +135,10 @@ pub async fn pay_out(
         ));
     }
     let replay_key = key.clone();
+    let books = Books::of(ctx);
     let attempt = ctx
         .db
-        .write(move |conn| pay_out_in_transaction(conn, &caller, &key))
+        .write(move |conn| pay_out_in_transaction(conn, &caller, &key, books))
         .await;
     let (id, replayed) = match attempt {
         Err(error) if error.is_already_exists() => {
@@ -116,6 +158,7 @@ fn pay_out_in_transaction(
     conn: &mut DbConnection,
     caller: &CurrentUser,
     key: &str,
+    books: Books,
 ) -> AppResult<(PayoutId, bool)> {
     if let Some(done) = repo::find_payout_by_key(conn, key)? {
         return Ok((done.id, true));
@@ -157,7 +200,7 @@ fn pay_out_in_transaction(
             .ok_or_else(AppError::value_out_of_range)?;
     }
     repo::insert_payout_lines(conn, &lines)?;
-    repo::book(conn, &postings, now)?;
+    books.book(conn, &postings, now)?;
     repo::set_payout_total(conn, &payout.id, total)?;
     Ok((payout.id, false))
 }

@@ -22,6 +22,7 @@ impl Order {
             country_code: self.country_code.clone(),
             exported: self.country_code != HOME_COUNTRY,
             total_vnd: self.total_vnd,
+            shipping_vnd: self.shipping_vnd,
             total_weight_grams: self.total_weight_grams,
             lines: items
                 .iter()

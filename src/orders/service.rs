@@ -14,7 +14,7 @@ use crate::db::{DbConnection, write_transaction};
 use crate::error::{AppError, AppResult};
 use crate::ids::{CheckoutId, HouseholdId, OrderId, from_path};
 use crate::ledger::model::{OrderMoney, Posting};
-use crate::ledger::repo as ledger;
+use crate::ledger::service::Books;
 use crate::stats::StatsBatch;
 use crate::time::{day_start_utc, now_utc};
 use crate::validate::{self, Problems};
@@ -145,8 +145,7 @@ pub async fn make_move(
         other => other,
     };
     problems.finish()?;
-    let timezone = ctx.timezone;
-    let commission = ctx.settings.payments.commission_basis_points();
+    let books = Books::of(ctx);
     ctx.db
         .run(move |conn| {
             write_transaction(conn, |conn| {
@@ -196,8 +195,8 @@ pub async fn make_move(
                 }
                 let items = repo::items_of(conn, std::slice::from_ref(&order.id))?;
                 match requested {
-                    Move::Cancel { .. } => after_cancel(conn, &order, &items, now, timezone)?,
-                    Move::Deliver => after_delivery(conn, &order, now, commission)?,
+                    Move::Cancel { .. } => after_cancel(conn, &order, &items, now, books)?,
+                    Move::Deliver => after_delivery(conn, &order, now, books)?,
                     _ => {}
                 }
                 let order =
@@ -215,7 +214,7 @@ fn after_cancel(
     order: &Order,
     items: &[OrderItem],
     now: NaiveDateTime,
-    timezone: chrono_tz::Tz,
+    books: Books,
 ) -> AppResult<()> {
     // Imported history took no stock, so its cancel returns none.
     let mut lines: Vec<&OrderItem> = items.iter().filter(|_| order.stock_taken).collect();
@@ -223,11 +222,11 @@ fn after_cancel(
     for item in lines {
         crate::products::repo::return_stock(conn, &item.product_id, item.quantity, now)?;
     }
-    let mut rollups = StatsBatch::new(timezone);
+    let mut rollups = StatsBatch::new(books.timezone);
     rollups.order_cancelled(&order.counted(items));
     rollups.write_at_commit(conn)?;
     if order.payment_status == PaymentStatus::Paid {
-        ledger::book(conn, &[Posting::refund_owed(&money(order))], now)?;
+        books.book(conn, &[Posting::refund_owed(&money(order))], now)?;
     }
     Ok(())
 }
@@ -238,8 +237,9 @@ fn after_delivery(
     conn: &mut DbConnection,
     order: &Order,
     now: NaiveDateTime,
-    commission_basis_points: i64,
+    books: Books,
 ) -> AppResult<()> {
+    let commission_basis_points = books.commission_basis_points;
     let money = money(order);
     let postings = match (order.payment_method, order.payment_status) {
         (PaymentMethod::Cod, _) => vec![
@@ -251,7 +251,7 @@ fn after_delivery(
         }
         _ => Vec::new(),
     };
-    ledger::book(conn, &postings, now)?;
+    books.book(conn, &postings, now)?;
     Ok(())
 }
 
@@ -272,15 +272,15 @@ pub fn paid_by_transfer(
     conn: &mut DbConnection,
     checkout_id: &CheckoutId,
     now: NaiveDateTime,
-    commission_basis_points: i64,
+    books: Books,
 ) -> AppResult<()> {
     let paid = repo::mark_checkout_paid(conn, checkout_id)?;
     let postings: Vec<Posting> = paid
         .iter()
         .filter(|order| order.status == OrderStatus::Delivered)
-        .map(|order| Posting::share_payable(&money(order), commission_basis_points))
+        .map(|order| Posting::share_payable(&money(order), books.commission_basis_points))
         .collect();
-    ledger::book(conn, &postings, now)?;
+    books.book(conn, &postings, now)?;
     Ok(())
 }
 
@@ -290,7 +290,7 @@ pub fn cancel_unpaid_checkout(
     conn: &mut DbConnection,
     checkout_id: &CheckoutId,
     now: NaiveDateTime,
-    timezone: chrono_tz::Tz,
+    books: Books,
 ) -> AppResult<usize> {
     let change = OrderMove {
         status: Some(OrderStatus::Cancelled),
@@ -303,7 +303,7 @@ pub fn cancel_unpaid_checkout(
         let from = [OrderStatus::Placed, OrderStatus::Confirmed];
         if repo::move_order(conn, &order.id, &from, &change)? == 1 {
             let items = repo::items_of(conn, std::slice::from_ref(&order.id))?;
-            after_cancel(conn, &order, &items, now, timezone)?;
+            after_cancel(conn, &order, &items, now, books)?;
             cancelled += 1;
         }
     }

@@ -11,7 +11,7 @@ use crate::context::Context;
 use crate::db::DbConnection;
 use crate::error::{AppError, AppResult};
 use crate::ledger::model::Posting;
-use crate::ledger::repo as ledger;
+use crate::ledger::service::Books;
 use crate::orders::model::OrderStatus;
 use crate::orders::repo as orders;
 use crate::orders::service::paid_by_transfer;
@@ -27,11 +27,11 @@ pub struct Received {
 /// Records a bank-statement line and what it pays. The same `transaction_id` again changes
 /// nothing and answers what the first one did.
 pub async fn receive(ctx: &Context, credit: Credit) -> AppResult<Received> {
-    let commission = ctx.settings.payments.commission_basis_points();
+    let books = Books::of(ctx);
     let transaction_id = credit.transaction_id.clone();
     let attempt = ctx
         .db
-        .write(move |conn| receive_in_transaction(conn, &credit, commission))
+        .write(move |conn| receive_in_transaction(conn, &credit, books))
         .await;
     match attempt {
         // The same line twice at once: the second waited on the first's key, which is there now.
@@ -53,7 +53,7 @@ pub async fn receive(ctx: &Context, credit: Credit) -> AppResult<Received> {
 fn receive_in_transaction(
     conn: &mut DbConnection,
     credit: &Credit,
-    commission_basis_points: i64,
+    books: Books,
 ) -> AppResult<Received> {
     if let Some(line) = repo::find(conn, &credit.transaction_id)? {
         return Ok(Received {
@@ -92,13 +92,13 @@ fn receive_in_transaction(
             }
             let payment =
                 Posting::payment_received(checkout.id, &line.transaction_id, line.amount_vnd);
-            ledger::book(conn, &[payment], now)?;
-            paid_by_transfer(conn, &checkout.id, now, commission_basis_points)?;
+            books.book(conn, &[payment], now)?;
+            paid_by_transfer(conn, &checkout.id, now, books)?;
         }
         _ => {
             let held =
                 Posting::unmatched_receipt(line.checkout_id, &line.transaction_id, line.amount_vnd);
-            ledger::book(conn, &[held], now)?;
+            books.book(conn, &[held], now)?;
         }
     }
     Ok(Received {

@@ -14,6 +14,9 @@ fn metric_label(metric: &str) -> &'static str {
         "transaction_value_vnd" => "Giá trị giao dịch (đồng)",
         "volume_kg" => "Sản lượng (kg)",
         "export_volume_kg" => "Sản lượng xuất khẩu (kg)",
+        "shipping_fees_vnd" => "Phí vận chuyển (đồng)",
+        "commission_vnd" => "Hoa hồng nền tảng (đồng)",
+        "payouts_vnd" => "Đã chi trả cho hộ (đồng)",
         _ => "Lượt xem sản phẩm",
     }
 }

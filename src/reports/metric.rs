@@ -88,7 +88,7 @@ pub struct MetricDoc {
     pub growth_pct: Option<f64>,
 }
 
-/// The nine uptake metrics.
+/// The uptake and money metrics.
 #[derive(Serialize, ToSchema)]
 pub struct MetricsDoc {
     /// Households whose `joined_at` falls in the period.
@@ -109,6 +109,13 @@ pub struct MetricsDoc {
     pub export_volume_kg: MetricDoc,
     /// Product page views counted in the period.
     pub product_views: MetricDoc,
+    /// Sum of `shipping_vnd` of the counted orders (placed in the period, not cancelled).
+    pub shipping_fees_vnd: MetricDoc,
+    /// The platform's commission on orders whose household share became payable in the period
+    /// (delivered and paid).
+    pub commission_vnd: MetricDoc,
+    /// Money paid out to households in the period.
+    pub payouts_vnd: MetricDoc,
 }
 
 #[cfg(test)]

@@ -10,7 +10,8 @@ use diesel::prelude::*;
 use diesel::sql_types::{Date, Text};
 
 use super::events::{
-    HouseholdJoined, HouseholdStatusChanged, OrderPlaced, ProductListed, ProductStatusChanged,
+    HouseholdJoined, HouseholdStatusChanged, MoneyBooked, OrderPlaced, ProductListed,
+    ProductStatusChanged,
 };
 use super::metric::{CounterOverflow, Counts, Metric, select_counters};
 use crate::db::sql::{self, ArrayColumn, Sql};
@@ -164,6 +165,7 @@ impl StatsBatch {
         let whole = Counts::of(&[
             (Metric::Orders, sign),
             (Metric::ValueVnd, sign * order.total_vnd),
+            (Metric::ShippingFeesVnd, sign * order.shipping_vnd),
             (Metric::WeightGrams, sign * order.total_weight_grams),
             (
                 Metric::ExportWeightGrams,
@@ -218,6 +220,16 @@ impl StatsBatch {
                 counts,
             );
         }
+    }
+
+    /// The books moved money for a household (commission earned, a payout made).
+    pub fn money_booked(&mut self, event: MoneyBooked) {
+        let day = local_day(event.booked_at, self.timezone);
+        let counts = Counts::of(&[
+            (Metric::CommissionVnd, event.commission_vnd),
+            (Metric::PayoutsVnd, event.payout_vnd),
+        ]);
+        self.add_household(event.household_id, day, counts);
     }
 
     /// Product page views on a day (per product they are kept in `product_view_days`).
@@ -352,6 +364,9 @@ impl Table {
                 ValueVnd,
                 WeightGrams,
                 ExportWeightGrams,
+                ShippingFeesVnd,
+                CommissionVnd,
+                PayoutsVnd,
             ]),
             Table::Product => named(&[
                 ProductsListed,
@@ -616,6 +631,7 @@ mod tests {
             country_code: if exported { "JP" } else { "VN" }.to_owned(),
             exported,
             total_vnd: 300_000,
+            shipping_vnd: 0,
             total_weight_grams: 3000,
             lines: vec![
                 line("p1", "fruit"),

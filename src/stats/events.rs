@@ -48,6 +48,8 @@ pub struct OrderPlaced {
     /// Shipped outside the home country: its weight counts as exported, per destination.
     pub exported: bool,
     pub total_vnd: i64,
+    /// The parcel's shipping fee (not part of `total_vnd`).
+    pub shipping_vnd: i64,
     pub total_weight_grams: i64,
     pub lines: Vec<OrderLine>,
 }
@@ -60,4 +62,14 @@ pub struct OrderLine {
     pub quantity: i64,
     pub unit_weight_grams: i64,
     pub line_total_vnd: i64,
+}
+
+/// Money the books moved for a household: the commission earned on its delivered order, or a
+/// payout of its balance. Counted on the day it was booked.
+#[derive(Debug, Clone)]
+pub struct MoneyBooked {
+    pub household_id: String,
+    pub booked_at: NaiveDateTime,
+    pub commission_vnd: i64,
+    pub payout_vnd: i64,
 }

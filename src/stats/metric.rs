@@ -20,6 +20,9 @@ pub enum Metric {
     WeightGrams,
     ExportWeightGrams,
     Views,
+    ShippingFeesVnd,
+    CommissionVnd,
+    PayoutsVnd,
 }
 
 /// How a metric's raw integer is shown.
@@ -32,7 +35,7 @@ pub enum Unit {
 
 impl Metric {
     /// Every metric, in API order.
-    pub const ALL: [Metric; 9] = [
+    pub const ALL: [Metric; 12] = [
         Metric::HouseholdsJoined,
         Metric::HouseholdsActive,
         Metric::ProductsListed,
@@ -42,6 +45,9 @@ impl Metric {
         Metric::WeightGrams,
         Metric::ExportWeightGrams,
         Metric::Views,
+        Metric::ShippingFeesVnd,
+        Metric::CommissionVnd,
+        Metric::PayoutsVnd,
     ];
 
     /// Its name in the API (reports, CSV headers, the chart's `metric`).
@@ -56,6 +62,9 @@ impl Metric {
             Metric::WeightGrams => "volume_kg",
             Metric::ExportWeightGrams => "export_volume_kg",
             Metric::Views => "product_views",
+            Metric::ShippingFeesVnd => "shipping_fees_vnd",
+            Metric::CommissionVnd => "commission_vnd",
+            Metric::PayoutsVnd => "payouts_vnd",
         }
     }
 
@@ -71,6 +80,9 @@ impl Metric {
             Metric::WeightGrams => "weight_grams",
             Metric::ExportWeightGrams => "export_weight_grams",
             Metric::Views => "views",
+            Metric::ShippingFeesVnd => "shipping_vnd",
+            Metric::CommissionVnd => "commission_vnd",
+            Metric::PayoutsVnd => "payouts_vnd",
         }
     }
 

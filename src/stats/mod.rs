@@ -28,7 +28,7 @@ pub mod recompute;
 
 pub use batch::{DAY_SHARDS, RollupKey, StatsBatch, first_of_month, rebuild, stored};
 pub use events::{
-    HouseholdJoined, HouseholdStatusChanged, OrderLine, OrderPlaced, ProductListed,
+    HouseholdJoined, HouseholdStatusChanged, MoneyBooked, OrderLine, OrderPlaced, ProductListed,
     ProductStatusChanged,
 };
 pub use metric::{CounterOverflow, Counts, Metric, Unit};

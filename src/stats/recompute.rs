@@ -12,7 +12,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::batch::StatsBatch;
-use super::events::{HouseholdJoined, OrderLine, OrderPlaced, ProductListed};
+use super::events::{HouseholdJoined, MoneyBooked, OrderLine, OrderPlaced, ProductListed};
 use crate::db::DbConnection;
 
 /// `households.status` of a household that counts in the totals.
@@ -49,7 +49,7 @@ pub fn recompute(conn: &mut DbConnection, timezone: chrono_tz::Tz) -> QueryResul
         });
     }
     // Orders in pages, each with its lines, so memory stays bounded by the page.
-    type OrderRow = (String, String, NaiveDateTime, String, i64, i64);
+    type OrderRow = (String, String, NaiveDateTime, String, i64, i64, i64);
     type LineRow = (String, String, String, i64, i64, i64);
     let mut after = String::new();
     loop {
@@ -64,6 +64,7 @@ pub fn recompute(conn: &mut DbConnection, timezone: chrono_tz::Tz) -> QueryResul
                 orders::placed_at,
                 orders::country_code,
                 orders::total_vnd,
+                orders::shipping_vnd,
                 orders::total_weight_grams,
             ))
             .load(conn)?;
@@ -91,18 +92,29 @@ pub fn recompute(conn: &mut DbConnection, timezone: chrono_tz::Tz) -> QueryResul
                 line_total_vnd,
             });
         }
-        for (id, household_id, placed_at, country_code, total_vnd, total_weight_grams) in page {
+        for (
+            id,
+            household_id,
+            placed_at,
+            country_code,
+            total_vnd,
+            shipping_vnd,
+            total_weight_grams,
+        ) in page
+        {
             batch.order_placed(&OrderPlaced {
                 household_id,
                 placed_at,
                 exported: country_code != HOME_COUNTRY,
                 country_code,
                 total_vnd,
+                shipping_vnd,
                 total_weight_grams,
                 lines: lines.remove(&id).unwrap_or_default(),
             });
         }
     }
+    money_booked(conn, &mut batch)?;
     let views: Vec<(NaiveDate, i64)> = product_view_days::table
         .select((product_view_days::day, product_view_days::views))
         .load(conn)?;
@@ -110,4 +122,73 @@ pub fn recompute(conn: &mut DbConnection, timezone: chrono_tz::Tz) -> QueryResul
         batch.views(day, count);
     }
     Ok(batch)
+}
+
+/// `ledger_lines.account` of the platform's commission.
+pub const COMMISSION_ACCOUNT: &str = "commission";
+/// `ledger_entries.kind` of a payout to a household.
+pub const PAYOUT_ENTRY: &str = "payout";
+/// `ledger_lines.account` of a household's account: this prefix and its id.
+pub const HOUSEHOLD_ACCOUNT_PREFIX: &str = "household:";
+
+/// The commission credited and the payouts debited per household entry, from the ledger's lines
+/// (one line per delivered order or payout: bounded by the orders, read in pages).
+fn money_booked(conn: &mut DbConnection, batch: &mut StatsBatch) -> QueryResult<()> {
+    use crate::db::schema::{ledger_entries, ledger_lines};
+    let household_accounts = format!("{HOUSEHOLD_ACCOUNT_PREFIX}%");
+    let mut after = (String::new(), 0);
+    loop {
+        let page: Vec<(
+            String,
+            i32,
+            Option<String>,
+            NaiveDateTime,
+            String,
+            String,
+            i64,
+        )> = ledger_lines::table
+            .inner_join(ledger_entries::table)
+            .filter(
+                ledger_lines::account
+                    .eq(COMMISSION_ACCOUNT)
+                    .or(ledger_entries::kind
+                        .eq(PAYOUT_ENTRY)
+                        .and(ledger_lines::account.like(&household_accounts))),
+            )
+            .filter(
+                ledger_lines::entry_id
+                    .gt(&after.0)
+                    .or(ledger_lines::entry_id
+                        .eq(&after.0)
+                        .and(ledger_lines::line_no.gt(after.1))),
+            )
+            .order((ledger_lines::entry_id, ledger_lines::line_no))
+            .limit(5000)
+            .select((
+                ledger_lines::entry_id,
+                ledger_lines::line_no,
+                ledger_entries::household_id,
+                ledger_entries::booked_at,
+                ledger_entries::kind,
+                ledger_lines::account,
+                ledger_lines::amount_vnd,
+            ))
+            .load(conn)?;
+        let Some(last) = page.last() else { break };
+        after = (last.0.clone(), last.1);
+        for (_, _, household_id, booked_at, kind, account, amount) in page {
+            let Some(household_id) = household_id else {
+                continue;
+            };
+            let payout = kind == PAYOUT_ENTRY && account != COMMISSION_ACCOUNT;
+            batch.money_booked(MoneyBooked {
+                household_id,
+                booked_at,
+                // The commission is credited (negative), a payout debits the household.
+                commission_vnd: if payout { 0 } else { -amount },
+                payout_vnd: if payout { amount } else { 0 },
+            });
+        }
+    }
+    Ok(())
 }

@@ -713,6 +713,49 @@ async fn delivered_orders_pay_their_farms_less_the_commission(app: TestApp) {
     assert_eq!(payout["items"][0]["kind"], "payout");
     assert_eq!(payout["items"][0]["amount_vnd"], -owed[0]);
 
+    // The reports: goods stay the transaction value; shipping, commission and payouts beside it.
+    let sum = |field: &str| -> i64 {
+        [&checkout, &transfer]
+            .iter()
+            .flat_map(|placed| placed["orders"].as_array().unwrap())
+            .map(|order| order[field].as_i64().unwrap())
+            .sum()
+    };
+    let goods_total = sum("total_vnd");
+    let commission: i64 = goods_total - owed.iter().sum::<i64>();
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Asia::Ho_Chi_Minh)
+        .date_naive();
+    let report = app
+        .get(
+            &format!("/reports/uptake?from={today}&to={today}&compare=none"),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(report.status, 200, "{}", report.text);
+    let metrics = &report.json()["metrics"];
+    assert_eq!(metrics["transaction_value_vnd"]["current"], goods_total);
+    assert_eq!(metrics["shipping_fees_vnd"]["current"], sum("shipping_vnd"));
+    assert!(sum("shipping_vnd") > 0);
+    assert_eq!(metrics["commission_vnd"]["current"], commission);
+    assert_eq!(metrics["payouts_vnd"]["current"], owed[0] + owed[1]);
+    let by_household = app
+        .get(
+            &format!("/reports/uptake/breakdown?from={today}&to={today}&compare=none&by=household"),
+            Some(&admin),
+        )
+        .await
+        .json();
+    for row in by_household["rows"].as_array().unwrap() {
+        let n = households
+            .iter()
+            .position(|h| row["key"] == h.as_str())
+            .unwrap_or_else(|| panic!("{row}"));
+        let paid = if n < 2 { owed[n] } else { 0 };
+        assert_eq!(row["metrics"]["payouts_vnd"]["current"], paid, "{row}");
+    }
+    app.assert_rollups_exact();
+
     // The bank's file.
     let file = app
         .get(batch["bank_file"].as_str().unwrap(), Some(&admin))
@@ -965,6 +1008,8 @@ async fn random_money_sequences_keep_the_books_balanced(app: TestApp) {
         assert_eq!(ledger["balance_vnd"], earned[h] - paid_out[h], "{ledger}");
     }
     app.assert_ledger_balances();
+    // The money metrics kept with each booking are what a rebuild from the books counts.
+    app.assert_rollups_exact();
 }
 
 on_both_backends!(

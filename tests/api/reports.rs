@@ -942,8 +942,15 @@ async fn reports_answer_json_csv_and_svg_to_admins_only(app: TestApp) {
     let text = csv.text.trim_start_matches('\u{feff}');
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines[0], "metric,current,previous,change,growth_pct");
-    assert_eq!(lines.len(), 10);
-    assert!(lines.iter().any(|l| l.starts_with("households_joined,")));
+    assert_eq!(lines.len(), 13);
+    for metric in [
+        "households_joined,",
+        "shipping_fees_vnd,",
+        "commission_vnd,",
+        "payouts_vnd,",
+    ] {
+        assert!(lines.iter().any(|l| l.starts_with(metric)), "{metric}");
+    }
     let accepted = app
         .client
         .get(
