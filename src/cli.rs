@@ -165,7 +165,7 @@ fn execute(command: Command) -> anyhow::Result<()> {
         Command::Demo { scale, database } => {
             let settings = load_settings(None, &database)?;
             let db = open_database(&settings)?;
-            load_demo(&db, &settings, scale)
+            actix_web::rt::System::new().block_on(load_demo(&db, &settings, scale))
         }
         Command::Ledger {
             command: LedgerCommand::Check { database },
@@ -204,7 +204,7 @@ fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
     actix_web::rt::System::new().block_on(async move {
         let database = open_database(&settings)?;
         if demo {
-            load_demo(&database, &settings, 1)?;
+            load_demo(&database, &settings, 1).await?;
         }
         let app = Application::build_with_database(settings, database)?;
         app.run_until_stopped().await?;
@@ -274,8 +274,8 @@ fn progress_bar(total: u64, what: &str) -> indicatif::ProgressBar {
     bar
 }
 
-/// Loads the demo history when the database has no households yet.
-fn load_demo(database: &Database, settings: &Settings, scale: u32) -> anyhow::Result<()> {
+/// Loads the demo history, then today's money flow, when the database has no households yet.
+async fn load_demo(database: &Database, settings: &Settings, scale: u32) -> anyhow::Result<()> {
     let mut conn = database.get().map_err(describe)?;
     if !crate::demo::is_empty(&mut conn)? {
         tracing::info!("the database already has households; the demo data is not loaded again");
@@ -294,15 +294,30 @@ fn load_demo(database: &Database, settings: &Settings, scale: u32) -> anyhow::Re
     })?;
     bar.finish();
     truncate_wal(&mut conn)?;
+    drop(conn);
+    let map = database.run_blocking(|conn| Ok(crate::provinces::repo::load(conn)?))?;
+    let ctx = crate::context::Context::new(database.clone(), settings.clone(), map)?;
+    let money = crate::demo::money::load(
+        &ctx,
+        crate::demo::DEMO_BUYER_EMAIL,
+        crate::demo::DEMO_ADMIN_EMAIL,
+    )
+    .await
+    .map_err(describe)?;
     eprintln!(
-        "demo loaded in {:.1}s: {} households, {} products, {} orders, {} view records; \
-         sign in as {} (or nongdan0@demo.nongsan.vn, khachhang0@demo.nongsan.vn) with password {:?}",
+        "demo loaded in {:.1}s: {} households, {} products, {} orders, {} view records, \
+         and today {} checkouts, {} bank payments, a payout of {} đồng; \
+         sign in as {} (or nongdan0@demo.nongsan.vn, {}) with password {:?}",
         started.elapsed().as_secs_f64(),
         summary.households,
         summary.products,
         summary.orders,
         summary.views,
+        money.checkouts,
+        money.payments,
+        money.payout_vnd,
         crate::demo::DEMO_ADMIN_EMAIL,
+        crate::demo::DEMO_BUYER_EMAIL,
         crate::demo::DEMO_PASSWORD
     );
     Ok(())

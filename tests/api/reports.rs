@@ -1176,4 +1176,55 @@ async fn the_demo_reproduces_the_seed_figures() {
             .status,
         200
     );
+
+    // Today's money: the buyer's checkouts across three farms, a paid transfer and a short one,
+    // deliveries and one payout batch, in books that balance.
+    let buyer = app
+        .login(
+            nongsan::demo::DEMO_BUYER_EMAIL,
+            nongsan::demo::DEMO_PASSWORD,
+        )
+        .await
+        .json()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let orders = app.get("/orders?per_page=100", Some(&buyer)).await.json();
+    let checkouts: BTreeSet<&str> = orders["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|o| o["checkout_id"].as_str())
+        .collect();
+    assert_eq!(checkouts.len(), 3, "{orders}");
+    let unmatched = app
+        .get("/admin/payments/unmatched", Some(&admin))
+        .await
+        .json();
+    assert_eq!(unmatched["items"][0]["outcome"], "short", "{unmatched}");
+    let today = Utc::now()
+        .with_timezone(&chrono_tz::Asia::Ho_Chi_Minh)
+        .date_naive();
+    let money = app
+        .get(
+            &format!("/reports/uptake?from={today}&to={today}&compare=none"),
+            Some(&admin),
+        )
+        .await
+        .json();
+    for metric in ["shipping_fees_vnd", "commission_vnd", "payouts_vnd"] {
+        assert!(
+            money["metrics"][metric]["current"].as_i64().unwrap() > 0,
+            "{metric}: {money}"
+        );
+    }
+    let check = Command::new(binary())
+        .args(["ledger", "check", "--database-url", &app.database.url])
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
 }

@@ -6,6 +6,8 @@
 //! Bắc Giang lychee ("vải thiều Bắc Giang") about 8,280 tonnes, 250 billion đồng, 10 million views,
 //! 140 tonnes exported to Europe, Japan and Australia.
 
+pub mod money;
+
 use crate::auth::model::{AccountStatus, Role};
 use chrono::{Duration, NaiveDate, NaiveDateTime, TimeZone};
 use rand::seq::SliceRandom;
@@ -26,6 +28,8 @@ use crate::time::now_utc;
 /// Every demo account's password (farmers, buyers and the admin).
 pub const DEMO_PASSWORD: &str = "nongsan-demo";
 pub const DEMO_ADMIN_EMAIL: &str = "admin@demo.nongsan.vn";
+/// The buyer whose checkouts and payments the demo makes today.
+pub const DEMO_BUYER_EMAIL: &str = "khachhang0@demo.nongsan.vn";
 const BUYERS: usize = 2000;
 const LYCHEE_PRODUCTS_2021: usize = 60;
 const LYCHEE_PRODUCTS_2020: usize = 20;
