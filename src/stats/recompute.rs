@@ -135,18 +135,20 @@ pub const HOUSEHOLD_ACCOUNT_PREFIX: &str = "household:";
 /// (one line per delivered order or payout: bounded by the orders, read in pages).
 fn money_booked(conn: &mut DbConnection, batch: &mut StatsBatch) -> QueryResult<()> {
     use crate::db::schema::{ledger_entries, ledger_lines};
+    // (entry, line, household, booked at, entry kind, account, amount)
+    type LedgerLineRow = (
+        String,
+        i32,
+        Option<String>,
+        NaiveDateTime,
+        String,
+        String,
+        i64,
+    );
     let household_accounts = format!("{HOUSEHOLD_ACCOUNT_PREFIX}%");
     let mut after = (String::new(), 0);
     loop {
-        let page: Vec<(
-            String,
-            i32,
-            Option<String>,
-            NaiveDateTime,
-            String,
-            String,
-            i64,
-        )> = ledger_lines::table
+        let page: Vec<LedgerLineRow> = ledger_lines::table
             .inner_join(ledger_entries::table)
             .filter(
                 ledger_lines::account
