@@ -5,7 +5,28 @@ use serde::Serialize;
 
 use crate::db::text::text_enum;
 use crate::ids::HouseholdId;
+use crate::orders::model::{OrderStatus, PaymentStatus};
+use crate::orders::repo::Order;
 use crate::shipping::Zone;
+
+/// What a checkout's buyer pays (goods and shipping) for its orders that were not cancelled
+/// before they were paid: while unpaid, what a transfer must bring.
+pub fn amount_due<'a>(orders: impl IntoIterator<Item = &'a Order>) -> i64 {
+    orders
+        .into_iter()
+        .filter(|o| o.status != OrderStatus::Cancelled || o.payment_status == PaymentStatus::Paid)
+        .map(|o| o.total_vnd.saturating_add(o.shipping_vnd))
+        .fold(0, i64::saturating_add)
+}
+
+/// What its buyer is owed back: the price of its orders cancelled after they were paid.
+pub fn refunds_owed<'a>(orders: impl IntoIterator<Item = &'a Order>) -> i64 {
+    orders
+        .into_iter()
+        .filter(|o| o.status == OrderStatus::Cancelled && o.payment_status == PaymentStatus::Paid)
+        .map(|o| o.total_vnd.saturating_add(o.shipping_vnd))
+        .fold(0, i64::saturating_add)
+}
 
 /// At most this many households in one cart.
 pub const MAX_CART_HOUSEHOLDS: usize = 20;

@@ -5,7 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 
-use super::model::{CartInput, CheckoutPayment, Quote};
+use super::model::{CartInput, CheckoutPayment, Quote, amount_due, refunds_owed};
 use super::placing::{self, Cart, Placed};
 use super::service::{self, CheckoutWithOrders};
 use crate::api::resource::answers::{Invalid, NotFound, Unauthenticated};
@@ -73,7 +73,11 @@ pub struct PaymentView {
     /// cancelled). Cash on delivery stays `unpaid` here: each order is paid when delivered.
     #[schema(value_type = String)]
     pub status: CheckoutPayment,
+    /// What the buyer pays: the goods and shipping of the orders not cancelled before they were
+    /// paid (while unpaid, what a bank transfer must bring exactly).
     pub amount_vnd: i64,
+    /// What is owed back to the buyer: the price of orders cancelled after they were paid.
+    pub refunds_owed_vnd: i64,
     /// The checkout's code: the bank transfer's content.
     pub reference: String,
     #[serde(with = "crate::time::rfc3339_option")]
@@ -114,9 +118,12 @@ pub struct CheckoutView {
 }
 
 fn view(ctx: &Context, placed: CheckoutWithOrders) -> CheckoutView {
+    let bank_transfer_payload = service::vietqr_payload(ctx, &placed);
     let CheckoutWithOrders { checkout, orders } = placed;
+    let amount_vnd = amount_due(orders.iter().map(|o| &o.order));
+    let refunds_owed_vnd = refunds_owed(orders.iter().map(|o| &o.order));
     let payments = &ctx.settings.payments;
-    let bank_transfer = service::vietqr_payload(ctx, &checkout)
+    let bank_transfer = bank_transfer_payload
         .and_then(Result::ok)
         .map(|vietqr| BankTransferView {
             bank_bin: payments.bank_bin.clone(),
@@ -135,7 +142,8 @@ fn view(ctx: &Context, placed: CheckoutWithOrders) -> CheckoutView {
         payment: PaymentView {
             method: checkout.payment_method,
             status: checkout.payment_status,
-            amount_vnd: checkout.total_vnd,
+            amount_vnd,
+            refunds_owed_vnd,
             reference: checkout.code.clone(),
             expires_at: checkout.expires_at,
             paid_at: checkout.paid_at,

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 
 use chrono::NaiveDateTime;
 
-use super::model::{CartInput, CheckoutPayment, MAX_CART_HOUSEHOLDS, Parcel, Quote};
+use super::model::{CartInput, CheckoutPayment, MAX_CART_HOUSEHOLDS, Parcel, Quote, amount_due};
 use super::repo::{self as checkouts, Checkout};
 use super::vietqr::{Transfer, VietQrError};
 use crate::admin_map::{HOME_COUNTRY, PlaceInput};
@@ -59,15 +59,20 @@ pub async fn get(ctx: &Context, caller: CurrentUser, id: &str) -> AppResult<Chec
         .ok_or_else(|| AppError::not_found("checkout"))
 }
 
-/// The VietQR payload that pays this checkout (bank transfers only): the platform's account
-/// from `payments`, the total, and the checkout's code as the transfer's content.
-pub fn vietqr_payload(ctx: &Context, checkout: &Checkout) -> Option<Result<String, VietQrError>> {
-    (checkout.payment_method == PaymentMethod::BankTransfer).then(|| {
+/// The VietQR payload that pays this checkout (bank transfers with something to pay): the
+/// platform's account from `payments`, the amount due, and the checkout's code as the content.
+pub fn vietqr_payload(
+    ctx: &Context,
+    placed: &CheckoutWithOrders,
+) -> Option<Result<String, VietQrError>> {
+    let checkout = &placed.checkout;
+    let due = amount_due(placed.orders.iter().map(|o| &o.order));
+    (checkout.payment_method == PaymentMethod::BankTransfer && due > 0).then(|| {
         let payments = &ctx.settings.payments;
         Transfer {
             bank_bin: &payments.bank_bin,
             account: &payments.bank_account,
-            amount_vnd: checkout.total_vnd,
+            amount_vnd: due,
             purpose: &checkout.code,
         }
         .payload()
@@ -77,8 +82,10 @@ pub fn vietqr_payload(ctx: &Context, checkout: &Checkout) -> Option<Result<Strin
 /// The checkout's VietQR drawn as an SVG image; 404 for a cash-on-delivery checkout.
 pub async fn qr_svg(ctx: &Context, caller: CurrentUser, id: &str) -> AppResult<String> {
     let placed = get(ctx, caller, id).await?;
-    let payload = vietqr_payload(ctx, &placed.checkout)
-        .ok_or_else(|| AppError::not_found("QR code (the checkout is paid on delivery)"))?
+    let payload = vietqr_payload(ctx, &placed)
+        .ok_or_else(|| {
+            AppError::not_found("QR code (the checkout is paid on delivery, or owes nothing)")
+        })?
         .map_err(|_| AppError::value_out_of_range())?;
     let code = qrcode::QrCode::with_error_correction_level(payload, qrcode::EcLevel::M)
         .map_err(|_| AppError::value_out_of_range())?;

@@ -5,14 +5,13 @@ use super::model::{Credit, Outcome};
 use super::repo::{self, BankTransaction};
 use crate::api::{Page, Paging};
 use crate::auth::CurrentUser;
-use crate::checkout::model::{CheckoutPayment, code_in};
+use crate::checkout::model::{CheckoutPayment, amount_due, code_in};
 use crate::checkout::repo::{self as checkouts, Checkout};
 use crate::context::Context;
 use crate::db::DbConnection;
 use crate::error::{AppError, AppResult};
 use crate::ledger::model::Posting;
 use crate::ledger::service::Books;
-use crate::orders::model::OrderStatus;
 use crate::orders::repo as orders;
 use crate::orders::service::paid_by_transfer;
 use crate::time::now_utc;
@@ -114,11 +113,7 @@ fn judge(conn: &mut DbConnection, checkout: &Checkout, amount: i64) -> AppResult
         CheckoutPayment::Expired => Outcome::Late,
         CheckoutPayment::Paid => Outcome::Over,
         CheckoutPayment::Unpaid => {
-            let due: i64 = orders::of_checkout(conn, &checkout.id)?
-                .iter()
-                .filter(|order| order.status != OrderStatus::Cancelled)
-                .map(|order| order.total_vnd + order.shipping_vnd)
-                .sum();
+            let due = amount_due(&orders::of_checkout(conn, &checkout.id)?);
             match amount.cmp(&due) {
                 _ if due == 0 => Outcome::Over,
                 std::cmp::Ordering::Equal => Outcome::Matched,

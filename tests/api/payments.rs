@@ -783,10 +783,13 @@ struct ModelOrder {
     goods: i64,
     shipping: i64,
     status: &'static str,
+    /// Paid by the checkout's transfer, or in cash when delivered.
+    paid: bool,
 }
 
 /// A checkout as the money model follows it.
 struct ModelCheckout {
+    id: String,
     code: String,
     cod: bool,
     paid: bool,
@@ -890,9 +893,11 @@ async fn random_money_sequences_keep_the_books_balanced(app: TestApp) {
                         goods: order["total_vnd"].as_i64().unwrap(),
                         shipping: order["shipping_vnd"].as_i64().unwrap(),
                         status: "placed",
+                        paid: false,
                     })
                     .collect();
                 checkouts.push(ModelCheckout {
+                    id: id(&placed),
                     code: placed["code"].as_str().unwrap().to_owned(),
                     cod,
                     paid: false,
@@ -918,7 +923,16 @@ async fn random_money_sequences_keep_the_books_balanced(app: TestApp) {
                     .pay(&format!("FT-{transaction}"), amount, &checkout.code)
                     .await;
                 assert_eq!(answer["outcome"], outcome, "step {step}: {answer}");
-                checkout.paid |= outcome == "matched";
+                if outcome == "matched" {
+                    checkout.paid = true;
+                    for order in checkout
+                        .orders
+                        .iter_mut()
+                        .filter(|o| o.status != "cancelled")
+                    {
+                        order.paid = true;
+                    }
+                }
             }
             5..=8 => {
                 let open: Vec<(usize, usize)> = checkouts
@@ -933,6 +947,7 @@ async fn random_money_sequences_keep_the_books_balanced(app: TestApp) {
                     continue;
                 }
                 let (c, o) = open[rng.gen_range(0..open.len())];
+                let cod = checkouts[c].cod;
                 let order = &mut checkouts[c].orders[o];
                 // Mostly the order's next step, sometimes any (a wrong one must be a 409).
                 let verb = match (rng.gen_bool(0.75), order.status) {
@@ -954,6 +969,7 @@ async fn random_money_sequences_keep_the_books_balanced(app: TestApp) {
                         assert_eq!(answer.status, 200, "step {step} {verb}: {}", answer.text);
                         assert_eq!(answer.json()["status"], next);
                         order.status = next;
+                        order.paid |= next == "delivered" && cod;
                     }
                     None => {
                         answer.assert_problem(409, "invalid_transition");
@@ -1006,6 +1022,28 @@ async fn random_money_sequences_keep_the_books_balanced(app: TestApp) {
     for (h, household) in households.iter().enumerate() {
         let ledger = app.ledger(&admin, household).await;
         assert_eq!(ledger["balance_vnd"], earned[h] - paid_out[h], "{ledger}");
+    }
+    // Each checkout states what its buyer pays and is owed back for orders cancelled once paid.
+    for checkout in &checkouts {
+        let price = |o: &ModelOrder| o.goods + o.shipping;
+        let due: i64 = checkout
+            .orders
+            .iter()
+            .filter(|o| o.status != "cancelled" || o.paid)
+            .map(price)
+            .sum();
+        let refunds: i64 = checkout
+            .orders
+            .iter()
+            .filter(|o| o.status == "cancelled" && o.paid)
+            .map(price)
+            .sum();
+        let seen = app
+            .get(&format!("/checkouts/{}", checkout.id), Some(&buyer))
+            .await
+            .json();
+        assert_eq!(seen["payment"]["amount_vnd"], due, "{seen}");
+        assert_eq!(seen["payment"]["refunds_owed_vnd"], refunds, "{seen}");
     }
     app.assert_ledger_balances();
     // The money metrics kept with each booking are what a rebuild from the books counts.
