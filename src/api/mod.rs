@@ -228,6 +228,17 @@ impl Paging {
         }
     }
 
+    /// The same, for a listing whose only parameters are the paging: 422 naming them if bad.
+    pub fn checked(page: Option<i64>, per_page: Option<i64>) -> Result<Paging, AppError> {
+        let mut errors = Vec::new();
+        let paging = Paging::parse(page, per_page, &mut errors);
+        if errors.is_empty() {
+            Ok(paging)
+        } else {
+            Err(AppError::validation(errors))
+        }
+    }
+
     pub fn offset(&self) -> i64 {
         (self.page - 1) * self.per_page
     }

@@ -154,6 +154,12 @@ pub mod answers {
         "`malformed_request`: a parameter of the wrong type"
     );
     problem_answer!(AdminsOnly, 403, "`forbidden`: admins only");
+    problem_answer!(BuyersOnly, 403, "`forbidden`: only buyers order");
+    problem_answer!(
+        StockShort,
+        409,
+        "`insufficient_stock` naming every short item, or `product_unavailable`"
+    );
     problem_answer!(
         PasswordsBusy,
         503,

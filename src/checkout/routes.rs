@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::model::{CartInput, CheckoutPayment, Quote, amount_due, refunds_owed};
 use super::placing::{self, Cart, Placed};
 use super::service::{self, CheckoutWithOrders};
-use crate::api::resource::answers::{Invalid, NotFound, Unauthenticated};
+use crate::api::resource::answers::{BuyersOnly, Invalid, NotFound, StockShort, Unauthenticated};
 use crate::api::{ApiJson, Problem, api_resource};
 use crate::auth::CurrentUser;
 use crate::context::Context;
@@ -167,8 +167,8 @@ fn view(ctx: &Context, placed: CheckoutWithOrders) -> CheckoutView {
         (status = 200, description = "A replay of the order this key already placed", body = OrderView,
             headers(("Idempotent-Replayed" = String, description = "`true`"))),
         Unauthenticated,
-        (status = 403, description = "`forbidden`: only buyers order", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`insufficient_stock` naming every short item, or `product_unavailable`", body = Problem, content_type = "application/problem+json"),
+        BuyersOnly,
+        StockShort,
         (status = 422, description = "`validation_failed`, `mixed_households` or `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn place_order(
@@ -204,8 +204,8 @@ pub(crate) async fn place_order(
         (status = 200, description = "A replay of the checkout this key already placed", body = CheckoutView,
             headers(("Idempotent-Replayed" = String, description = "`true`"))),
         Unauthenticated,
-        (status = 403, description = "`forbidden`: only buyers check out", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`insufficient_stock` naming every short item, or `product_unavailable`", body = Problem, content_type = "application/problem+json"),
+        BuyersOnly,
+        StockShort,
         (status = 422, description = "`validation_failed` (more than 20 households, …) or `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn place_checkout(

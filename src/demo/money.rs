@@ -6,7 +6,7 @@ use chrono::Utc;
 
 use crate::api::Paging;
 use crate::auth::CurrentUser;
-use crate::auth::repo::find_user_by_email_key;
+use crate::auth::repo::{User, find_user, find_user_by_email_key};
 use crate::catalogue::Sort;
 use crate::checkout::placing::{Cart, Placed, place};
 use crate::checkout::service::CheckoutWithOrders;
@@ -29,42 +29,41 @@ pub struct MoneySummary {
     pub payout_vnd: i64,
 }
 
-/// The demo buyer, farmers and admin as the services see a signed-in caller.
+/// A demo account as the services see a signed-in caller.
+fn signed_in(user: User) -> CurrentUser {
+    CurrentUser {
+        id: user.id,
+        role: user.role,
+        user,
+        token_hash: String::new(),
+    }
+}
+
+/// The demo account with this email.
 async fn caller(ctx: &Context, email: &str) -> AppResult<CurrentUser> {
     let key = email.to_lowercase();
     let user = ctx
         .db
         .run(move |conn| Ok(find_user_by_email_key(conn, &key)?))
-        .await?
-        .ok_or_else(|| AppError::not_found("demo account"))?;
-    Ok(CurrentUser {
-        id: user.id,
-        role: user.role,
-        user,
-        token_hash: String::new(),
-    })
+        .await?;
+    user.map(signed_in)
+        .ok_or_else(|| AppError::not_found("demo account"))
 }
 
-/// The owner of a household, as a caller.
+/// The owner of a household.
 async fn owner(ctx: &Context, household: HouseholdId) -> AppResult<CurrentUser> {
-    let found = ctx
-        .db
-        .run(move |conn| Ok(crate::households::repo::find(conn, &household)?))
-        .await?;
-    let owner = found
-        .and_then(|h| h.owner_id)
-        .ok_or_else(|| AppError::not_found("demo household owner"))?;
     let user = ctx
         .db
-        .run(move |conn| Ok(crate::auth::repo::find_user(conn, &owner)?))
-        .await?
-        .ok_or_else(|| AppError::not_found("demo household owner"))?;
-    Ok(CurrentUser {
-        id: user.id,
-        role: user.role,
-        user,
-        token_hash: String::new(),
-    })
+        .run(move |conn| {
+            let owner = crate::households::repo::find(conn, &household)?.and_then(|h| h.owner_id);
+            Ok(match owner {
+                Some(id) => find_user(conn, &id)?,
+                None => None,
+            })
+        })
+        .await?;
+    user.map(signed_in)
+        .ok_or_else(|| AppError::not_found("demo household owner"))
 }
 
 /// The most viewed products in stock of three different households.

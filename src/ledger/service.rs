@@ -72,11 +72,7 @@ pub async fn household_ledger(
     per_page: Option<i64>,
 ) -> AppResult<HouseholdLedger> {
     let id = from_path(id, HouseholdId::parse, "household")?;
-    let mut errors = Vec::new();
-    let paging = Paging::parse(page, per_page, &mut errors);
-    if !errors.is_empty() {
-        return Err(AppError::validation(errors));
-    }
+    let paging = Paging::checked(page, per_page)?;
     ctx.db
         .run(move |conn| {
             let household =

@@ -134,11 +134,7 @@ pub async fn unmatched(
     if !caller.is_admin() {
         return Err(AppError::forbidden("unmatched payments are for admins"));
     }
-    let mut errors = Vec::new();
-    let paging = Paging::parse(page, per_page, &mut errors);
-    if !errors.is_empty() {
-        return Err(AppError::validation(errors));
-    }
+    let paging = Paging::checked(page, per_page)?;
     ctx.db
         .run(move |conn| {
             let (rows, total) = repo::unmatched(conn, paging)?;

@@ -84,6 +84,20 @@ impl TestApp {
         .await
     }
 
+    /// The households' owner gives each of them a payout account at one bank.
+    async fn give_payout_accounts(&self, farmer: &str, households: &[String], account: &str) {
+        for household in households {
+            let answer = self
+                .patch(
+                    &format!("/households/{household}"),
+                    Some(farmer),
+                    json!({"payout_account": {"bank_bin": "970436", "account_number": account}}),
+                )
+                .await;
+            assert_eq!(answer.status, 200, "{}", answer.text);
+        }
+    }
+
     /// `nongsan ledger check` on this server's database: every entry balances and every
     /// balance is the sum of its lines.
     fn assert_ledger_balances(&self) {
@@ -589,16 +603,8 @@ async fn delivered_orders_pay_their_farms_less_the_commission(app: TestApp) {
     let buyer = app.signed_in("buyer").await;
     let admin = app.signed_in_admin().await;
     // Two households give a bank account; the third does not.
-    for household in &households[..2] {
-        let answer = app
-            .patch(
-                &format!("/households/{household}"),
-                Some(&farmer),
-                json!({"payout_account": {"bank_bin": "970436", "account_number": "0071 0001 2345"}}),
-            )
-            .await;
-        assert_eq!(answer.status, 200, "{}", answer.text);
-    }
+    app.give_payout_accounts(&farmer, &households[..2], "0071 0001 2345")
+        .await;
     let bad = app
         .patch(
             &format!("/households/{}", households[2]),
@@ -827,16 +833,8 @@ async fn random_money_sequences_keep_the_books_balanced(app: TestApp) {
     let (farmer, households, products) = three_farms(&app, [100_000; 3]).await;
     let buyer = app.signed_in("buyer").await;
     let admin = app.signed_in_admin().await;
-    for household in &households[..2] {
-        let answer = app
-            .patch(
-                &format!("/households/{household}"),
-                Some(&farmer),
-                json!({"payout_account": {"bank_bin": "970436", "account_number": "12345"}}),
-            )
-            .await;
-        assert_eq!(answer.status, 200, "{}", answer.text);
-    }
+    app.give_payout_accounts(&farmer, &households[..2], "12345")
+        .await;
     let seed: u64 = std::env::var("NONGSAN_LEDGER_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
