@@ -12,6 +12,7 @@ use crate::db::DbConnection;
 use crate::error::{AppError, AppResult};
 use crate::ledger::model::Posting;
 use crate::ledger::service::Books;
+use crate::orders::model::PaymentMethod;
 use crate::orders::repo as orders;
 use crate::orders::service::paid_by_transfer;
 use crate::time::now_utc;
@@ -107,8 +108,13 @@ fn receive_in_transaction(
 }
 
 /// What `amount` does to a checkout: pays it exactly, or not (and why). What an unpaid checkout
-/// asks is its orders' goods and shipping, less any the buyer cancelled before paying.
+/// asks is its orders' goods and shipping, less any the buyer cancelled before paying; a
+/// cash-on-delivery one asks nothing by transfer, so any is `over`.
 fn judge(conn: &mut DbConnection, checkout: &Checkout, amount: i64) -> AppResult<Outcome> {
+    // Cash on delivery asks nothing by transfer: the carrier collects it.
+    if checkout.payment_method == PaymentMethod::Cod {
+        return Ok(Outcome::Over);
+    }
     Ok(match checkout.payment_status {
         CheckoutPayment::Expired => Outcome::Late,
         CheckoutPayment::Paid => Outcome::Over,

@@ -464,18 +464,28 @@ async fn bank_notifications_pay_exact_amounts_and_hold_the_rest(app: TestApp) {
         app.pay("FT6", total, "chuyen tien").await["outcome"],
         "unknown"
     );
-    for n in [1, 2] {
+    // Cash on delivery asks nothing by transfer: the exact price sent anyway is over.
+    let cod = app
+        .checkout(&buyer, cart(lines(&products, &[1, 1, 1]), "cod"), None)
+        .await
+        .json();
+    let cod_code = cod["code"].as_str().unwrap();
+    assert_eq!(app.pay("FT8", total, cod_code).await["outcome"], "over");
+    for unpaid in [&checkouts[1], &checkouts[2], &cod] {
         let checkout = app
-            .get(&format!("/checkouts/{}", id(&checkouts[n])), Some(&buyer))
+            .get(&format!("/checkouts/{}", id(unpaid)), Some(&buyer))
             .await
             .json();
         assert_eq!(
             checkout["payment"]["status"], "unpaid",
             "a wrong amount pays nothing"
         );
+        for order in checkout["orders"].as_array().unwrap() {
+            assert_eq!(order["payment_status"], "unpaid");
+        }
     }
     let held = unmatched().await;
-    assert_eq!(held["total"], 5);
+    assert_eq!(held["total"], 6);
     let mut outcomes: Vec<&str> = held["items"]
         .as_array()
         .unwrap()
@@ -483,7 +493,10 @@ async fn bank_notifications_pay_exact_amounts_and_hold_the_rest(app: TestApp) {
         .map(|line| line["outcome"].as_str().unwrap())
         .collect();
     outcomes.sort_unstable();
-    assert_eq!(outcomes, ["over", "over", "short", "unknown", "unknown"]);
+    assert_eq!(
+        outcomes,
+        ["over", "over", "over", "short", "unknown", "unknown"]
+    );
     app.get("/admin/payments/unmatched", Some(&buyer))
         .await
         .assert_problem(403, "forbidden");
