@@ -57,18 +57,40 @@ fn read_body(
     }
 }
 
+/// The body parsed as JSON; with `optional`, a blank body is `None` whatever its content type.
+fn json_body<T: DeserializeOwned + 'static>(
+    req: &HttpRequest,
+    payload: &mut Payload,
+    optional: bool,
+) -> LocalFuture<Option<T>> {
+    let is_json = declares_json(req);
+    let body = read_body(req, payload);
+    Box::pin(async move {
+        // A required body of another type is refused before it is read.
+        if !optional && is_json != Some(true) {
+            return Err(unsupported_media_type());
+        }
+        let body = body.await?;
+        if optional && body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(None);
+        }
+        if is_json != Some(true) {
+            return Err(unsupported_media_type());
+        }
+        parse_json(&body).map(Some)
+    })
+}
+
 impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
     type Error = AppError;
     type Future = LocalFuture<Self>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let is_json = declares_json(req);
-        let body = read_body(req, payload);
+        let body = json_body(req, payload, false);
         Box::pin(async move {
-            if is_json != Some(true) {
-                return Err(unsupported_media_type());
-            }
-            parse_json(&body.await?).map(ApiJson)
+            body.await?
+                .map(ApiJson)
+                .ok_or_else(|| AppError::malformed("a JSON body is required"))
         })
     }
 }
@@ -78,18 +100,8 @@ impl<T: DeserializeOwned + 'static> FromRequest for OptionalJson<T> {
     type Future = LocalFuture<Self>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let is_json = declares_json(req);
-        let body = read_body(req, payload);
-        Box::pin(async move {
-            let body = body.await?;
-            if body.iter().all(u8::is_ascii_whitespace) {
-                return Ok(OptionalJson(None));
-            }
-            if is_json != Some(true) {
-                return Err(unsupported_media_type());
-            }
-            parse_json(&body).map(|value| OptionalJson(Some(value)))
-        })
+        let body = json_body(req, payload, true);
+        Box::pin(async move { body.await.map(OptionalJson) })
     }
 }
 
