@@ -209,7 +209,62 @@ async fn a_bad_cart_is_refused_naming_each_problem(app: TestApp) {
     quote(&app, Value::Array(items), json!({"commune_code": LUC_NGAN})).await;
 }
 
+/// A household may ship free from a parcel value it chooses: below it the parcel pays its fee,
+/// from it on nothing; null clears it; a bad value is refused naming the field.
+async fn a_household_ships_free_from_the_value_it_sets(app: TestApp) {
+    let farmer = app.signed_in("farmer").await;
+    let (household, product) = farm_product(&app, &farmer, "24", 1000, 25_000).await;
+    let path = format!("/households/{household}");
+    for bad in [json!(-1), json!("many"), json!(2_000_000_000_000_000_i64)] {
+        let answer = app
+            .patch(&path, Some(&farmer), json!({"free_shipping_from_vnd": bad}))
+            .await;
+        answer.assert_problem(422, "validation_failed");
+        assert_eq!(answer.problem_fields(), ["free_shipping_from_vnd"]);
+    }
+    let set = app
+        .patch(
+            &path,
+            Some(&farmer),
+            json!({"free_shipping_from_vnd": 100_000}),
+        )
+        .await;
+    assert_eq!(set.status, 200, "{}", set.text);
+    assert_eq!(set.json()["free_shipping_from_vnd"], 100_000);
+    let to_luc_ngan = json!({"commune_code": LUC_NGAN});
+    let items = |quantity: i64| json!([{"product_id": product, "quantity": quantity}]);
+    // 75,000 đồng of goods pays the fee; 100,000 ships free.
+    let below = quote(&app, items(3), to_luc_ngan.clone()).await;
+    assert_eq!(below["parcels"][0]["goods_vnd"], 75_000);
+    assert!(below["shipping_vnd"].as_i64().unwrap() > 0, "{below}");
+    let from = quote(&app, items(4), to_luc_ngan.clone()).await;
+    assert_eq!(from["parcels"][0]["goods_vnd"], 100_000);
+    assert_eq!(from["shipping_vnd"], 0, "{from}");
+    assert_eq!(from["total_vnd"], 100_000);
+    // An order at the threshold carries no fee either.
+    let buyer = app.signed_in("buyer").await;
+    let order = app.place_order(&buyer, items(4), None).await;
+    assert_eq!(order.status, 201, "{}", order.text);
+    assert_eq!(order.json()["shipping_vnd"], 0);
+    // Cleared: the same parcel pays again.
+    let cleared = app
+        .patch(
+            &path,
+            Some(&farmer),
+            json!({"free_shipping_from_vnd": null}),
+        )
+        .await;
+    assert_eq!(cleared.json()["free_shipping_from_vnd"], Value::Null);
+    let again = quote(&app, items(4), to_luc_ngan).await;
+    assert!(again["shipping_vnd"].as_i64().unwrap() > 0, "{again}");
+    assert_eq!(
+        again["total_vnd"],
+        100_000 + again["shipping_vnd"].as_i64().unwrap()
+    );
+}
+
 on_both_backends!(
     a_cart_across_farms_pays_each_parcels_zone_and_weight,
     a_bad_cart_is_refused_naming_each_problem,
+    a_household_ships_free_from_the_value_it_sets,
 );

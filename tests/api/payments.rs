@@ -1071,6 +1071,84 @@ async fn random_money_sequences_keep_the_books_balanced(app: TestApp) {
     app.assert_rollups_exact();
 }
 
+/// Payments that arrive as their checkouts expire: each checkout is either paid (its orders
+/// stand, its stock stays taken) or expired (its orders cancelled, its stock back, the money held
+/// as late), never both, with two servers expiring at once.
+async fn a_payment_racing_the_expiry_settles_each_checkout_one_way(backend: Backend) {
+    let tune = |settings: &mut nongsan::config::Settings| {
+        settings.payments.expiry = Duration::from_millis(1500);
+        settings.payments.expiry_check_interval = Duration::from_millis(20);
+    };
+    let Some(app) = spawn_app_with(backend, tune).await else {
+        return;
+    };
+    let mut sibling_settings = test_settings(&app.database.url);
+    tune(&mut sibling_settings);
+    let sibling = RunningServer::start(sibling_settings).await;
+    let (farmer, _, products) = three_farms(&app, [100, 100, 100]).await;
+    let buyer = app.signed_in("buyer").await;
+    let mut placed = Vec::new();
+    for _ in 0..12 {
+        let answer = app
+            .checkout(
+                &buyer,
+                cart(lines(&products, &[1, 1, 1]), "bank_transfer"),
+                None,
+            )
+            .await;
+        assert_eq!(answer.status, 201, "{}", answer.text);
+        placed.push(answer.json());
+    }
+    // Each transfer lands a little before, at or after its checkout's expiry.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let payments = placed.iter().enumerate().map(|(n, checkout)| {
+        let app = &app;
+        async move {
+            tokio::time::sleep(Duration::from_millis(50 * n as u64)).await;
+            let total = checkout["total_vnd"].as_i64().unwrap();
+            app.pay(
+                &format!("RACE-{n}"),
+                total,
+                checkout["code"].as_str().unwrap(),
+            )
+            .await
+        }
+    });
+    let outcomes = join_all(payments).await;
+    let mut paid = 0;
+    for (checkout, outcome) in placed.iter().zip(&outcomes) {
+        let seen = app
+            .get(&format!("/checkouts/{}", id(checkout)), Some(&buyer))
+            .await
+            .json();
+        let statuses: Vec<&str> = seen["orders"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["status"].as_str().unwrap())
+            .collect();
+        match outcome["outcome"].as_str().unwrap() {
+            "matched" => {
+                assert_eq!(seen["payment"]["status"], "paid", "{seen}");
+                assert_eq!(statuses, ["placed"; 3]);
+                paid += 1;
+            }
+            "late" => {
+                assert_eq!(seen["payment"]["status"], "expired", "{seen}");
+                assert_eq!(statuses, ["cancelled"; 3]);
+            }
+            other => panic!("{other}: {outcome}"),
+        }
+    }
+    println!("{paid} of {} transfers arrived before their expiry", placed.len());
+    for product in &products {
+        assert_eq!(app.stock_of(&farmer, product).await, 100 - paid);
+    }
+    sibling.stop().await;
+    app.assert_rollups_exact();
+    app.assert_ledger_balances();
+}
+
 on_both_backends!(
     random_money_sequences_keep_the_books_balanced,
     a_checkout_across_three_farms_is_one_order_each_and_all_or_nothing,
@@ -1081,3 +1159,4 @@ on_both_backends!(
 );
 
 with_each_backend!(unpaid_transfers_expire_once_with_two_servers);
+with_each_backend!(a_payment_racing_the_expiry_settles_each_checkout_one_way);
