@@ -137,8 +137,10 @@ impl PaymentSettings {
             "payments.bank_account must be 1 to 19 letters or digits"
         );
         anyhow::ensure!(
-            !self.expiry.is_zero() && !self.expiry_check_interval.is_zero(),
-            "payments.expiry and payments.expiry_check_interval must be positive"
+            !self.expiry.is_zero()
+                && !self.expiry_check_interval.is_zero()
+                && self.expiry <= Duration::from_secs(366 * 24 * 3600),
+            "payments.expiry (at most a year) and payments.expiry_check_interval must be positive"
         );
         Ok(())
     }

@@ -319,6 +319,14 @@ impl From<diesel::result::Error> for AppError {
             Error::DatabaseError(_, ref info) if is_outage(info.message()) => {
                 AppError::Unavailable(info.message().to_owned())
             }
+            // Two transactions that each wait for the other (PostgreSQL ends one): nothing of
+            // the one ended was kept, and trying again succeeds.
+            Error::DatabaseError(DatabaseErrorKind::SerializationFailure, info) => {
+                AppError::Unavailable(info.message().to_owned())
+            }
+            Error::DatabaseError(_, ref info) if info.message().contains("deadlock detected") => {
+                AppError::Unavailable(info.message().to_owned())
+            }
             // A sum past 64 bits (SQLite's SUM and guarded counters, PostgreSQL's bigint):
             // refused, never wrapped.
             Error::DatabaseError(_, ref info) if is_overflow(info.message()) => {

@@ -13,6 +13,7 @@ use serde::de::DeserializeOwned;
 use crate::error::{AppError, FieldError};
 
 pub mod resource;
+pub mod spreadsheet;
 pub(crate) use resource::api_resource;
 pub use resource::{Problem, registered_routes};
 

@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 use super::model::{CheckoutPayment, MAX_CART_HOUSEHOLDS, new_code};
 use super::repo::{self as checkouts, Checkout};
 use super::service::{CheckoutWithOrders, parcel_fee};
+use super::vietqr::MAX_AMOUNT_VND;
 use crate::auth::{CurrentUser, Role};
 use crate::context::Context;
 use crate::db::DbConnection;
@@ -137,7 +138,7 @@ pub async fn place(
         Err(error) if idempotency_key.is_some() && error.is_already_exists() => {
             let key = idempotency_key.unwrap_or_default();
             ctx.db
-                .run(move |conn| replay(conn, &caller, &key, &hash))
+                .run(move |conn| replay(conn, &caller, &key, &hash, now_utc()))
                 .await?
                 .ok_or(error)?
         }
@@ -157,11 +158,13 @@ fn replay(
     caller: &CurrentUser,
     key: &str,
     hash: &str,
+    now: NaiveDateTime,
 ) -> AppResult<Option<Placed>> {
     let Some(record) = orders::find_idempotency(conn, &caller.id, key)? else {
         return Ok(None);
     };
-    if record.created_at < now_utc() - idempotency_window() {
+    // `now` is the placing's own, so a key it finds too old is one its clean-up removes.
+    if record.created_at < now - idempotency_window() {
         return Ok(None);
     }
     if record.request_hash != hash {
@@ -199,7 +202,7 @@ fn place_in_transaction(
     let now = now_utc();
     let first_order_id = OrderId::generate();
     if let Some(key) = request.idempotency_key {
-        if let Some(replayed) = replay(conn, request.caller, key, request.hash)? {
+        if let Some(replayed) = replay(conn, request.caller, key, request.hash, now)? {
             return Ok(replayed);
         }
         orders::forget_idempotency_before(conn, now - idempotency_window())?;
@@ -264,12 +267,9 @@ fn place_in_transaction(
             .map(|(j, line)| {
                 let product = &taken[*line];
                 let quantity = draft.lines[*line].quantity;
-                OrderItem::of(order_id, j, product, quantity, product.price_vnd).ok_or_else(|| {
-                    AppError::invalid_field(
-                        format!("items[{line}]"),
-                        "the line's total is too large",
-                    )
-                })
+                // Past 64 bits, as the quote answers it.
+                OrderItem::of(order_id, j, product, quantity, product.price_vnd)
+                    .ok_or_else(AppError::value_out_of_range)
             })
             .collect::<AppResult<Vec<_>>>()?;
         let placement = Placement {
@@ -312,6 +312,14 @@ fn place_in_transaction(
             AppError::invalid_field("items", "the checkout's total is larger than 10^15 đồng")
         })?;
     let method = draft.payment_method;
+    if method == PaymentMethod::BankTransfer && total > MAX_AMOUNT_VND {
+        return Err(AppError::invalid_field(
+            "payment_method",
+            format!(
+                "a bank transfer carries at most {MAX_AMOUNT_VND} đồng: pay on delivery or split the cart"
+            ),
+        ));
+    }
     let checkout = Checkout {
         id: checkout_id,
         code: new_code(),

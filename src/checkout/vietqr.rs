@@ -41,6 +41,9 @@ pub enum VietQrError {
     Crc,
 }
 
+/// The largest amount a VietQR carries: its field holds at most 13 digits.
+pub const MAX_AMOUNT_VND: i64 = 9_999_999_999_999;
+
 /// One TLV field.
 fn field(id: &str, value: &str) -> String {
     debug_assert!(value.len() < 100, "a TLV value has a two-digit length");
@@ -60,7 +63,7 @@ impl Transfer<'_> {
             return Err(VietQrError::Account);
         }
         let amount = self.amount_vnd.to_string();
-        if self.amount_vnd < 1 || amount.len() > 13 {
+        if !(1..=MAX_AMOUNT_VND).contains(&self.amount_vnd) {
             return Err(VietQrError::Amount);
         }
         if !(1..=25).contains(&self.purpose.len())

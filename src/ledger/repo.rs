@@ -61,9 +61,9 @@ pub fn book(conn: &mut DbConnection, postings: &[Posting], now: NaiveDateTime) -
             .bind(*amount)
             .execute(conn)?;
             let balance = moves.entry(key).or_default();
-            *balance = balance.checked_add(*amount).ok_or_else(|| {
-                diesel::result::Error::QueryBuilderError("a balance past 64 bits".into())
-            })?;
+            *balance = balance
+                .checked_add(*amount)
+                .ok_or(crate::stats::CounterOverflow)?;
         }
     }
     for (account, amount) in moves {
@@ -111,9 +111,26 @@ pub fn entries_of(
 }
 
 /// Households the platform owes money (a credit balance), with what it owes each, in account
-/// order; locked (PostgreSQL) until the transaction ends, so that two payouts cannot pay one
-/// balance twice.
+/// order, as they stand.
 pub fn households_owed(conn: &mut DbConnection) -> QueryResult<Vec<(HouseholdId, i64)>> {
+    owed(conn, false)
+}
+
+/// The same, to pay them: the `bank` account's row, then theirs, locked (PostgreSQL) until the
+/// transaction ends, so that two payouts cannot pay one balance twice. `bank` first, as every
+/// booking moves accounts in key order (`bank` < `household:…`): a payout and a delivery paid
+/// in cash then wait for each other in turn, never in a circle.
+pub fn households_owed_for_payout(conn: &mut DbConnection) -> QueryResult<Vec<(HouseholdId, i64)>> {
+    Sql::new(
+        "INSERT INTO ledger_balances (account, balance_vnd) VALUES ($1, 0) \
+         ON CONFLICT (account) DO UPDATE SET balance_vnd = ledger_balances.balance_vnd",
+    )
+    .bind(Account::Bank.key())
+    .execute(conn)?;
+    owed(conn, true)
+}
+
+fn owed(conn: &mut DbConnection, lock: bool) -> QueryResult<Vec<(HouseholdId, i64)>> {
     let pattern = format!("{HOUSEHOLD_ACCOUNT_PREFIX}%");
     let query = ledger_balances::table
         .filter(ledger_balances::account.like(pattern))
@@ -121,14 +138,15 @@ pub fn households_owed(conn: &mut DbConnection) -> QueryResult<Vec<(HouseholdId,
         .order(ledger_balances::account)
         .select((ledger_balances::account, ledger_balances::balance_vnd));
     let rows: Vec<(String, i64)> = match conn {
-        DbConnection::Postgres(pg) => query.for_update().load(pg)?,
+        DbConnection::Postgres(pg) if lock => query.for_update().load(pg)?,
+        DbConnection::Postgres(pg) => query.load(pg)?,
         DbConnection::Sqlite(sqlite) => query.load(sqlite)?,
     };
     Ok(rows
         .into_iter()
         .filter_map(|(account, balance)| {
             let id = HouseholdId::parse(account.strip_prefix(HOUSEHOLD_ACCOUNT_PREFIX)?)?;
-            Some((id, -balance))
+            Some((id, balance.checked_neg()?))
         })
         .collect())
 }

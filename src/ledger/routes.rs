@@ -8,6 +8,7 @@ use super::model::EntryKind;
 use super::repo::Entry;
 use super::service::{self, PayoutBatch};
 use crate::api::resource::answers::{AdminsOnly, Forbidden, Invalid, NotFound, Unauthenticated};
+use crate::api::spreadsheet::spreadsheet_safe;
 use crate::api::{ApiQuery, OptionalJson, api_resource};
 use crate::auth::CurrentUser;
 use crate::context::Context;
@@ -272,11 +273,11 @@ pub(crate) async fn payout_bank_file(
             &mut file,
             &[
                 line.household_id.to_db(),
-                name,
+                spreadsheet_safe(&name).into_owned(),
                 line.bank_bin.unwrap_or_default(),
                 line.account.unwrap_or_default(),
                 line.amount_vnd.to_string(),
-                line.reference,
+                spreadsheet_safe(&line.reference).into_owned(),
             ],
         )?;
     }

@@ -84,11 +84,13 @@ pub async fn household_ledger(
             }
             let account = Account::Household(id);
             // Credits are negative in the books; the household reads what it is owed.
-            let balance_vnd = -repo::balance(conn, &account)?;
+            let balance_vnd = repo::balance(conn, &account)?
+                .checked_neg()
+                .ok_or_else(AppError::value_out_of_range)?;
             let (rows, total) = repo::entries_of(conn, &account, paging)?;
             let rows = rows
                 .into_iter()
-                .map(|(entry, amount)| (entry, -amount))
+                .map(|(entry, amount)| (entry, amount.saturating_neg()))
                 .collect();
             Ok(HouseholdLedger {
                 household,
@@ -168,7 +170,7 @@ fn pay_out_in_transaction(
         total_vnd: 0,
     };
     repo::insert_payout(conn, &payout)?;
-    let owed = repo::households_owed(conn)?;
+    let owed = repo::households_owed_for_payout(conn)?;
     let ids: Vec<HouseholdId> = owed.iter().map(|(id, _)| *id).collect();
     let accounts: HashMap<HouseholdId, (String, String)> = households::payout_accounts(conn, &ids)?
         .into_iter()

@@ -172,6 +172,36 @@ pub fn of_checkout(conn: &mut DbConnection, checkout_id: &CheckoutId) -> QueryRe
         .load(conn)
 }
 
+/// The same, locked (PostgreSQL, in id order) until the transaction ends: what a payment judges
+/// is what it pays, while a cancel or delivery of one of them waits (and then sees it paid).
+pub fn of_checkout_for_update(
+    conn: &mut DbConnection,
+    checkout_id: &CheckoutId,
+) -> QueryResult<Vec<Order>> {
+    match conn {
+        DbConnection::Postgres(pg) => orders::table
+            .filter(orders::checkout_id.eq(checkout_id))
+            .order(orders::id)
+            .select(Order::as_select())
+            .for_update()
+            .load(pg),
+        DbConnection::Sqlite(_) => of_checkout(conn, checkout_id),
+    }
+}
+
+/// Locks an order's row (PostgreSQL) until the transaction ends, so that what a move reads of
+/// it (its payment, above all) is what stands when it moves. SQLite's writers take turns anyway.
+pub fn lock(conn: &mut DbConnection, id: &OrderId) -> QueryResult<()> {
+    if let DbConnection::Postgres(pg) = conn {
+        orders::table
+            .find(id)
+            .select(orders::id)
+            .for_update()
+            .load::<OrderId>(pg)?;
+    }
+    Ok(())
+}
+
 /// Marks a checkout's orders that are still unpaid (and not cancelled) paid; returns the ones it
 /// marked, as they are now. (In the transaction that holds the checkout's row.)
 pub fn mark_checkout_paid(
@@ -187,7 +217,8 @@ pub fn mark_checkout_paid(
     diesel::update(
         orders::table
             .filter(orders::id.eq_any(&unpaid))
-            .filter(orders::payment_status.eq(PaymentStatus::Unpaid)),
+            .filter(orders::payment_status.eq(PaymentStatus::Unpaid))
+            .filter(orders::status.ne(OrderStatus::Cancelled)),
     )
     .set(orders::payment_status.eq(PaymentStatus::Paid))
     .execute(conn)?;

@@ -149,6 +149,9 @@ pub async fn make_move(
     ctx.db
         .run(move |conn| {
             write_transaction(conn, |conn| {
+                // Locked before it is read: a payment of its checkout either is done (and
+                // this move sees the order paid) or waits for this move.
+                repo::lock(conn, &id)?;
                 let (order, relation) = visible_order(conn, &caller, &id)?;
                 let from = requested.allowed_from(&relation);
                 if from.is_empty() {
@@ -195,7 +198,9 @@ pub async fn make_move(
                 }
                 let items = repo::items_of(conn, std::slice::from_ref(&order.id))?;
                 match requested {
-                    Move::Cancel { .. } => after_cancel(conn, &order, &items, now, books)?,
+                    Move::Cancel { .. } => {
+                        after_cancel(conn, &[(order.clone(), items.clone())], now, books)?
+                    }
                     Move::Deliver => after_delivery(conn, &order, now, books)?,
                     _ => {}
                 }
@@ -207,27 +212,37 @@ pub async fn make_move(
         .await
 }
 
-/// What a cancelled order undoes, in the cancelling transaction: its stock goes back, it stops
-/// counting in the statistics of the day it was placed, and a paid one is owed back to its buyer.
+/// What cancelled orders undo, in the cancelling transaction: their stock goes back (every
+/// product in id order, as stock is taken, so that a cancel and a checkout never wait for each
+/// other in a circle), they stop counting in the statistics of the day they were placed, and
+/// paid ones are owed back to their buyers.
 fn after_cancel(
     conn: &mut DbConnection,
-    order: &Order,
-    items: &[OrderItem],
+    cancelled: &[(Order, Vec<OrderItem>)],
     now: NaiveDateTime,
     books: Books,
 ) -> AppResult<()> {
     // Imported history took no stock, so its cancel returns none.
-    let mut lines: Vec<&OrderItem> = items.iter().filter(|_| order.stock_taken).collect();
+    let mut lines: Vec<&OrderItem> = cancelled
+        .iter()
+        .filter(|(order, _)| order.stock_taken)
+        .flat_map(|(_, items)| items)
+        .collect();
     lines.sort_by_key(|item| item.product_id);
     for item in lines {
         crate::products::repo::return_stock(conn, &item.product_id, item.quantity, now)?;
     }
     let mut rollups = StatsBatch::new(books.timezone);
-    rollups.order_cancelled(&order.counted(items));
-    rollups.write_at_commit(conn)?;
-    if order.payment_status == PaymentStatus::Paid {
-        books.book(conn, &[Posting::refund_owed(&money(order))], now)?;
+    for (order, items) in cancelled {
+        rollups.order_cancelled(&order.counted(items));
     }
+    rollups.write_at_commit(conn)?;
+    let refunds: Vec<Posting> = cancelled
+        .iter()
+        .filter(|(order, _)| order.payment_status == PaymentStatus::Paid)
+        .map(|(order, _)| Posting::refund_owed(&money(order)))
+        .collect();
+    books.book(conn, &refunds, now)?;
     Ok(())
 }
 
@@ -298,16 +313,16 @@ pub fn cancel_unpaid_checkout(
         cancel_reason: Some(UNPAID_REASON.to_owned()),
         ..Default::default()
     };
-    let mut cancelled = 0;
+    let mut cancelled = Vec::new();
     for order in repo::of_checkout(conn, checkout_id)? {
         let from = [OrderStatus::Placed, OrderStatus::Confirmed];
         if repo::move_order(conn, &order.id, &from, &change)? == 1 {
             let items = repo::items_of(conn, std::slice::from_ref(&order.id))?;
-            after_cancel(conn, &order, &items, now, books)?;
-            cancelled += 1;
+            cancelled.push((order, items));
         }
     }
-    Ok(cancelled)
+    after_cancel(conn, &cancelled, now, books)?;
+    Ok(cancelled.len())
 }
 
 /// Why an expired checkout's orders were cancelled.

@@ -119,7 +119,8 @@ fn judge(conn: &mut DbConnection, checkout: &Checkout, amount: i64) -> AppResult
         CheckoutPayment::Expired => Outcome::Late,
         CheckoutPayment::Paid => Outcome::Over,
         CheckoutPayment::Unpaid => {
-            let due = amount_due(&orders::of_checkout(conn, &checkout.id)?);
+            // Locked: an order cancelled or delivered meanwhile is judged as it then stands.
+            let due = amount_due(&orders::of_checkout_for_update(conn, &checkout.id)?);
             match amount.cmp(&due) {
                 _ if due == 0 => Outcome::Over,
                 std::cmp::Ordering::Equal => Outcome::Matched,

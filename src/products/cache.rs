@@ -9,7 +9,7 @@
 //! the same answer at once: a slow database under load must not meet a stampede. Keys and bodies together stay within `max_bytes`: the oldest
 //! answers make room for new ones.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -48,12 +48,39 @@ fn cost(key: &str, body: &Bytes) -> usize {
 struct Entries {
     map: HashMap<String, Entry>,
     bytes: usize,
+    /// Keys in the order they were stored, each with when: the oldest first. A key stored again
+    /// leaves its earlier place behind, recognised by its time and skipped; so making room costs
+    /// what it removes, not a sort of every entry.
+    order: VecDeque<(Instant, String)>,
 }
 
 impl Entries {
     fn remove(&mut self, key: &str) {
         if let Some(entry) = self.map.remove(key) {
             self.bytes -= cost(key, &entry.body);
+        }
+    }
+
+    /// Removes the oldest entries until `needed` more bytes fit in `max_bytes`.
+    fn make_room(&mut self, needed: usize, max_bytes: usize) {
+        while self.bytes + needed > max_bytes {
+            let Some((stored, key)) = self.order.pop_front() else {
+                break;
+            };
+            if self.map.get(&key).is_some_and(|e| e.stored == stored) {
+                self.remove(&key);
+            }
+        }
+    }
+
+    fn insert(&mut self, key: String, entry: Entry) {
+        self.order.push_back((entry.stored, key.clone()));
+        self.map.insert(key, entry);
+        // Places left behind by keys stored again: dropped once they outnumber the entries.
+        if self.order.len() > 2 * self.map.len() + 64 {
+            let map = &self.map;
+            self.order
+                .retain(|(stored, key)| map.get(key).is_some_and(|e| e.stored == *stored));
         }
     }
 }
@@ -127,38 +154,15 @@ impl ListingCache {
         }
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         entries.remove(&key);
-        if entries.bytes + needed > self.max_bytes {
-            // Past their stale limit they are never served again; then the oldest go first.
-            let limit = self.ttl * STALE_LIMIT;
-            let expired: Vec<String> = entries
-                .map
-                .iter()
-                .filter(|(_, e)| e.stored.elapsed() >= limit)
-                .map(|(k, _)| k.clone())
-                .collect();
-            expired.iter().for_each(|k| entries.remove(k));
-            if entries.bytes + needed > self.max_bytes {
-                let mut by_age: Vec<(Instant, String)> = entries
-                    .map
-                    .iter()
-                    .map(|(k, e)| (e.stored, k.clone()))
-                    .collect();
-                by_age.sort_unstable();
-                for (_, old) in by_age {
-                    if entries.bytes + needed <= self.max_bytes {
-                        break;
-                    }
-                    entries.remove(&old);
-                }
-            }
-        }
+        // The oldest go first (those past their stale limit, never served again, are the oldest).
+        entries.make_room(needed, self.max_bytes);
         entries.bytes += needed;
         let entry = Entry {
             stored: Instant::now(),
             body,
             refresh_started: None,
         };
-        entries.map.insert(key, entry);
+        entries.insert(key, entry);
         drop(entries);
         self.stored.notify_waiters();
     }
@@ -262,7 +266,13 @@ mod tests {
         assert_eq!(cache.get("q=7"), Some(body.clone()));
         cache.put("huge".into(), Bytes::from(vec![b'x'; budget]));
         assert_eq!(cache.get("huge"), None, "larger than the whole budget");
-        assert_eq!(cache.get("q=9"), Some(body));
+        assert_eq!(cache.get("q=9"), Some(body.clone()));
+        // One key stored again and again leaves a bounded trail of earlier places.
+        for _ in 0..1000 {
+            cache.put("q=9".into(), body.clone());
+        }
+        let entries = cache.entries.lock().unwrap();
+        assert!(entries.order.len() <= 2 * entries.map.len() + 65);
     }
 
     #[test]

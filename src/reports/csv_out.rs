@@ -5,23 +5,12 @@
 //! like a formula: such cells get a leading `'` (OWASP's rule for CSV injection). Numbers the API
 //! computed are written as they are, so a negative growth stays `-12.5`.
 
-use std::borrow::Cow;
-
 use super::metric::{Metric, Value};
 use super::model::{BreakdownReport, ProductReport, UptakeReport};
 use super::service::metric_names;
-
-/// What a spreadsheet may read as the start of a formula.
-const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
-
-/// `text` with a leading `'` when a spreadsheet would read it as a formula.
-pub fn spreadsheet_safe(text: &str) -> Cow<'_, str> {
-    if text.starts_with(FORMULA_STARTS) {
-        Cow::Owned(format!("'{text}"))
-    } else {
-        Cow::Borrowed(text)
-    }
-}
+#[cfg(test)]
+use crate::api::spreadsheet::FORMULA_STARTS;
+use crate::api::spreadsheet::spreadsheet_safe;
 
 /// One cell: only the constructors below make one, so a number cell is always a number the API
 /// formatted and every other cell is made spreadsheet-safe.

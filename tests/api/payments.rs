@@ -366,6 +366,80 @@ async fn a_bank_transfer_answers_its_vietqr(app: TestApp) {
     app.get(&format!("/checkouts/{}/qr.svg", id(&cod)), Some(&buyer))
         .await
         .assert_problem(404, "not_found");
+
+    // A VietQR carries at most 13 digits: a larger transfer is refused before any stock is
+    // taken (cash on delivery takes it).
+    let farmer = app.signed_in("farmer").await;
+    let household = id(&app.household(&farmer, "Hộ bán sỉ", "24").await);
+    let costly = id(&app
+        .product(
+            &farmer,
+            &household,
+            json!({"price_vnd": 1_000_000_000_000_i64, "stock_quantity": 20}),
+        )
+        .await);
+    let big = json!([{"product_id": costly, "quantity": 10}]);
+    let refused = app
+        .checkout(&buyer, cart(big.clone(), "bank_transfer"), None)
+        .await;
+    refused.assert_problem(422, "validation_failed");
+    assert_eq!(refused.problem_fields(), ["payment_method"]);
+    assert_eq!(app.stock_of(&farmer, &costly).await, 20);
+    let cash = app.checkout(&buyer, cart(big, "cod"), None).await;
+    assert_eq!(cash.status, 201, "{}", cash.text);
+    assert_eq!(app.stock_of(&farmer, &costly).await, 10);
+}
+
+/// A buyer cancels an order of a checkout as its transfer arrives: either the payment came
+/// first (the checkout is paid and the cancelled order's price is owed back) or the cancel did
+/// (the transfer, now more than asked, is held as over and the checkout stays unpaid).
+async fn a_cancel_racing_the_payment_is_refunded_or_not_paid(app: TestApp) {
+    let (_, _, products) = three_farms(&app, [100, 100, 100]).await;
+    let buyer = app.signed_in("buyer").await;
+    let mut outcomes = BTreeMap::new();
+    for n in 0..8 {
+        let placed = app
+            .checkout(
+                &buyer,
+                cart(lines(&products, &[1, 1, 1]), "bank_transfer"),
+                None,
+            )
+            .await
+            .json();
+        let cancelled = &placed["orders"][0];
+        let price =
+            cancelled["total_vnd"].as_i64().unwrap() + cancelled["shipping_vnd"].as_i64().unwrap();
+        let cancel_path = format!("/orders/{}/cancel", id(cancelled));
+        let total = placed["total_vnd"].as_i64().unwrap();
+        let code = placed["code"].as_str().unwrap();
+        let transaction = format!("RACE-CANCEL-{n}");
+        let (cancel, paid) = futures_util::join!(
+            app.post(&cancel_path, Some(&buyer), json!({})),
+            app.pay(&transaction, total, code)
+        );
+        assert_eq!(cancel.status, 200, "{}", cancel.text);
+        let seen = app
+            .get(&format!("/checkouts/{}", id(&placed)), Some(&buyer))
+            .await
+            .json();
+        let outcome = paid["outcome"].as_str().unwrap().to_owned();
+        match outcome.as_str() {
+            "matched" => {
+                assert_eq!(seen["payment"]["status"], "paid", "{seen}");
+                assert_eq!(seen["payment"]["refunds_owed_vnd"], price, "{seen}");
+                assert_eq!(seen["orders"][0]["payment_status"], "paid");
+            }
+            "over" => {
+                assert_eq!(seen["payment"]["status"], "unpaid", "{seen}");
+                assert_eq!(seen["payment"]["refunds_owed_vnd"], 0);
+                assert_eq!(seen["payment"]["amount_vnd"], total - price);
+            }
+            other => panic!("{other}: {paid}"),
+        }
+        *outcomes.entry(outcome).or_insert(0) += 1;
+    }
+    println!("cancel racing payment: {outcomes:?}");
+    app.assert_ledger_balances();
 }
 
 async fn bank_notifications_pay_exact_amounts_and_hold_the_rest(app: TestApp) {
@@ -785,7 +859,15 @@ async fn delivered_orders_pay_their_farms_less_the_commission(app: TestApp) {
     }
     app.assert_rollups_exact();
 
-    // The bank's file.
+    // The bank's file: a household's name that looks like a formula stays text.
+    let renamed = app
+        .patch(
+            &format!("/households/{}", households[0]),
+            Some(&farmer),
+            json!({"name": "=HYPERLINK(\"http://x\")"}),
+        )
+        .await;
+    assert_eq!(renamed.status, 200, "{}", renamed.text);
     let file = app
         .get(batch["bank_file"].as_str().unwrap(), Some(&admin))
         .await;
@@ -797,6 +879,11 @@ async fn delivered_orders_pay_their_farms_less_the_commission(app: TestApp) {
         "household_id,household_name,bank_bin,account_number,amount_vnd,reference"
     );
     assert_eq!(rows.len(), 3);
+    assert!(
+        file.text.contains("\"'=HYPERLINK(\"\"http://x\"\")\""),
+        "{}",
+        file.text
+    );
     assert!(
         rows[1..]
             .iter()
@@ -1140,7 +1227,10 @@ async fn a_payment_racing_the_expiry_settles_each_checkout_one_way(backend: Back
             other => panic!("{other}: {outcome}"),
         }
     }
-    println!("{paid} of {} transfers arrived before their expiry", placed.len());
+    println!(
+        "{paid} of {} transfers arrived before their expiry",
+        placed.len()
+    );
     for product in &products {
         assert_eq!(app.stock_of(&farmer, product).await, 100 - paid);
     }
@@ -1151,6 +1241,7 @@ async fn a_payment_racing_the_expiry_settles_each_checkout_one_way(backend: Back
 
 on_both_backends!(
     random_money_sequences_keep_the_books_balanced,
+    a_cancel_racing_the_payment_is_refunded_or_not_paid,
     a_checkout_across_three_farms_is_one_order_each_and_all_or_nothing,
     forty_buyers_race_for_scarce_stock_while_farmers_edit,
     a_bank_transfer_answers_its_vietqr,

@@ -65,6 +65,13 @@ CREATE TABLE ledger_balances (
     account     TEXT PRIMARY KEY,
     balance_vnd BIGINT NOT NULL
 );
+-- SQLite turns an integer sum past 64 bits into a float without a word: refuse it instead, with
+-- the message the service answers as 422 value_out_of_range (PostgreSQL's bigint refuses it itself).
+CREATE TRIGGER ledger_balances_fit BEFORE UPDATE ON ledger_balances
+WHEN typeof(NEW.balance_vnd) <> 'integer'
+BEGIN
+    SELECT RAISE(ABORT, 'integer overflow');
+END;
 
 -- A payout batch: every positive household balance paid at once; the key makes a retry the same batch.
 CREATE TABLE payouts (
