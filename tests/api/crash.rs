@@ -14,6 +14,7 @@ use crate::on_both_backends;
 
 on_both_backends!(
     a_killed_server_loses_no_answered_order,
+    a_killed_server_leaves_every_checkout_whole,
     logs_never_carry_passwords_or_tokens
 );
 
@@ -175,6 +176,156 @@ async fn a_killed_server_loses_no_answered_order(app: TestApp) {
         "stock left + units sold = stock at start"
     );
     app.assert_rollups_exact();
+}
+
+/// Checks out carts across three farms in a loop until told to stop; returns the checkouts
+/// answered 201 (id, and the quantity of each of the three products).
+async fn keep_checking_out(
+    client: reqwest::Client,
+    address: String,
+    token: String,
+    products: Vec<String>,
+    stop: Arc<AtomicBool>,
+) -> Vec<(String, [i64; 3])> {
+    let mut placed = Vec::new();
+    let mut round: i64 = 0;
+    while !stop.load(Ordering::Relaxed) {
+        round += 1;
+        let quantities = [round % 3 + 1, (round + 1) % 3 + 1, (round + 2) % 3 + 1];
+        let items: Vec<Value> = products
+            .iter()
+            .zip(quantities)
+            .map(|(p, q)| json!({"product_id": p, "quantity": q}))
+            .collect();
+        let method = if round % 2 == 0 {
+            "cod"
+        } else {
+            "bank_transfer"
+        };
+        let body = json!({"items": items, "shipping": shipping("VN"), "payment_method": method});
+        let sent = client
+            .post(format!("{address}/api/v1/checkouts"))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+            .await;
+        let Ok(response) = sent else {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            continue;
+        };
+        let status = response.status().as_u16();
+        let Ok(text) = response.text().await else {
+            continue;
+        };
+        assert_ne!(status, 500, "{text}");
+        if status == 201 {
+            let checkout: Value = serde_json::from_str(&text).unwrap();
+            placed.push((checkout["id"].as_str().unwrap().to_owned(), quantities));
+        }
+    }
+    placed
+}
+
+/// SIGKILL while buyers check out carts across three farms: every checkout answered 201 is there
+/// with its three orders, no order stands without its checkout's others, the stock adds up, and
+/// the books and statistics agree with the rows.
+async fn a_killed_server_leaves_every_checkout_whole(app: TestApp) {
+    const START: i64 = 100_000;
+    let farmer = app.signed_in("farmer").await;
+    let mut products = Vec::new();
+    for province in ["24", "01", "79"] {
+        let household = app
+            .household(&farmer, &format!("Hộ {province}"), province)
+            .await;
+        let household = household["id"].as_str().unwrap().to_owned();
+        let product = app
+            .product(&farmer, &household, json!({"stock_quantity": START}))
+            .await;
+        products.push(product["id"].as_str().unwrap().to_owned());
+    }
+    let tokens = buyers(&app, 6).await;
+    app.server.stop().await;
+    let mut answered: Vec<(String, [i64; 3])> = Vec::new();
+    for kill in 0..3 {
+        let mut server = ServerProcess::start(&app.database.url);
+        let stop = Arc::new(AtomicBool::new(false));
+        let workers: Vec<_> = tokens
+            .iter()
+            .map(|token| {
+                tokio::spawn(keep_checking_out(
+                    app.client.clone(),
+                    server.address.clone(),
+                    token.clone(),
+                    products.clone(),
+                    stop.clone(),
+                ))
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(600 + 200 * kill)).await;
+        server.child.kill().expect("SIGKILL");
+        server.child.wait().unwrap();
+        stop.store(true, Ordering::Relaxed);
+        for worker in workers {
+            answered.extend(worker.await.unwrap());
+        }
+    }
+    assert!(
+        answered.len() > 10,
+        "checkouts before the kills: {}",
+        answered.len()
+    );
+
+    let server = ServerProcess::start(&app.database.url);
+    let stored = stored_orders(&app, &server.address, &farmer).await;
+    // Every stored order belongs to a checkout of exactly three orders.
+    let mut by_checkout: std::collections::HashMap<&str, Vec<&Value>> = Default::default();
+    for order in &stored {
+        by_checkout
+            .entry(order["checkout_id"].as_str().unwrap())
+            .or_default()
+            .push(order);
+    }
+    assert!(by_checkout.values().all(|orders| orders.len() == 3));
+    for (id, quantities) in &answered {
+        let orders = by_checkout
+            .get(id.as_str())
+            .unwrap_or_else(|| panic!("checkout {id} was answered 201 but is gone"));
+        let mut units: Vec<i64> = orders
+            .iter()
+            .map(|o| o["items"][0]["quantity"].as_i64().unwrap())
+            .collect();
+        units.sort_unstable();
+        let mut expected = quantities.to_vec();
+        expected.sort_unstable();
+        assert_eq!(units, expected);
+    }
+    for product in &products {
+        let sold: i64 = stored
+            .iter()
+            .filter(|o| o["items"][0]["product_id"] == product.as_str())
+            .map(|o| o["items"][0]["quantity"].as_i64().unwrap())
+            .sum();
+        let now: Value = app
+            .client
+            .get(format!("{}/api/v1/products/{product}", server.address))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(now["stock_quantity"].as_i64().unwrap() + sold, START);
+    }
+    app.assert_rollups_exact();
+    let check = std::process::Command::new(crate::helpers::binary())
+        .args(["ledger", "check", "--database-url", &app.database.url])
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
 }
 
 async fn logs_never_carry_passwords_or_tokens(app: TestApp) {
