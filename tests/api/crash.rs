@@ -18,22 +18,23 @@ on_both_backends!(
     logs_never_carry_passwords_or_tokens
 );
 
-/// Places orders in a loop until told to stop; returns the orders answered 201 (id, quantity).
-async fn keep_ordering(
+/// Posts to `path` in a loop until told to stop, the body of each round from `body`; returns the
+/// answers 201 with their round. A refused connection (the server killed) is tried again.
+async fn keep_posting(
     client: reqwest::Client,
-    address: String,
+    url: String,
     token: String,
-    product: String,
     stop: Arc<AtomicBool>,
-) -> Vec<(String, i64)> {
-    let mut placed = Vec::new();
-    let mut quantity = 1;
+    body: impl Fn(i64) -> Value,
+) -> Vec<(Value, i64)> {
+    let mut created = Vec::new();
+    let mut round = 0;
     while !stop.load(Ordering::Relaxed) {
-        let body = json!({"items": [{"product_id": product, "quantity": quantity}], "shipping": shipping("VN")});
+        round += 1;
         let sent = client
-            .post(format!("{address}/api/v1/orders"))
+            .post(&url)
             .bearer_auth(&token)
-            .json(&body)
+            .json(&body(round))
             .send()
             .await;
         let Ok(response) = sent else {
@@ -46,12 +47,32 @@ async fn keep_ordering(
         };
         assert_ne!(status, 500, "{text}");
         if status == 201 {
-            let order: Value = serde_json::from_str(&text).unwrap();
-            placed.push((order["id"].as_str().unwrap().to_owned(), quantity));
+            created.push((serde_json::from_str(&text).unwrap(), round));
         }
-        quantity = quantity % 3 + 1;
     }
-    placed
+    created
+}
+
+/// One to three units, by round.
+fn units(round: i64) -> i64 {
+    (round - 1) % 3 + 1
+}
+
+/// Places orders in a loop until told to stop; returns the orders answered 201 (id, quantity).
+async fn keep_ordering(
+    client: reqwest::Client,
+    address: String,
+    token: String,
+    product: String,
+    stop: Arc<AtomicBool>,
+) -> Vec<(String, i64)> {
+    let body = |round| json!({"items": [{"product_id": product, "quantity": units(round)}], "shipping": shipping("VN")});
+    let url = format!("{address}/api/v1/orders");
+    keep_posting(client, url, token, stop, body)
+        .await
+        .into_iter()
+        .map(|(order, round)| (order["id"].as_str().unwrap().to_owned(), units(round)))
+        .collect()
 }
 
 /// The farmer edits the listing's price and description in a loop until told to stop (an edit
@@ -187,14 +208,11 @@ async fn keep_checking_out(
     products: Vec<String>,
     stop: Arc<AtomicBool>,
 ) -> Vec<(String, [i64; 3])> {
-    let mut placed = Vec::new();
-    let mut round: i64 = 0;
-    while !stop.load(Ordering::Relaxed) {
-        round += 1;
-        let quantities = [round % 3 + 1, (round + 1) % 3 + 1, (round + 2) % 3 + 1];
+    let quantities = |round: i64| [units(round), units(round + 1), units(round + 2)];
+    let body = |round: i64| {
         let items: Vec<Value> = products
             .iter()
-            .zip(quantities)
+            .zip(quantities(round))
             .map(|(p, q)| json!({"product_id": p, "quantity": q}))
             .collect();
         let method = if round % 2 == 0 {
@@ -202,28 +220,19 @@ async fn keep_checking_out(
         } else {
             "bank_transfer"
         };
-        let body = json!({"items": items, "shipping": shipping("VN"), "payment_method": method});
-        let sent = client
-            .post(format!("{address}/api/v1/checkouts"))
-            .bearer_auth(&token)
-            .json(&body)
-            .send()
-            .await;
-        let Ok(response) = sent else {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-            continue;
-        };
-        let status = response.status().as_u16();
-        let Ok(text) = response.text().await else {
-            continue;
-        };
-        assert_ne!(status, 500, "{text}");
-        if status == 201 {
-            let checkout: Value = serde_json::from_str(&text).unwrap();
-            placed.push((checkout["id"].as_str().unwrap().to_owned(), quantities));
-        }
-    }
-    placed
+        json!({"items": items, "shipping": shipping("VN"), "payment_method": method})
+    };
+    let url = format!("{address}/api/v1/checkouts");
+    keep_posting(client, url, token, stop, body)
+        .await
+        .into_iter()
+        .map(|(checkout, round)| {
+            (
+                checkout["id"].as_str().unwrap().to_owned(),
+                quantities(round),
+            )
+        })
+        .collect()
 }
 
 /// SIGKILL while buyers check out carts across three farms: every checkout answered 201 is there
@@ -317,15 +326,7 @@ async fn a_killed_server_leaves_every_checkout_whole(app: TestApp) {
         assert_eq!(now["stock_quantity"].as_i64().unwrap() + sold, START);
     }
     app.assert_rollups_exact();
-    let check = std::process::Command::new(crate::helpers::binary())
-        .args(["ledger", "check", "--database-url", &app.database.url])
-        .output()
-        .unwrap();
-    assert!(
-        check.status.success(),
-        "{}",
-        String::from_utf8_lossy(&check.stderr)
-    );
+    app.assert_ledger_balances();
 }
 
 async fn logs_never_carry_passwords_or_tokens(app: TestApp) {

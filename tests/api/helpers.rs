@@ -657,6 +657,22 @@ impl TestApp {
         (farmer, household, product)
     }
 
+    /// `nongsan ledger check` on this server's database: every entry balances and every
+    /// balance is the sum of its lines.
+    pub fn assert_ledger_balances(&self) {
+        let check = std::process::Command::new(binary())
+            .args(["ledger", "check", "--database-url", &self.database.url])
+            .env("RUST_LOG", "warn")
+            .output()
+            .expect("run nongsan");
+        assert!(
+            check.status.success(),
+            "the ledger does not balance: {}{}",
+            String::from_utf8_lossy(&check.stdout),
+            String::from_utf8_lossy(&check.stderr)
+        );
+    }
+
     pub async fn stock_of(&self, token: &str, product_id: &str) -> i64 {
         let product = self
             .get(&format!("/products/{product_id}"), Some(token))

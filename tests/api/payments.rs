@@ -84,6 +84,26 @@ impl TestApp {
         .await
     }
 
+    /// `n` checkouts of these quantities of the products, each answered 201.
+    async fn checkouts(
+        &self,
+        buyer: &str,
+        products: &[String],
+        quantities: &[i64],
+        method: &str,
+        n: usize,
+    ) -> Vec<Value> {
+        let mut placed = Vec::new();
+        for _ in 0..n {
+            let answer = self
+                .checkout(buyer, cart(lines(products, quantities), method), None)
+                .await;
+            assert_eq!(answer.status, 201, "{}", answer.text);
+            placed.push(answer.json());
+        }
+        placed
+    }
+
     /// The households' owner gives each of them a payout account at one bank.
     async fn give_payout_accounts(&self, farmer: &str, households: &[String], account: &str) {
         for household in households {
@@ -96,22 +116,6 @@ impl TestApp {
                 .await;
             assert_eq!(answer.status, 200, "{}", answer.text);
         }
-    }
-
-    /// `nongsan ledger check` on this server's database: every entry balances and every
-    /// balance is the sum of its lines.
-    fn assert_ledger_balances(&self) {
-        let check = std::process::Command::new(binary())
-            .args(["ledger", "check", "--database-url", &self.database.url])
-            .env("RUST_LOG", "warn")
-            .output()
-            .expect("run nongsan");
-        assert!(
-            check.status.success(),
-            "the ledger does not balance: {}{}",
-            String::from_utf8_lossy(&check.stdout),
-            String::from_utf8_lossy(&check.stderr)
-        );
     }
 }
 
@@ -446,18 +450,9 @@ async fn bank_notifications_pay_exact_amounts_and_hold_the_rest(app: TestApp) {
     let (_, _, products) = three_farms(&app, [10, 10, 10]).await;
     let buyer = app.signed_in("buyer").await;
     let admin = app.signed_in_admin().await;
-    let mut checkouts = Vec::new();
-    for _ in 0..3 {
-        let placed = app
-            .checkout(
-                &buyer,
-                cart(lines(&products, &[1, 1, 1]), "bank_transfer"),
-                None,
-            )
-            .await;
-        assert_eq!(placed.status, 201, "{}", placed.text);
-        checkouts.push(placed.json());
-    }
+    let checkouts = app
+        .checkouts(&buyer, &products, &[1, 1, 1], "bank_transfer", 3)
+        .await;
     let code = |n: usize| checkouts[n]["code"].as_str().unwrap().to_owned();
     let total = checkouts[0]["total_vnd"].as_i64().unwrap();
     let unmatched = || async {
@@ -591,34 +586,36 @@ async fn bank_notifications_pay_exact_amounts_and_hold_the_rest(app: TestApp) {
     app.assert_ledger_balances();
 }
 
+/// A test server and a second one on its database, both expiring unpaid transfers after
+/// `expiry` and looking every `interval`.
+async fn two_expiring_servers(
+    backend: Backend,
+    expiry: Duration,
+    interval: Duration,
+) -> Option<(TestApp, RunningServer)> {
+    let tune = move |settings: &mut nongsan::config::Settings| {
+        settings.payments.expiry = expiry;
+        settings.payments.expiry_check_interval = interval;
+    };
+    let app = spawn_app_with(backend, tune).await?;
+    let mut sibling_settings = test_settings(&app.database.url);
+    tune(&mut sibling_settings);
+    let sibling = RunningServer::start(sibling_settings).await;
+    Some((app, sibling))
+}
+
 async fn unpaid_transfers_expire_once_with_two_servers(backend: Backend) {
-    let Some(app) = spawn_app_with(backend, |settings| {
-        settings.payments.expiry = Duration::from_secs(2);
-        settings.payments.expiry_check_interval = Duration::from_millis(100);
-    })
-    .await
+    let second = Duration::from_secs(2);
+    let Some((app, sibling)) =
+        two_expiring_servers(backend, second, Duration::from_millis(100)).await
     else {
         return;
     };
-    let mut sibling_settings = test_settings(&app.database.url);
-    sibling_settings.payments.expiry = Duration::from_secs(2);
-    sibling_settings.payments.expiry_check_interval = Duration::from_millis(100);
-    let sibling = RunningServer::start(sibling_settings).await;
-
     let (farmer, _, products) = three_farms(&app, [10, 20, 20]).await;
     let buyer = app.signed_in("buyer").await;
-    let mut expiring = Vec::new();
-    for _ in 0..5 {
-        let answer = app
-            .checkout(
-                &buyer,
-                cart(lines(&products, &[1, 2, 3]), "bank_transfer"),
-                None,
-            )
-            .await;
-        assert_eq!(answer.status, 201, "{}", answer.text);
-        expiring.push(answer.json());
-    }
+    let expiring = app
+        .checkouts(&buyer, &products, &[1, 2, 3], "bank_transfer", 5)
+        .await;
     let paid = app
         .checkout(
             &buyer,
@@ -1162,30 +1159,17 @@ async fn random_money_sequences_keep_the_books_balanced(app: TestApp) {
 /// stand, its stock stays taken) or expired (its orders cancelled, its stock back, the money held
 /// as late), never both, with two servers expiring at once.
 async fn a_payment_racing_the_expiry_settles_each_checkout_one_way(backend: Backend) {
-    let tune = |settings: &mut nongsan::config::Settings| {
-        settings.payments.expiry = Duration::from_millis(1500);
-        settings.payments.expiry_check_interval = Duration::from_millis(20);
-    };
-    let Some(app) = spawn_app_with(backend, tune).await else {
+    let expiry = Duration::from_millis(1500);
+    let Some((app, sibling)) =
+        two_expiring_servers(backend, expiry, Duration::from_millis(20)).await
+    else {
         return;
     };
-    let mut sibling_settings = test_settings(&app.database.url);
-    tune(&mut sibling_settings);
-    let sibling = RunningServer::start(sibling_settings).await;
     let (farmer, _, products) = three_farms(&app, [100, 100, 100]).await;
     let buyer = app.signed_in("buyer").await;
-    let mut placed = Vec::new();
-    for _ in 0..12 {
-        let answer = app
-            .checkout(
-                &buyer,
-                cart(lines(&products, &[1, 1, 1]), "bank_transfer"),
-                None,
-            )
-            .await;
-        assert_eq!(answer.status, 201, "{}", answer.text);
-        placed.push(answer.json());
-    }
+    let placed = app
+        .checkouts(&buyer, &products, &[1, 1, 1], "bank_transfer", 12)
+        .await;
     // Each transfer lands a little before, at or after its checkout's expiry.
     tokio::time::sleep(Duration::from_millis(1200)).await;
     let payments = placed.iter().enumerate().map(|(n, checkout)| {

@@ -1218,13 +1218,5 @@ async fn the_demo_reproduces_the_seed_figures() {
             "{metric}: {money}"
         );
     }
-    let check = Command::new(binary())
-        .args(["ledger", "check", "--database-url", &app.database.url])
-        .output()
-        .unwrap();
-    assert!(
-        check.status.success(),
-        "{}",
-        String::from_utf8_lossy(&check.stderr)
-    );
+    app.assert_ledger_balances();
 }
