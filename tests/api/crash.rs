@@ -124,34 +124,31 @@ async fn stored_orders(app: &TestApp, address: &str, token: &str) -> Vec<Value> 
     all
 }
 
-async fn a_killed_server_loses_no_answered_order(app: TestApp) {
-    const START: i64 = 100_000;
-    let (owner, _, product) = app.seller_with_product(START, json!({})).await;
-    let tokens = buyers(&app, 8).await;
-    app.server.stop().await;
-    let mut answered: Vec<(String, i64)> = Vec::new();
+/// Three rounds of: a server started on the test's database, one load per buyer token and one
+/// `beside` them (the farmer's edits), killed with SIGKILL mid-load. Returns what the buyers'
+/// loads saw answered.
+async fn under_three_kills<T, Load, LoadRun, Beside, BesideRun>(
+    app: &TestApp,
+    tokens: &[String],
+    load: Load,
+    beside: Beside,
+) -> Vec<T>
+where
+    T: Send + 'static,
+    Load: Fn(String, String, Arc<AtomicBool>) -> LoadRun,
+    LoadRun: std::future::Future<Output = Vec<T>> + Send + 'static,
+    Beside: Fn(String, Arc<AtomicBool>) -> BesideRun,
+    BesideRun: std::future::Future<Output = ()> + Send + 'static,
+{
+    let mut answered = Vec::new();
     for kill in 0..3 {
         let mut server = ServerProcess::start(&app.database.url);
         let stop = Arc::new(AtomicBool::new(false));
         let workers: Vec<_> = tokens
             .iter()
-            .map(|token| {
-                tokio::spawn(keep_ordering(
-                    app.client.clone(),
-                    server.address.clone(),
-                    token.clone(),
-                    product.clone(),
-                    stop.clone(),
-                ))
-            })
+            .map(|token| tokio::spawn(load(server.address.clone(), token.clone(), stop.clone())))
             .collect();
-        let editor = tokio::spawn(keep_editing(
-            app.client.clone(),
-            server.address.clone(),
-            owner.clone(),
-            product.clone(),
-            stop.clone(),
-        ));
+        let besides = tokio::spawn(beside(server.address.clone(), stop.clone()));
         tokio::time::sleep(Duration::from_millis(600 + 200 * kill)).await;
         server.child.kill().expect("SIGKILL"); // kill() sends SIGKILL
         server.child.wait().unwrap();
@@ -159,8 +156,32 @@ async fn a_killed_server_loses_no_answered_order(app: TestApp) {
         for worker in workers {
             answered.extend(worker.await.unwrap());
         }
-        editor.await.unwrap();
+        besides.await.unwrap();
     }
+    answered
+}
+
+async fn a_killed_server_loses_no_answered_order(app: TestApp) {
+    const START: i64 = 100_000;
+    let (owner, _, product) = app.seller_with_product(START, json!({})).await;
+    let tokens = buyers(&app, 8).await;
+    app.server.stop().await;
+    let client = &app.client;
+    let answered = under_three_kills(
+        &app,
+        &tokens,
+        |address, token, stop| keep_ordering(client.clone(), address, token, product.clone(), stop),
+        |address, stop| {
+            keep_editing(
+                client.clone(),
+                address,
+                owner.clone(),
+                product.clone(),
+                stop,
+            )
+        },
+    )
+    .await;
     assert!(
         answered.len() > 10,
         "the load placed orders before the kills: {}",
@@ -254,30 +275,16 @@ async fn a_killed_server_leaves_every_checkout_whole(app: TestApp) {
     }
     let tokens = buyers(&app, 6).await;
     app.server.stop().await;
-    let mut answered: Vec<(String, [i64; 3])> = Vec::new();
-    for kill in 0..3 {
-        let mut server = ServerProcess::start(&app.database.url);
-        let stop = Arc::new(AtomicBool::new(false));
-        let workers: Vec<_> = tokens
-            .iter()
-            .map(|token| {
-                tokio::spawn(keep_checking_out(
-                    app.client.clone(),
-                    server.address.clone(),
-                    token.clone(),
-                    products.clone(),
-                    stop.clone(),
-                ))
-            })
-            .collect();
-        tokio::time::sleep(Duration::from_millis(600 + 200 * kill)).await;
-        server.child.kill().expect("SIGKILL");
-        server.child.wait().unwrap();
-        stop.store(true, Ordering::Relaxed);
-        for worker in workers {
-            answered.extend(worker.await.unwrap());
-        }
-    }
+    let client = &app.client;
+    let answered = under_three_kills(
+        &app,
+        &tokens,
+        |address, token, stop| {
+            keep_checking_out(client.clone(), address, token, products.clone(), stop)
+        },
+        |_, _| async {},
+    )
+    .await;
     assert!(
         answered.len() > 10,
         "checkouts before the kills: {}",
