@@ -101,6 +101,20 @@ async fn keep_editing(
     }
 }
 
+/// A product's stock as the server at `address` shows it.
+async fn stock_at(app: &TestApp, address: &str, product: &str) -> i64 {
+    let product: Value = app
+        .client
+        .get(format!("{address}/api/v1/products/{product}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    product["stock_quantity"].as_i64().unwrap()
+}
+
 async fn stored_orders(app: &TestApp, address: &str, token: &str) -> Vec<Value> {
     let mut all = Vec::new();
     for page in 1.. {
@@ -202,16 +216,7 @@ async fn a_killed_server_loses_no_answered_order(app: TestApp) {
         .iter()
         .map(|o| o["items"][0]["quantity"].as_i64().unwrap())
         .sum();
-    let product_now: Value = app
-        .client
-        .get(format!("{}/api/v1/products/{product}", server.address))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let left = product_now["stock_quantity"].as_i64().unwrap();
+    let left = stock_at(&app, &server.address, &product).await;
     assert_eq!(
         left + sold,
         START,
@@ -321,16 +326,7 @@ async fn a_killed_server_leaves_every_checkout_whole(app: TestApp) {
             .filter(|o| o["items"][0]["product_id"] == product.as_str())
             .map(|o| o["items"][0]["quantity"].as_i64().unwrap())
             .sum();
-        let now: Value = app
-            .client
-            .get(format!("{}/api/v1/products/{product}", server.address))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        assert_eq!(now["stock_quantity"].as_i64().unwrap() + sold, START);
+        assert_eq!(stock_at(&app, &server.address, product).await + sold, START);
     }
     app.assert_rollups_exact();
     app.assert_ledger_balances();
