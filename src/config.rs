@@ -111,6 +111,9 @@ pub struct PaymentSettings {
     /// How often each server looks for expired checkouts.
     #[serde(with = "humantime_serde")]
     pub expiry_check_interval: Duration,
+    /// How many unpaid bank-transfer checkouts one buyer may hold at once (each holds stock
+    /// until it is paid or expires).
+    pub max_unpaid_transfers_per_buyer: i64,
 }
 
 impl PaymentSettings {
@@ -141,6 +144,10 @@ impl PaymentSettings {
                 && !self.expiry_check_interval.is_zero()
                 && self.expiry <= Duration::from_secs(366 * 24 * 3600),
             "payments.expiry (at most a year) and payments.expiry_check_interval must be positive"
+        );
+        anyhow::ensure!(
+            self.max_unpaid_transfers_per_buyer >= 1,
+            "payments.max_unpaid_transfers_per_buyer must be at least 1"
         );
         Ok(())
     }

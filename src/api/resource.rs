@@ -158,7 +158,7 @@ pub mod answers {
     problem_answer!(
         StockShort,
         409,
-        "`insufficient_stock` naming every short item, or `product_unavailable`"
+        "`insufficient_stock` naming every short item, `product_unavailable`, or for a bank transfer `too_many_unpaid_transfers`"
     );
     problem_answer!(
         PasswordsBusy,

@@ -59,6 +59,19 @@ pub fn find_user(conn: &mut DbConnection, id: &UserId) -> QueryResult<Option<Use
         .optional()
 }
 
+/// Locks a user's row (PostgreSQL) until the transaction ends: what one user may hold at once is
+/// then counted by one of their requests at a time. SQLite's writers take turns anyway.
+pub fn lock_user(conn: &mut DbConnection, id: &UserId) -> QueryResult<()> {
+    if let DbConnection::Postgres(pg) = conn {
+        users::table
+            .find(id)
+            .select(users::id)
+            .for_update()
+            .load::<UserId>(pg)?;
+    }
+    Ok(())
+}
+
 pub fn insert_token(conn: &mut DbConnection, token: &NewAuthToken) -> QueryResult<()> {
     diesel::insert_into(auth_tokens::table)
         .values(token)

@@ -221,6 +221,20 @@ fn place_in_transaction(
     problems.finish()?;
 
     let draft = request.draft;
+    if draft.payment_method == PaymentMethod::BankTransfer {
+        // Each unpaid transfer holds its stock until it expires: one buyer may hold only so many.
+        crate::auth::repo::lock_user(conn, &request.caller.id)?;
+        let limit = ctx.settings.payments.max_unpaid_transfers_per_buyer;
+        if checkouts::unpaid_transfers_of(conn, &request.caller.id, now)? >= limit {
+            return Err(AppError::conflict(
+                "too_many_unpaid_transfers",
+                format!(
+                    "you have {limit} bank transfers waiting to be paid: pay one (or let it expire) \
+                     first, or pay on delivery"
+                ),
+            ));
+        }
+    }
     let taken = take_all_stock(conn, draft, request.cart, now)?;
     let parcels = parcels_of(&taken);
     if request.cart == Cart::OneHousehold

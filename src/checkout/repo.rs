@@ -7,7 +7,7 @@ use super::model::CheckoutPayment;
 use crate::db::DbConnection;
 use crate::db::schema::checkouts;
 use crate::ids::{CheckoutId, UserId};
-use crate::orders::model::PaymentMethod;
+use crate::orders::model::{OrderStatus, PaymentMethod};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = checkouts)]
@@ -85,6 +85,28 @@ pub fn settle_unpaid(
 }
 
 /// Unpaid checkouts whose time ran out before `now`, oldest first.
+/// How many bank-transfer checkouts of this buyer are unpaid, not yet expired, and still hold an
+/// order (one whose orders were all cancelled holds nothing).
+pub fn unpaid_transfers_of(
+    conn: &mut DbConnection,
+    buyer_id: &UserId,
+    now: NaiveDateTime,
+) -> QueryResult<i64> {
+    use crate::db::schema::orders;
+    checkouts::table
+        .filter(checkouts::buyer_id.eq(buyer_id))
+        .filter(checkouts::payment_method.eq(PaymentMethod::BankTransfer))
+        .filter(checkouts::payment_status.eq(CheckoutPayment::Unpaid))
+        .filter(checkouts::expires_at.gt(now))
+        .filter(diesel::dsl::exists(
+            orders::table
+                .filter(orders::checkout_id.eq(checkouts::id.nullable()))
+                .filter(orders::status.ne(OrderStatus::Cancelled)),
+        ))
+        .count()
+        .get_result(conn)
+}
+
 pub fn expired(
     conn: &mut DbConnection,
     now: NaiveDateTime,

@@ -175,6 +175,8 @@ pub fn test_settings(database_url: &str) -> Settings {
     settings.auth.registrations_per_address = 1_000_000;
     settings.auth.hash_queue_timeout = Duration::from_secs(60);
     settings.payments.notification_secret = BANK_SECRET.to_owned();
+    // Tests hold many unpaid transfers per buyer; the limit has a test of its own.
+    settings.payments.max_unpaid_transfers_per_buyer = 1_000_000;
     settings
 }
 
@@ -490,6 +492,10 @@ impl ServerProcess {
             .env("NONGSAN__DATABASE__POOL_SIZE", "4")
             .env("NONGSAN__AUTH__REGISTRATIONS_PER_ADDRESS", "1000000")
             .env("NONGSAN__AUTH__HASH_QUEUE_TIMEOUT", "60s")
+            .env(
+                "NONGSAN__PAYMENTS__MAX_UNPAID_TRANSFERS_PER_BUYER",
+                "1000000",
+            )
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
             .stdout(Stdio::null())

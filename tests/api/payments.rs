@@ -1223,6 +1223,65 @@ async fn a_payment_racing_the_expiry_settles_each_checkout_one_way(backend: Back
     app.assert_ledger_balances();
 }
 
+/// Each unpaid transfer holds its stock: a buyer may hold only so many at once. Past the limit a
+/// transfer checkout is 409 and takes nothing; cash on delivery, a paid transfer or one whose
+/// orders were all cancelled make room again. Concurrent attempts do not pass the limit.
+async fn a_buyer_holds_only_so_many_unpaid_transfers(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, |settings| {
+        settings.payments.max_unpaid_transfers_per_buyer = 2;
+    })
+    .await
+    else {
+        return;
+    };
+    let (farmer, _, products) = three_farms(&app, [100, 100, 100]).await;
+    let buyer = app.signed_in("buyer").await;
+    let held = app
+        .checkouts(&buyer, &products, &[1, 1, 1], "bank_transfer", 2)
+        .await;
+    let refused = app
+        .checkout(
+            &buyer,
+            cart(lines(&products, &[1, 1, 1]), "bank_transfer"),
+            None,
+        )
+        .await;
+    refused.assert_problem(409, "too_many_unpaid_transfers");
+    assert_eq!(app.stock_of(&farmer, &products[0]).await, 98);
+    // Another buyer, and cash on delivery, are not held back.
+    let other = app.signed_in("buyer").await;
+    app.checkouts(&other, &products, &[1, 1, 1], "bank_transfer", 1)
+        .await;
+    app.checkouts(&buyer, &products, &[1, 1, 1], "cod", 1).await;
+    // Paying one makes room for one.
+    let total = held[0]["total_vnd"].as_i64().unwrap();
+    app.pay("LIMIT-1", total, held[0]["code"].as_str().unwrap())
+        .await;
+    app.checkouts(&buyer, &products, &[1, 1, 1], "bank_transfer", 1)
+        .await;
+    // Cancelling every order of one makes room for one.
+    for order in held[1]["orders"].as_array().unwrap() {
+        app.order_move(&buyer, &id(order), "cancel").await;
+    }
+    // Two at once for the one place left: one is placed, the other refused.
+    let (a, b) = futures_util::join!(
+        app.checkout(
+            &buyer,
+            cart(lines(&products, &[1, 1, 1]), "bank_transfer"),
+            None
+        ),
+        app.checkout(
+            &buyer,
+            cart(lines(&products, &[1, 1, 1]), "bank_transfer"),
+            None
+        )
+    );
+    let mut statuses = [a.status.as_u16(), b.status.as_u16()];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [201, 409], "{} / {}", a.text, b.text);
+    app.assert_ledger_balances();
+}
+
 on_both_backends!(
     random_money_sequences_keep_the_books_balanced,
     a_cancel_racing_the_payment_is_refunded_or_not_paid,
@@ -1235,3 +1294,4 @@ on_both_backends!(
 
 with_each_backend!(unpaid_transfers_expire_once_with_two_servers);
 with_each_backend!(a_payment_racing_the_expiry_settles_each_checkout_one_way);
+with_each_backend!(a_buyer_holds_only_so_many_unpaid_transfers);
