@@ -43,7 +43,8 @@ pub async fn set_account_status(
         ));
     }
     let timezone = ctx.timezone;
-    ctx.db
+    let user = ctx
+        .db
         .run(move |conn| {
             write_transaction(conn, |conn| {
                 let mut user =
@@ -62,5 +63,8 @@ pub async fn set_account_status(
                 Ok(user)
             })
         })
-        .await
+        .await?;
+    // Its households' products leave (or rejoin) the listing: searches after this answer show it.
+    ctx.catalogue_caught_up().await;
+    Ok(user)
 }
