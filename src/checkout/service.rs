@@ -22,7 +22,7 @@ use crate::orders::service::cancel_unpaid_checkout;
 use crate::products::repo::{self as products, CartProduct};
 use crate::shipping::{self, Destination, Zone};
 use crate::time::now_utc;
-use crate::validate::Problems;
+use crate::validate::{MAX_VND, Problems};
 
 /// A checkout with its orders (one per household, in the order they first appear in the cart).
 #[derive(Debug, Clone)]
@@ -229,7 +229,15 @@ pub async fn quote(ctx: &Context, cart: CartInput<'_>) -> AppResult<Quote> {
         .map(|(first, lines)| parcel(ctx, first, lines, destination))
         .collect::<Option<Vec<Parcel>>>()
         .ok_or_else(AppError::value_out_of_range)?;
-    total(parcels).ok_or_else(AppError::value_out_of_range)
+    let quote = total(parcels).ok_or_else(AppError::value_out_of_range)?;
+    // What a checkout of this cart would refuse, the quote refuses alike.
+    if quote.parcels.iter().any(|p| p.goods_vnd > MAX_VND) || quote.total_vnd > MAX_VND {
+        return Err(AppError::invalid_field(
+            "items",
+            "the cart's total is larger than 10^15 đồng, the most one checkout takes",
+        ));
+    }
+    Ok(quote)
 }
 
 /// The cart's lines, each a product id and a quantity, each product once.

@@ -207,6 +207,34 @@ async fn a_bad_cart_is_refused_naming_each_problem(app: TestApp) {
     .await;
     items.pop();
     quote(&app, Value::Array(items), json!({"commune_code": LUC_NGAN})).await;
+
+    // More than one checkout takes (10^15 đồng): the quote refuses it as the checkout does.
+    let household = id(&app.household(&farmer, "Hộ bán sỉ", "01").await);
+    let dear = id(&app
+        .product(
+            &farmer,
+            &household,
+            json!({"price_vnd": 1_000_000_000_000_000_i64, "stock_quantity": 5}),
+        )
+        .await);
+    let too_much = json!([{"product_id": dear, "quantity": 2}]);
+    refused(
+        too_much.clone(),
+        json!({"commune_code": LUC_NGAN}),
+        &["items"],
+    )
+    .await;
+    let buyer = app.signed_in("buyer").await;
+    let checkout = app
+        .post(
+            "/checkouts",
+            Some(&buyer),
+            json!({"items": too_much, "shipping": shipping("VN"), "payment_method": "cod"}),
+        )
+        .await;
+    checkout.assert_problem(422, "validation_failed");
+    assert_eq!(checkout.problem_fields(), ["items"]);
+    assert_eq!(app.stock_of(&farmer, &dear).await, 5);
 }
 
 /// A household may ship free from a parcel value it chooses: below it the parcel pays its fee,
