@@ -12,18 +12,30 @@ use crate::shipping::Zone;
 /// What a checkout's buyer pays (goods and shipping) for its orders that were not cancelled
 /// before they were paid: while unpaid, what a transfer must bring.
 pub fn amount_due<'a>(orders: impl IntoIterator<Item = &'a Order>) -> i64 {
-    orders
-        .into_iter()
-        .filter(|o| o.status != OrderStatus::Cancelled || o.payment_status == PaymentStatus::Paid)
-        .map(|o| o.total_vnd.saturating_add(o.shipping_vnd))
-        .fold(0, i64::saturating_add)
+    price_of(orders, |o| !cancelled(o) || paid(o))
 }
 
 /// What its buyer is owed back: the price of its orders cancelled after they were paid.
 pub fn refunds_owed<'a>(orders: impl IntoIterator<Item = &'a Order>) -> i64 {
+    price_of(orders, |o| cancelled(o) && paid(o))
+}
+
+fn cancelled(order: &Order) -> bool {
+    order.status == OrderStatus::Cancelled
+}
+
+fn paid(order: &Order) -> bool {
+    order.payment_status == PaymentStatus::Paid
+}
+
+/// Goods and shipping of the orders `counted` keeps.
+fn price_of<'a>(
+    orders: impl IntoIterator<Item = &'a Order>,
+    counted: impl Fn(&Order) -> bool,
+) -> i64 {
     orders
         .into_iter()
-        .filter(|o| o.status == OrderStatus::Cancelled && o.payment_status == PaymentStatus::Paid)
+        .filter(|o| counted(o))
         .map(|o| o.total_vnd.saturating_add(o.shipping_vnd))
         .fold(0, i64::saturating_add)
 }

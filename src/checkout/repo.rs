@@ -84,7 +84,6 @@ pub fn settle_unpaid(
     .execute(conn)
 }
 
-/// Unpaid checkouts whose time ran out before `now`, oldest first.
 /// How many bank-transfer checkouts of this buyer are unpaid, not yet expired, and still hold an
 /// order (one whose orders were all cancelled holds nothing).
 pub fn unpaid_transfers_of(
@@ -107,6 +106,7 @@ pub fn unpaid_transfers_of(
         .get_result(conn)
 }
 
+/// Unpaid checkouts whose time ran out before `now`, oldest first.
 pub fn expired(
     conn: &mut DbConnection,
     now: NaiveDateTime,

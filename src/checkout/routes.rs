@@ -118,12 +118,11 @@ pub struct CheckoutView {
 }
 
 fn view(ctx: &Context, placed: CheckoutWithOrders) -> CheckoutView {
-    let bank_transfer_payload = service::vietqr_payload(ctx, &placed);
     let CheckoutWithOrders { checkout, orders } = placed;
     let amount_vnd = amount_due(orders.iter().map(|o| &o.order));
     let refunds_owed_vnd = refunds_owed(orders.iter().map(|o| &o.order));
     let payments = &ctx.settings.payments;
-    let bank_transfer = bank_transfer_payload
+    let bank_transfer = service::vietqr_payload(ctx, &checkout, amount_vnd)
         .and_then(Result::ok)
         .map(|vietqr| BankTransferView {
             bank_bin: payments.bank_bin.clone(),

@@ -63,10 +63,9 @@ pub async fn get(ctx: &Context, caller: CurrentUser, id: &str) -> AppResult<Chec
 /// platform's account from `payments`, the amount due, and the checkout's code as the content.
 pub fn vietqr_payload(
     ctx: &Context,
-    placed: &CheckoutWithOrders,
+    checkout: &Checkout,
+    due: i64,
 ) -> Option<Result<String, VietQrError>> {
-    let checkout = &placed.checkout;
-    let due = amount_due(placed.orders.iter().map(|o| &o.order));
     (checkout.payment_method == PaymentMethod::BankTransfer && due > 0).then(|| {
         let payments = &ctx.settings.payments;
         Transfer {
@@ -82,7 +81,8 @@ pub fn vietqr_payload(
 /// The checkout's VietQR drawn as an SVG image; 404 for a cash-on-delivery checkout.
 pub async fn qr_svg(ctx: &Context, caller: CurrentUser, id: &str) -> AppResult<String> {
     let placed = get(ctx, caller, id).await?;
-    let payload = vietqr_payload(ctx, &placed)
+    let due = amount_due(placed.orders.iter().map(|o| &o.order));
+    let payload = vietqr_payload(ctx, &placed.checkout, due)
         .ok_or_else(|| {
             AppError::not_found("QR code (the checkout is paid on delivery, or owes nothing)")
         })?
@@ -103,6 +103,7 @@ pub async fn expire_due(ctx: &Context, now: NaiveDateTime) -> AppResult<usize> {
     let mut expired = 0;
     // A checkout that fails to expire is left for the next run, not in the way of the others.
     let mut failed: HashSet<CheckoutId> = HashSet::new();
+    let books = Books::of(ctx);
     loop {
         let due = ctx
             .db
@@ -114,7 +115,6 @@ pub async fn expire_due(ctx: &Context, now: NaiveDateTime) -> AppResult<usize> {
             return Ok(expired);
         }
         for id in fresh {
-            let books = Books::of(ctx);
             let attempt = ctx
                 .db
                 .write(move |conn| {

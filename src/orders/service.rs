@@ -198,9 +198,7 @@ pub async fn make_move(
                 }
                 let items = repo::items_of(conn, std::slice::from_ref(&order.id))?;
                 match requested {
-                    Move::Cancel { .. } => {
-                        after_cancel(conn, &[(order.clone(), items.clone())], now, books)?
-                    }
+                    Move::Cancel { .. } => after_cancel(conn, &[(&order, &items)], now, books)?,
                     Move::Deliver => after_delivery(conn, &order, now, books)?,
                     _ => {}
                 }
@@ -218,7 +216,7 @@ pub async fn make_move(
 /// paid ones are owed back to their buyers.
 fn after_cancel(
     conn: &mut DbConnection,
-    cancelled: &[(Order, Vec<OrderItem>)],
+    cancelled: &[(&Order, &[OrderItem])],
     now: NaiveDateTime,
     books: Books,
 ) -> AppResult<()> {
@@ -226,7 +224,7 @@ fn after_cancel(
     let mut lines: Vec<&OrderItem> = cancelled
         .iter()
         .filter(|(order, _)| order.stock_taken)
-        .flat_map(|(_, items)| items)
+        .flat_map(|(_, items)| items.iter())
         .collect();
     lines.sort_by_key(|item| item.product_id);
     for item in lines {
@@ -321,7 +319,11 @@ pub fn cancel_unpaid_checkout(
             cancelled.push((order, items));
         }
     }
-    after_cancel(conn, &cancelled, now, books)?;
+    let borrowed: Vec<(&Order, &[OrderItem])> = cancelled
+        .iter()
+        .map(|(order, items)| (order, items.as_slice()))
+        .collect();
+    after_cancel(conn, &borrowed, now, books)?;
     Ok(cancelled.len())
 }
 
