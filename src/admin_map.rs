@@ -41,7 +41,9 @@ pub struct CurrentProvince {
     pub region: Option<Region>,
 }
 
-#[derive(Debug, Clone)]
+/// A province of the 2008 map (as `GET /provinces?map=2008` shows it).
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = FormerProvinceView)]
 pub struct FormerProvince {
     pub code: String,
     pub name: String,
@@ -49,11 +51,13 @@ pub struct FormerProvince {
     pub current_code: String,
 }
 
-#[derive(Debug, Clone)]
+/// A commune, ward or special zone of the current map (as the API shows it).
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = CommuneView)]
 pub struct Commune {
     pub code: String,
     pub name: String,
-    /// `xa`, `phuong` or `dac-khu`.
+    /// `xa` (commune), `phuong` (ward) or `dac-khu` (special zone).
     pub kind: String,
     /// Its (current) province.
     pub province_code: String,

@@ -18,14 +18,24 @@ pub fn to_rfc3339(value: &NaiveDateTime) -> String {
 
 /// `#[serde(with = "crate::time::rfc3339")]` for `NaiveDateTime` fields holding UTC.
 pub mod rfc3339 {
-    use chrono::NaiveDateTime;
-    use serde::Serializer;
+    use chrono::{DateTime, NaiveDateTime};
+    use serde::{Deserialize, Deserializer, Serializer};
 
     pub fn serialize<S: Serializer>(
         value: &NaiveDateTime,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(&super::to_rfc3339(value))
+    }
+
+    /// Reads back what `serialize` wrote (any RFC 3339 offset, converted to UTC).
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<NaiveDateTime, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        DateTime::parse_from_rfc3339(&text)
+            .map(|t| t.naive_utc())
+            .map_err(serde::de::Error::custom)
     }
 }
 
@@ -53,6 +63,15 @@ mod tests {
     fn timestamps_are_written_in_utc_with_z() {
         let t = NaiveDateTime::parse_from_str("2021-06-30 10:00:00", "%Y-%m-%d %H:%M:%S").unwrap();
         assert_eq!(to_rfc3339(&t), "2021-06-30T10:00:00Z");
+    }
+
+    #[test]
+    fn timestamps_read_back_as_written() {
+        #[derive(serde::Serialize, serde::Deserialize)]
+        struct At(#[serde(with = "rfc3339")] NaiveDateTime);
+        let t = now_utc();
+        let json = serde_json::to_string(&At(t)).unwrap();
+        assert_eq!(serde_json::from_str::<At>(&json).unwrap().0, t);
     }
 
     #[test]

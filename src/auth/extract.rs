@@ -42,22 +42,6 @@ fn context(req: &HttpRequest) -> Result<web::Data<Context>, AppError> {
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("the Context is not registered")))
 }
 
-impl FromRequest for CurrentUser {
-    type Error = AppError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let token = bearer_token(req);
-        let ctx = context(req);
-        Box::pin(async move {
-            let token = token?.ok_or_else(|| {
-                AppError::unauthenticated("sign in first: send Authorization: Bearer <token>")
-            })?;
-            authenticate(&*ctx?, &token).await
-        })
-    }
-}
-
 impl FromRequest for MaybeUser {
     type Error = AppError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
@@ -72,6 +56,21 @@ impl FromRequest for MaybeUser {
                     .await
                     .map(|user| MaybeUser(Some(user))),
             }
+        })
+    }
+}
+
+/// The caller whom the route needs signed in: `MaybeUser`, required.
+impl FromRequest for CurrentUser {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let caller = MaybeUser::from_request(req, payload);
+        Box::pin(async move {
+            caller.await?.0.ok_or_else(|| {
+                AppError::unauthenticated("sign in first: send Authorization: Bearer <token>")
+            })
         })
     }
 }

@@ -68,7 +68,7 @@ pub struct CatalogueOptions {
 pub const SUGGESTIONS_MAX: usize = 10;
 /// Bumped when what is indexed changes without the schema changing (an analyzer, a text):
 /// an index of another version is rebuilt.
-const INDEX_VERSION: u32 = 1;
+const INDEX_VERSION: u32 = 2;
 
 /// Stored listings are read back 20 to a page from random places: small blocks mean less to
 /// decompress per hit (tantivy's default, 16 KiB, spent a tenth of the crowd's CPU on it).

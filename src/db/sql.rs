@@ -275,16 +275,24 @@ fn walk_pieces<'b, DB: Backend>(
     Ok(())
 }
 
-impl QueryId for Sql<'_> {
-    type QueryId = ();
-    const HAS_STATIC_QUERY_ID: bool = false;
+/// What makes a statement type runnable by diesel: rows of any shape (`QueryableByName`), no
+/// statement cache key (the text varies).
+macro_rules! untyped_query {
+    ($statement:ident) => {
+        impl QueryId for $statement<'_> {
+            type QueryId = ();
+            const HAS_STATIC_QUERY_ID: bool = false;
+        }
+
+        impl Query for $statement<'_> {
+            type SqlType = Untyped;
+        }
+
+        impl<Conn> RunQueryDsl<Conn> for $statement<'_> {}
+    };
 }
 
-impl Query for Sql<'_> {
-    type SqlType = Untyped;
-}
-
-impl<Conn> RunQueryDsl<Conn> for Sql<'_> {}
+untyped_query!(Sql);
 
 /// Rows per column-array statement: bounds a statement's memory (a few MB), not the count of them.
 pub const ARRAY_ROWS_PER_STATEMENT: usize = 20_000;
@@ -441,16 +449,7 @@ impl QueryFragment<Pg> for ArraySql<'_> {
     }
 }
 
-impl QueryId for ArraySql<'_> {
-    type QueryId = ();
-    const HAS_STATIC_QUERY_ID: bool = false;
-}
-
-impl Query for ArraySql<'_> {
-    type SqlType = Untyped;
-}
-
-impl<Conn> RunQueryDsl<Conn> for ArraySql<'_> {}
+untyped_query!(ArraySql);
 
 #[cfg(test)]
 mod tests {

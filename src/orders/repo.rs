@@ -89,6 +89,17 @@ pub struct OrderMove {
     pub cancel_reason: Option<String>,
 }
 
+impl OrderMove {
+    pub fn cancel(now: NaiveDateTime, reason: Option<String>) -> Self {
+        OrderMove {
+            status: Some(OrderStatus::Cancelled),
+            cancelled_at: Some(now),
+            cancel_reason: reason,
+            ..Default::default()
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct OrderFilter {
     pub buyer_id: Option<UserId>,

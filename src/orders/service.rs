@@ -113,6 +113,31 @@ impl Move {
         from.dedup();
         from
     }
+
+    /// What the move writes: the new status, when it was reached, and what comes with it.
+    fn change(&self, order: &Order, now: NaiveDateTime) -> OrderMove {
+        let mut change = OrderMove::default();
+        match self {
+            Move::Confirm => {
+                change.status = Some(OrderStatus::Confirmed);
+                change.confirmed_at = Some(now);
+            }
+            Move::Ship { tracking_code } => {
+                change.status = Some(OrderStatus::Shipped);
+                change.shipped_at = Some(now);
+                change.tracking_code = tracking_code.clone();
+            }
+            Move::Deliver => {
+                change.status = Some(OrderStatus::Delivered);
+                change.delivered_at = Some(now);
+                // Cash on delivery is paid now; a transfer keeps what it was.
+                change.payment_status =
+                    (order.payment_method == PaymentMethod::Cod).then_some(PaymentStatus::Paid);
+            }
+            Move::Cancel { reason } => return OrderMove::cancel(now, reason.clone()),
+        }
+        change
+    }
 }
 
 pub async fn make_move(
@@ -161,33 +186,7 @@ pub async fn make_move(
                     )));
                 }
                 let now = now_utc();
-                let change = match &requested {
-                    Move::Confirm => OrderMove {
-                        status: Some(OrderStatus::Confirmed),
-                        confirmed_at: Some(now),
-                        ..Default::default()
-                    },
-                    Move::Ship { tracking_code } => OrderMove {
-                        status: Some(OrderStatus::Shipped),
-                        shipped_at: Some(now),
-                        tracking_code: tracking_code.clone(),
-                        ..Default::default()
-                    },
-                    Move::Deliver => OrderMove {
-                        status: Some(OrderStatus::Delivered),
-                        delivered_at: Some(now),
-                        // Cash on delivery is paid now; a transfer keeps what it was.
-                        payment_status: (order.payment_method == PaymentMethod::Cod)
-                            .then_some(PaymentStatus::Paid),
-                        ..Default::default()
-                    },
-                    Move::Cancel { reason } => OrderMove {
-                        status: Some(OrderStatus::Cancelled),
-                        cancelled_at: Some(now),
-                        cancel_reason: reason.clone(),
-                        ..Default::default()
-                    },
-                };
+                let change = requested.change(&order, now);
                 // Conditional on the status: of two concurrent moves exactly one changes the row.
                 if repo::move_order(conn, &order.id, &from, &change)? == 0 {
                     let current = repo::find(conn, &order.id)?.map_or(order.status, |o| o.status);
@@ -305,12 +304,7 @@ pub fn cancel_unpaid_checkout(
     now: NaiveDateTime,
     books: Books,
 ) -> AppResult<usize> {
-    let change = OrderMove {
-        status: Some(OrderStatus::Cancelled),
-        cancelled_at: Some(now),
-        cancel_reason: Some(UNPAID_REASON.to_owned()),
-        ..Default::default()
-    };
+    let change = OrderMove::cancel(now, Some(UNPAID_REASON.to_owned()));
     let mut cancelled = Vec::new();
     for order in repo::of_checkout(conn, checkout_id)? {
         let from = [OrderStatus::Placed, OrderStatus::Confirmed];

@@ -63,6 +63,21 @@ pub fn decode_certifications(stored: &str) -> Vec<String> {
         .collect()
 }
 
+/// `#[serde(with = …)]` for the stored certification set: a list in JSON.
+pub mod certification_list {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(stored: &str, serializer: S) -> Result<S::Ok, S::Error> {
+        super::decode_certifications(stored).serialize(serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+        let list = Vec::<String>::deserialize(deserializer)?;
+        let names: Vec<&str> = list.iter().map(String::as_str).collect();
+        Ok(super::encode_certifications(&names))
+    }
+}
+
 /// A product's fields as a farmer (`POST /products`) or a file (an import) gives them.
 pub struct ProductInput<'a> {
     pub name: &'a str,

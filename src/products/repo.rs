@@ -16,13 +16,27 @@ use crate::ids::{HouseholdId, ProductId};
 use crate::provinces::ProvinceMap;
 use crate::search::like_pattern;
 
-// Serde: the catalogue's index keeps a copy of each listed row to answer searches with.
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, serde::Serialize, serde::Deserialize)]
+/// A product listing: what it is, its price per unit, stock, origin and certifications.
+// The stored row is also the API's JSON (certifications as a list, times in RFC 3339, no search
+// text); the catalogue's index keeps each listed one's JSON to answer searches with.
+#[derive(
+    Debug,
+    Clone,
+    Queryable,
+    Selectable,
+    Insertable,
+    serde::Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema,
+)]
+#[schema(as = ProductView)]
 #[diesel(table_name = products)]
 // NULL, not DEFAULT, for None: what bulk inserts (PostgreSQL COPY) need; no nullable column has a default.
 #[diesel(treat_none_as_default_value = false)]
 pub struct Product {
+    #[schema(value_type = String)]
     pub id: ProductId,
+    #[schema(value_type = String)]
     pub household_id: HouseholdId,
     pub name: String,
     pub description: Option<String>,
@@ -32,18 +46,24 @@ pub struct Product {
     pub price_vnd: i64,
     pub stock_quantity: i64,
     pub origin_province_code: String,
+    #[serde(with = "super::model::certification_list")]
+    #[schema(value_type = Vec<String>)]
     pub certifications: String,
     pub ocop_stars: Option<i32>,
     pub harvest_from: Option<NaiveDate>,
     pub harvest_to: Option<NaiveDate>,
     pub status: ProductStatus,
     pub views: i64,
+    /// The folded name and description that the database search reads (not shown).
+    #[serde(skip)]
     pub search_text: String,
+    #[serde(with = "crate::time::rfc3339")]
     pub created_at: NaiveDateTime,
+    #[serde(with = "crate::time::rfc3339")]
     pub updated_at: NaiveDateTime,
-    /// The map `origin_province_code` is on.
+    /// The map `origin_province_code` is on: `2008` or `current`.
     pub origin_map: ProvinceMap,
-    /// The current province the origin lies in; set on every row.
+    /// The current province the origin lies in.
     pub origin_current_code: Option<String>,
 }
 

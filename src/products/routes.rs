@@ -5,12 +5,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use super::cache::{ListingCache, Lookup};
 use serde::Deserialize;
 
-use chrono::{NaiveDate, NaiveDateTime};
 use serde::Serialize;
 
-use super::model::{
-    ProductEdit, ProductInput, ProductSearch, ProductStatus, decode_certifications,
-};
+use super::model::{ProductEdit, ProductInput, ProductSearch};
 use super::repo::Product;
 use super::service;
 use super::views::ViewCounter;
@@ -24,7 +21,6 @@ use crate::catalogue::FacetCount;
 use crate::client_address::client_address;
 use crate::context::Context;
 use crate::error::{AppError, AppResult};
-use crate::provinces::ProvinceMap;
 use std::collections::BTreeMap;
 
 /// One page of products (`{items, page, per_page, total}`) and, with `facets`, the counts per
@@ -32,7 +28,7 @@ use std::collections::BTreeMap;
 /// 50000, "count": 3}], …}`.
 #[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct ProductPage {
-    items: Vec<ProductView>,
+    items: Vec<Product>,
     page: i64,
     per_page: i64,
     total: i64,
@@ -155,7 +151,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
 #[utoipa::path(post, path = "/api/v1/products", tag = "products", request_body = CreateProductRequest,
     security(("bearer" = [])),
     responses(
-        (status = 201, description = "The product", body = ProductView),
+        (status = 201, description = "The product", body = Product),
         Unauthenticated,
         (status = 403, description = "`forbidden`: buyers, or not the household's owner", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`not_found`: no such household", body = Problem, content_type = "application/problem+json"),
@@ -178,7 +174,7 @@ pub(crate) async fn create_product(
         request.input(),
     )
     .await?;
-    Ok(HttpResponse::Created().json(ProductView::from(product)))
+    Ok(HttpResponse::Created().json(product))
 }
 
 /// Search and list active products of active households. Anonymous answers may be up to
@@ -225,7 +221,7 @@ pub(crate) async fn list_products(
         }
     }
     let list = service::list(&ctx, caller.0, &search).await?;
-    let page = list.page.map(ProductView::from);
+    let page = list.page;
     let answer = ProductPage {
         items: page.items,
         page: page.page,
@@ -264,7 +260,7 @@ pub(crate) async fn suggest_products(
 #[utoipa::path(get, path = "/api/v1/products/{id}", tag = "products",
     params(("id" = String, Path, description = "Product id")),
     responses(
-        (status = 200, description = "The product", body = ProductView),
+        (status = 200, description = "The product", body = Product),
         NotFound,
     ))]
 pub(crate) async fn get_product(
@@ -276,14 +272,14 @@ pub(crate) async fn get_product(
 ) -> AppResult<HttpResponse> {
     let client = client_address(&req, &ctx.settings.auth.trusted_proxies);
     let product = service::get(&ctx, &views, caller.0, &id, client).await?;
-    Ok(HttpResponse::Ok().json(ProductView::from(product)))
+    Ok(HttpResponse::Ok().json(product))
 }
 
 /// Change a product (owner or admin). `status` `archived` archives it, `active` restores it.
 #[utoipa::path(patch, path = "/api/v1/products/{id}", tag = "products", request_body = UpdateProductRequest,
     params(("id" = String, Path, description = "Product id")), security(("bearer" = [])),
     responses(
-        (status = 200, description = "The changed product", body = ProductView),
+        (status = 200, description = "The changed product", body = Product),
         Unauthenticated,
         Forbidden,
         NotFound,
@@ -296,7 +292,7 @@ pub(crate) async fn update_product(
     body: ApiJson<UpdateProductRequest>,
 ) -> AppResult<HttpResponse> {
     let product = service::update(&ctx, caller, &id, body.0.edit()).await?;
-    Ok(HttpResponse::Ok().json(ProductView::from(product)))
+    Ok(HttpResponse::Ok().json(product))
 }
 
 /// Archive a product (idempotent): no longer listed or orderable; old orders keep it.
@@ -315,59 +311,4 @@ pub(crate) async fn archive_product(
 ) -> AppResult<HttpResponse> {
     service::archive(&ctx, caller, &id).await?;
     Ok(HttpResponse::NoContent().finish())
-}
-
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct ProductView {
-    pub id: String,
-    pub household_id: String,
-    pub name: String,
-    pub description: Option<String>,
-    pub category: String,
-    pub unit: String,
-    pub unit_weight_grams: i64,
-    pub price_vnd: i64,
-    pub stock_quantity: i64,
-    pub origin_province_code: String,
-    /// The map `origin_province_code` is on: `2008` or `current`.
-    pub origin_map: ProvinceMap,
-    /// The current province the origin lies in.
-    pub origin_current_code: Option<String>,
-    pub certifications: Vec<String>,
-    pub ocop_stars: Option<i32>,
-    pub harvest_from: Option<NaiveDate>,
-    pub harvest_to: Option<NaiveDate>,
-    pub status: ProductStatus,
-    pub views: i64,
-    #[serde(with = "crate::time::rfc3339")]
-    pub created_at: NaiveDateTime,
-    #[serde(with = "crate::time::rfc3339")]
-    pub updated_at: NaiveDateTime,
-}
-
-impl From<Product> for ProductView {
-    fn from(p: Product) -> Self {
-        ProductView {
-            certifications: decode_certifications(&p.certifications),
-            id: p.id.to_db(),
-            household_id: p.household_id.to_db(),
-            name: p.name,
-            description: p.description,
-            category: p.category,
-            unit: p.unit,
-            unit_weight_grams: p.unit_weight_grams,
-            price_vnd: p.price_vnd,
-            stock_quantity: p.stock_quantity,
-            origin_province_code: p.origin_province_code,
-            origin_map: p.origin_map,
-            origin_current_code: p.origin_current_code,
-            ocop_stars: p.ocop_stars,
-            harvest_from: p.harvest_from,
-            harvest_to: p.harvest_to,
-            status: p.status,
-            views: p.views,
-            created_at: p.created_at,
-            updated_at: p.updated_at,
-        }
-    }
 }

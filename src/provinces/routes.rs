@@ -3,7 +3,7 @@
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
-use crate::admin_map::{AdminMap, Commune, ProvinceMap, query_map};
+use crate::admin_map::{AdminMap, Commune, FormerProvince, ProvinceMap, query_map};
 use crate::api::resource::answers::{Invalid, NotFound};
 use crate::api::{ApiQuery, api_resource};
 use crate::context::Context;
@@ -50,48 +50,12 @@ pub struct CurrentProvinceView {
     pub former: Vec<FormerProvinceRef>,
 }
 
-/// A province of the 2008 map.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct FormerProvinceView {
-    pub code: String,
-    pub name: String,
-    /// The current province it lies in.
-    pub current_code: String,
-}
-
-/// A commune, ward or special zone of the current map.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct CommuneView {
-    pub code: String,
-    pub name: String,
-    /// `xa` (commune), `phuong` (ward) or `dac-khu` (special zone).
-    pub kind: String,
-    pub province_code: String,
-    /// The 2008 province it descends from.
-    pub former_province_code: String,
-    /// The source's note naming the units merged into it.
-    pub former_units: String,
-}
-
-impl From<&Commune> for CommuneView {
-    fn from(c: &Commune) -> Self {
-        CommuneView {
-            code: c.code.clone(),
-            name: c.name.clone(),
-            kind: c.kind.clone(),
-            province_code: c.province_code.clone(),
-            former_province_code: c.former_province_code.clone(),
-            former_units: c.former_units.clone(),
-        }
-    }
-}
-
 /// The provinces of the map asked for.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum ProvinceList {
     Current(Vec<CurrentProvinceView>),
-    Former(Vec<FormerProvinceView>),
+    Former(Vec<FormerProvince>),
 }
 
 fn current_provinces(map: &AdminMap) -> Vec<CurrentProvinceView> {
@@ -108,16 +72,6 @@ fn current_provinces(map: &AdminMap) -> Vec<CurrentProvinceView> {
                     name: f.name.clone(),
                 })
                 .collect(),
-        })
-        .collect()
-}
-
-fn former_provinces(map: &AdminMap) -> Vec<FormerProvinceView> {
-    map.former_provinces()
-        .map(|p| FormerProvinceView {
-            code: p.code.clone(),
-            name: p.name.clone(),
-            current_code: p.current_code.clone(),
         })
         .collect()
 }
@@ -141,7 +95,7 @@ pub(crate) async fn list_provinces(
     problems.finish()?;
     let provinces = match map {
         ProvinceMap::Current => ProvinceList::Current(current_provinces(&ctx.map)),
-        ProvinceMap::Former => ProvinceList::Former(former_provinces(&ctx.map)),
+        ProvinceMap::Former => ProvinceList::Former(ctx.map.former_provinces().cloned().collect()),
     };
     Ok(HttpResponse::Ok()
         .insert_header(("cache-control", "public, max-age=86400"))
@@ -153,7 +107,7 @@ pub(crate) async fn list_provinces(
 #[utoipa::path(get, path = "/api/v1/provinces/{code}/communes", tag = "households",
     params(("code" = String, Path, description = "A current province code"), CommunesQuery),
     responses(
-        (status = 200, description = "The communes", body = Vec<CommuneView>),
+        (status = 200, description = "The communes", body = Vec<Commune>),
         NotFound,
         Invalid,
     ))]
@@ -168,8 +122,7 @@ pub(crate) async fn list_communes(
         .map
         .communes_of(&code, &words)
         .ok_or_else(|| AppError::not_found("province on the current map"))?;
-    let views: Vec<CommuneView> = communes.into_iter().map(CommuneView::from).collect();
     Ok(HttpResponse::Ok()
         .insert_header(("cache-control", "public, max-age=86400"))
-        .json(views))
+        .json(communes))
 }

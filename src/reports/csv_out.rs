@@ -6,7 +6,7 @@
 //! computed are written as they are, so a negative growth stays `-12.5`.
 
 use super::metric::{Metric, Value};
-use super::model::{BreakdownReport, ProductReport, UptakeReport};
+use super::model::{BreakdownReport, ProductAmounts, ProductReport, UptakeReport};
 use super::service::metric_names;
 #[cfg(test)]
 use crate::api::spreadsheet::FORMULA_STARTS;
@@ -134,47 +134,30 @@ pub fn products(report: &ProductReport) -> Result<Vec<u8>, String> {
         "volume_kg_previous",
         "volume_kg_growth_pct",
     ])?;
-    let countries = |map: &std::collections::BTreeMap<String, f64>| {
-        let text = map
-            .iter()
-            .map(|(c, kg)| format!("{c}:{kg:.3}"))
-            .collect::<Vec<_>>()
-            .join(" ");
-        Cell::text(&text)
-    };
     for row in &report.rows {
-        w.row(vec![
+        let mut record = vec![
             Cell::text(&row.product_id),
             Cell::text(&row.name),
             Cell::text(&row.household_id),
-            Cell::count(row.orders),
-            Cell::count(row.value_vnd),
-            Cell::decimal(row.volume_kg, 3),
-            Cell::count(row.views),
-            Cell::decimal(row.export_volume_kg, 3),
-            countries(&row.export_by_country),
+        ];
+        record.extend(amount_cells(&row.amounts));
+        record.extend([
             value(row.growth.value_vnd.previous),
             growth(&row.growth.value_vnd),
             value(row.growth.volume_kg.previous),
             growth(&row.growth.volume_kg),
-        ])?;
+        ]);
+        w.row(record)?;
     }
     let t = &report.totals;
-    w.row(vec![
+    let mut record = vec![
         Cell::text("TOTAL"),
         Cell::text(&format!("{} products", t.products)),
         Cell::empty(),
-        Cell::count(t.orders),
-        Cell::count(t.value_vnd),
-        Cell::decimal(t.volume_kg, 3),
-        Cell::count(t.views),
-        Cell::decimal(t.export_volume_kg, 3),
-        countries(&t.export_by_country),
-        Cell::empty(),
-        Cell::empty(),
-        Cell::empty(),
-        Cell::empty(),
-    ])?;
+    ];
+    record.extend(amount_cells(&t.amounts));
+    record.extend([Cell::empty(), Cell::empty(), Cell::empty(), Cell::empty()]);
+    w.row(record)?;
     w.finish()
 }
 
@@ -240,4 +223,22 @@ mod properties {
             prop_assert!((back - x).abs() <= 0.05 + 1e-9, "{} {}", x, back);
         }
     }
+}
+
+/// A product's (or the totals') amounts, in the columns' order.
+fn amount_cells(a: &ProductAmounts) -> [Cell; 6] {
+    let countries = a
+        .export_by_country
+        .iter()
+        .map(|(c, kg)| format!("{c}:{kg:.3}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    [
+        Cell::count(a.orders),
+        Cell::count(a.value_vnd),
+        Cell::decimal(a.volume_kg, 3),
+        Cell::count(a.views),
+        Cell::decimal(a.export_volume_kg, 3),
+        Cell::text(&countries),
+    ]
 }

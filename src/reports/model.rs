@@ -119,29 +119,32 @@ pub struct ProductGrowth {
     pub volume_kg: Metric,
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct ProductRow {
-    pub product_id: String,
-    pub name: String,
-    pub household_id: String,
+/// What one product, or all of a report's products, did in the period.
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
+pub struct ProductAmounts {
     pub orders: i64,
     pub value_vnd: i64,
     pub volume_kg: f64,
     pub views: i64,
     pub export_volume_kg: f64,
     pub export_by_country: BTreeMap<String, f64>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ProductRow {
+    pub product_id: String,
+    pub name: String,
+    pub household_id: String,
+    #[serde(flatten)]
+    pub amounts: ProductAmounts,
     pub growth: ProductGrowth,
 }
 
 #[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 pub struct ProductTotals {
     pub products: i64,
-    pub orders: i64,
-    pub value_vnd: i64,
-    pub volume_kg: f64,
-    pub views: i64,
-    pub export_volume_kg: f64,
-    pub export_by_country: BTreeMap<String, f64>,
+    #[serde(flatten)]
+    pub amounts: ProductAmounts,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

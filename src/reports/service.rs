@@ -4,8 +4,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use super::metric::{Metric, Unit, Value};
 use super::model::{
-    BreakdownReport, BreakdownRow, ChartData, Metrics, ProductGrowth, ProductReport, ProductRow,
-    ProductTotals, ReportRequest, UptakeReport,
+    BreakdownReport, BreakdownRow, ChartData, Metrics, ProductAmounts, ProductGrowth,
+    ProductReport, ProductRow, ProductTotals, ReportRequest, UptakeReport,
 };
 use super::period::{Compare, MAX_PERIOD_DAYS, Period};
 use super::repo;
@@ -257,6 +257,50 @@ fn kilograms(grams: i64) -> f64 {
     grams as f64 / 1000.0
 }
 
+/// A product's amounts in whole grams, summed exactly before they become kilograms.
+#[derive(Default)]
+struct ProductGrams {
+    products: i64,
+    orders: i64,
+    value_vnd: i64,
+    weight_grams: i64,
+    views: i64,
+    export_weight_grams: i64,
+    export_grams_by_country: BTreeMap<String, i64>,
+}
+
+impl ProductGrams {
+    fn add(&mut self, other: &ProductGrams) {
+        self.products += other.products;
+        self.orders += other.orders;
+        self.value_vnd += other.value_vnd;
+        self.weight_grams += other.weight_grams;
+        self.views += other.views;
+        self.export_weight_grams += other.export_weight_grams;
+        for (country, grams) in &other.export_grams_by_country {
+            *self
+                .export_grams_by_country
+                .entry(country.clone())
+                .or_default() += grams;
+        }
+    }
+
+    fn amounts(&self) -> ProductAmounts {
+        ProductAmounts {
+            orders: self.orders,
+            value_vnd: self.value_vnd,
+            volume_kg: kilograms(self.weight_grams),
+            views: self.views,
+            export_volume_kg: kilograms(self.export_weight_grams),
+            export_by_country: self
+                .export_grams_by_country
+                .iter()
+                .map(|(country, grams)| (country.clone(), kilograms(*grams)))
+                .collect(),
+        }
+    }
+}
+
 pub async fn products(
     ctx: &Context,
     caller: &CurrentUser,
@@ -322,28 +366,28 @@ pub async fn products(
         })
         .await?;
 
-    let mut totals = ProductTotals::default();
-    let mut total_grams = 0i64;
-    let mut total_export_grams = 0i64;
-    let mut export_grams_by_country: BTreeMap<String, i64> = BTreeMap::new();
+    let mut total = ProductGrams::default();
     let mut rows: Vec<ProductRow> = activity
         .into_iter()
         .map(|a| {
-            let views = views.get(&a.product_id).copied().unwrap_or(0);
-            let mut by_country = BTreeMap::new();
-            for (country, grams) in exports.get(&a.product_id).into_iter().flatten() {
-                *export_grams_by_country.entry(country.clone()).or_default() += grams;
-                by_country.insert(country.clone(), kilograms(*grams));
-            }
             let before = previous
                 .as_ref()
                 .map(|p| p.get(&a.product_id).copied().unwrap_or((0, 0)));
-            totals.products += 1;
-            totals.orders += a.orders;
-            totals.value_vnd += a.value_vnd;
-            totals.views += views;
-            total_grams += a.weight_grams;
-            total_export_grams += a.export_weight_grams;
+            let grams = ProductGrams {
+                products: 1,
+                orders: a.orders,
+                value_vnd: a.value_vnd,
+                weight_grams: a.weight_grams,
+                views: views.get(&a.product_id).copied().unwrap_or(0),
+                export_weight_grams: a.export_weight_grams,
+                export_grams_by_country: exports
+                    .get(&a.product_id)
+                    .into_iter()
+                    .flatten()
+                    .cloned()
+                    .collect(),
+            };
+            total.add(&grams);
             ProductRow {
                 growth: ProductGrowth {
                     value_vnd: Metric::new(a.value_vnd, before.map(|b| b.0), Unit::Count),
@@ -352,25 +396,18 @@ pub async fn products(
                 product_id: a.product_id,
                 name: a.name,
                 household_id: a.household_id,
-                orders: a.orders,
-                value_vnd: a.value_vnd,
-                volume_kg: kilograms(a.weight_grams),
-                views,
-                export_volume_kg: kilograms(a.export_weight_grams),
-                export_by_country: by_country,
+                amounts: grams.amounts(),
             }
         })
         .collect();
-    totals.volume_kg = kilograms(total_grams);
-    totals.export_volume_kg = kilograms(total_export_grams);
-    totals.export_by_country = export_grams_by_country
-        .into_iter()
-        .map(|(country, grams)| (country, kilograms(grams)))
-        .collect();
+    let totals = ProductTotals {
+        products: total.products,
+        amounts: total.amounts(),
+    };
     let key = |row: &ProductRow| match sort {
-        "volume" => row.volume_kg,
-        "views" => row.views as f64,
-        _ => row.value_vnd as f64,
+        "volume" => row.amounts.volume_kg,
+        "views" => row.amounts.views as f64,
+        _ => row.amounts.value_vnd as f64,
     };
     rows.sort_by(|a, b| {
         key(b)
