@@ -9,6 +9,7 @@
 pub mod analysis;
 mod document;
 mod follower;
+mod names;
 mod query;
 pub mod repo;
 
@@ -19,8 +20,7 @@ use std::time::Duration;
 
 use tantivy::directory::MmapDirectory;
 use tantivy::indexer::IndexWriterOptions;
-use tantivy::schema::IndexRecordOption;
-use tantivy::{DocSet, Index, IndexReader, IndexWriter, ReloadPolicy, TERMINATED, TantivyError};
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyError};
 
 pub use document::Listing;
 pub use query::{CatalogueAnswer, CatalogueQuery, Facet, FacetCount, Hit, PRICE_BUCKETS, Sort};
@@ -74,6 +74,20 @@ const INDEX_VERSION: u32 = 2;
 /// decompress per hit (tantivy's default, 16 KiB, spent a tenth of the crowd's CPU on it).
 const DOCSTORE_BLOCK_BYTES: usize = 4096;
 
+/// What a suggestion's names begin with: the folded prefix (`None` if nothing is left of it).
+fn suggestion_key(prefix: &str) -> Option<String> {
+    let key = analysis::folded_key(prefix);
+    if key.is_empty() {
+        return None;
+    }
+    // A space typed after the last word stays: `vai ` completes `vai thieu`, not `vaia`.
+    Some(if prefix.ends_with(char::is_whitespace) {
+        format!("{key} ")
+    } else {
+        key
+    })
+}
+
 /// The index settings a new index is made with.
 fn settings() -> tantivy::IndexSettings {
     tantivy::IndexSettings {
@@ -85,6 +99,7 @@ fn settings() -> tantivy::IndexSettings {
 pub struct Catalogue {
     reader: IndexReader,
     fields: Fields,
+    names: names::NameIndex,
     sync: Arc<SyncState>,
     wake: Mutex<mpsc::Sender<()>>,
 }
@@ -132,6 +147,7 @@ impl Catalogue {
         Ok(Arc::new(Catalogue {
             reader,
             fields,
+            names: Default::default(),
             sync,
             wake: Mutex::new(wake),
         }))
@@ -144,64 +160,19 @@ impl Catalogue {
     }
 
     /// Up to [`SUGGESTIONS_MAX`] product names that begin with `prefix` (folded), the names
-    /// most products share first (blocking).
+    /// most products share first, when the names of the current index are in memory already
+    /// (then it does not block); `None` when [`Catalogue::suggest`] has to read them first.
+    pub fn suggest_ready(&self, prefix: &str) -> Option<Vec<String>> {
+        let names = self.names.ready(&self.reader.searcher())?;
+        Some(names::completions(&names, &suggestion_key(prefix)?, SUGGESTIONS_MAX))
+    }
+
+    /// The same, reading the index's names first if it changed since they were read (blocking).
     pub fn suggest(&self, prefix: &str) -> anyhow::Result<Vec<String>> {
-        let key = analysis::folded_key(prefix);
-        if key.is_empty() {
-            return Ok(Vec::new());
-        }
-        // A space typed after the last word stays: `vai ` completes `vai thieu`, not `vaia`.
-        let key = if prefix.ends_with(char::is_whitespace) {
-            format!("{key} ")
-        } else {
-            key
-        };
-        let mut end = key.clone().into_bytes();
-        if let Some(last) = end.last_mut() {
-            *last += 1;
-        }
-        // The names read per segment at most: enough to rank the common ones.
-        const SCAN_LIMIT: usize = 2_000;
-        let searcher = self.reader.searcher();
-        let mut names: std::collections::HashMap<String, (String, u64)> = Default::default();
-        for segment in searcher.segment_readers() {
-            let inverted = segment.inverted_index(self.fields.name_key)?;
-            let mut terms = inverted
-                .terms()
-                .range()
-                .ge(key.as_bytes())
-                .lt(&end)
-                .into_stream()?;
-            let mut scanned = 0;
-            while scanned < SCAN_LIMIT && terms.advance() {
-                scanned += 1;
-                let info = terms.value();
-                // Deleted documents keep their terms until segments merge: skip dead names.
-                if let Some(alive) = segment.alive_bitset() {
-                    let mut postings =
-                        inverted.read_postings_from_terminfo(info, IndexRecordOption::Basic)?;
-                    while postings.doc() != TERMINATED && !alive.is_alive(postings.doc()) {
-                        postings.advance();
-                    }
-                    if postings.doc() == TERMINATED {
-                        continue;
-                    }
-                }
-                let entry = std::str::from_utf8(terms.key()).unwrap_or_default();
-                let (folded, name) = entry.split_once('\u{1}').unwrap_or((entry, entry));
-                names
-                    .entry(folded.to_owned())
-                    .or_insert_with(|| (name.to_owned(), 0))
-                    .1 += u64::from(info.doc_freq);
-            }
-        }
-        let mut ranked: Vec<(String, u64)> = names.into_values().collect();
-        ranked.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        Ok(ranked
-            .into_iter()
-            .take(SUGGESTIONS_MAX)
-            .map(|(name, _)| name)
-            .collect())
+        let names = self.names.of(&self.reader.searcher(), self.fields.name_key)?;
+        Ok(suggestion_key(prefix)
+            .map(|key| names::completions(&names, &key, SUGGESTIONS_MAX))
+            .unwrap_or_default())
     }
 
     /// Returns once the index holds every change committed before the call (a round of the

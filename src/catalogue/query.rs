@@ -17,12 +17,12 @@ use tantivy::query::{
 };
 use tantivy::schema::IndexRecordOption;
 use tantivy::schema::Value;
-use tantivy::{DocAddress, Order, Score, Searcher, TantivyDocument, Term};
+use tantivy::{DocAddress, DocId, Order, Score, Searcher, SegmentReader, TantivyDocument, Term};
 
 use super::analysis::{QueryWord, pair_term, query_words};
 use super::document::{
-    CATEGORY, CERTIFICATION, CREATED_AT, Fields, ID_HIGH, ID_LOW, ORIGIN_2008, ORIGIN_CURRENT,
-    PRICE, VIEWS,
+    CATEGORY, CERTIFICATION, CREATED_AT, Fields, ID_HIGH, ID_LOW, IN_STOCK, ORIGIN_2008,
+    ORIGIN_CURRENT, PRICE, VIEWS,
 };
 use crate::admin_map::ProvinceMap;
 
@@ -119,13 +119,12 @@ pub fn search(
     let words = query_words(&query.text);
     let prefix_last = !query.text.ends_with(char::is_whitespace);
     let matching = word_clauses(searcher, fields, &words, prefix_last)?;
-    let full = assemble(fields, copy(&matching), filters(fields, query, None));
+    let full = assemble(copy(&matching), filters(fields, query, None));
     let (hits, total) = page(searcher, fields, full.as_ref(), query)?;
     let mut facets = BTreeMap::new();
     for facet in &query.facets {
         // Each facet counts with every filter but its own, so a menu shows the other choices.
         let without_own = assemble(
-            fields,
             copy(&matching),
             filters(fields, query, Some(*facet)),
         );
@@ -278,29 +277,20 @@ fn filters(fields: &Fields, query: &CatalogueQuery, except: Option<Facet>) -> Ve
     clauses
 }
 
-fn assemble(fields: &Fields, mut words: Vec<Clause>, filters: Vec<Clause>) -> Box<dyn Query> {
-    if !words.iter().any(|(occur, _)| *occur == Occur::Must) {
-        words.push((Occur::Must, boxed(AllQuery)));
+fn assemble(words: Vec<Clause>, filters: Vec<Clause>) -> Box<dyn Query> {
+    let mut clauses = words;
+    if !clauses.iter().any(|(occur, _)| *occur == Occur::Must) {
+        clauses.push((Occur::Must, boxed(AllQuery)));
     }
-    // In stock first: a constant far above any match's score (scores of other sorts are unused).
-    let in_stock = TermQuery::new(
-        Term::from_field_bool(fields.in_stock, true),
-        IndexRecordOption::Basic,
-    );
-    words.push((
-        Occur::Should,
-        boxed(ConstScoreQuery::new(boxed(in_stock), IN_STOCK_BOOST)),
-    ));
-    words.extend(filters);
-    boxed(BooleanQuery::new(words))
+    clauses.extend(filters);
+    boxed(BooleanQuery::new(clauses))
 }
 
-/// What being in stock adds to a listing's score: more than any match of ten words can.
-const IN_STOCK_BOOST: Score = 10_000.0;
-
-/// The rows of a page, and how many documents match. Relevance ranks by score alone (the
-/// in-stock boost is a clause of the query); the other sorts read their fast field with scoring
-/// off, ties broken by id, newest first, as the database's listing does.
+/// The rows of a page, and how many documents match. Relevance ranks the listings in stock
+/// first, then by score (read from the in-stock fast field of the matches only: as a clause of
+/// the query it made tantivy walk the nine in ten listings that are in stock for every search);
+/// the other sorts read their fast field with scoring off, ties broken by id, newest first, as
+/// the database's listing does.
 fn page(
     searcher: &Searcher,
     fields: &Fields,
@@ -324,7 +314,20 @@ fn page(
     // One pass: the matches are all visited anyway (the clauses that only add score keep
     // tantivy from skipping any), so the count comes with the page.
     let (addresses, total) = match wanted.sort {
-        Sort::Relevance => addresses(searcher.search(query, &(top().order_by_score(), Count))?),
+        Sort::Relevance => {
+            let in_stock_then_score = top().tweak_score(|segment: &SegmentReader| {
+                let in_stock = segment
+                    .fast_fields()
+                    .bool(IN_STOCK)
+                    .ok()
+                    .map(|column| column.first_or_default_col(false));
+                move |doc: DocId, score: Score| {
+                    let stocked = in_stock.as_ref().is_some_and(|column| column.get_val(doc));
+                    (stocked, score)
+                }
+            });
+            addresses(searcher.search(query, &(in_stock_then_score, Count))?)
+        }
         Sort::Newest => addresses(searcher.search(query, &(by(CREATED_AT, Order::Desc), Count))?),
         Sort::PriceAsc => addresses(searcher.search(query, &(by(PRICE, Order::Asc), Count))?),
         Sort::PriceDesc => addresses(searcher.search(query, &(by(PRICE, Order::Desc), Count))?),

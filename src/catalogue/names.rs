@@ -1,0 +1,143 @@
+//! Product names by folded prefix, for suggestions. Read from the index's `name_key` terms
+//! (`<folded>\u{1}<name>`), counted over live documents, and kept in memory as one sorted list
+//! per searcher generation: a suggestion is then a binary search and a scan of the names that
+//! begin so, with no term dictionary or postings read while the buyer types. A segment's names
+//! are read once (segments do not change; only their deletions do), so a new generation re-reads
+//! just the segments it added or deleted from.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use tantivy::schema::{Field, IndexRecordOption};
+use tantivy::index::SegmentId;
+use tantivy::{DocSet, Opstamp, SegmentReader, Searcher, TERMINATED};
+
+/// A name and how many listed products carry it.
+pub struct NameCount {
+    folded: Box<str>,
+    shown: Box<str>,
+    count: u64,
+}
+
+/// Names sorted by their folded form, one entry per folded form.
+pub type Names = Arc<Vec<NameCount>>;
+
+#[derive(Default)]
+pub struct NameIndex {
+    built: Mutex<Built>,
+}
+
+#[derive(Default)]
+struct Built {
+    /// The searcher generation `names` is of.
+    generation: Option<u64>,
+    names: Names,
+    /// Each segment's names, by segment and the deletions they were counted with.
+    segments: HashMap<(SegmentId, Option<Opstamp>), Names>,
+}
+
+impl NameIndex {
+    /// The names of this searcher's generation, when they are built already (no waiting).
+    pub fn ready(&self, searcher: &Searcher) -> Option<Names> {
+        let built = self.built.try_lock().ok()?;
+        (built.generation == Some(searcher.generation().generation_id()))
+            .then(|| built.names.clone())
+    }
+
+    /// The names of this searcher's generation, built if they are not (blocking).
+    pub fn of(&self, searcher: &Searcher, field: Field) -> tantivy::Result<Names> {
+        let mut built = self.built.lock().unwrap_or_else(|p| p.into_inner());
+        let generation = searcher.generation().generation_id();
+        if built.generation == Some(generation) {
+            return Ok(built.names.clone());
+        }
+        let mut segments = HashMap::new();
+        for segment in searcher.segment_readers() {
+            let key = (segment.segment_id(), segment.delete_opstamp());
+            let names = match built.segments.get(&key) {
+                Some(names) => names.clone(),
+                None => Arc::new(segment_names(segment, field)?),
+            };
+            segments.insert(key, names);
+        }
+        built.names = Arc::new(merged(segments.values()));
+        built.segments = segments;
+        built.generation = Some(generation);
+        Ok(built.names.clone())
+    }
+}
+
+/// Up to `limit` names that begin with `key` (folded), those most products carry first.
+pub fn completions(names: &[NameCount], key: &str, limit: usize) -> Vec<String> {
+    let from = names.partition_point(|n| &*n.folded < key);
+    let mut ranked: Vec<&NameCount> = names[from..]
+        .iter()
+        .take_while(|n| n.folded.starts_with(key))
+        .collect();
+    let best_first =
+        |a: &&NameCount, b: &&NameCount| b.count.cmp(&a.count).then_with(|| a.shown.cmp(&b.shown));
+    if ranked.len() > limit {
+        ranked.select_nth_unstable_by(limit, best_first);
+        ranked.truncate(limit);
+    }
+    ranked.sort_by(best_first);
+    ranked.into_iter().map(|n| n.shown.to_string()).collect()
+}
+
+/// A segment's names with their live documents, in term order (so sorted by folded form).
+fn segment_names(segment: &SegmentReader, field: Field) -> tantivy::Result<Vec<NameCount>> {
+    let inverted = segment.inverted_index(field)?;
+    let mut terms = inverted.terms().stream()?;
+    let mut names: Vec<NameCount> = Vec::new();
+    while terms.advance() {
+        let info = terms.value();
+        let count = match segment.alive_bitset() {
+            None => u64::from(info.doc_freq),
+            // Deleted documents keep their terms until segments merge: count the live ones.
+            Some(alive) => {
+                let mut postings =
+                    inverted.read_postings_from_terminfo(info, IndexRecordOption::Basic)?;
+                let mut live = 0;
+                while postings.doc() != TERMINATED {
+                    live += u64::from(alive.is_alive(postings.doc()));
+                    postings.advance();
+                }
+                live
+            }
+        };
+        if count == 0 {
+            continue;
+        }
+        let entry = std::str::from_utf8(terms.key()).unwrap_or_default();
+        let (folded, shown) = entry.split_once('\u{1}').unwrap_or((entry, entry));
+        // One folded form may be shown several ways (`Vải` and `vải`): the first in term order.
+        match names.last_mut() {
+            Some(last) if &*last.folded == folded => last.count += count,
+            _ => names.push(NameCount {
+                folded: folded.into(),
+                shown: shown.into(),
+                count,
+            }),
+        }
+    }
+    Ok(names)
+}
+
+/// The segments' names as one list: counts added up, each folded form shown as the
+/// smallest of its names.
+fn merged<'a>(segments: impl Iterator<Item = &'a Names>) -> Vec<NameCount> {
+    let mut all: Vec<&NameCount> = segments.flat_map(|names| names.iter()).collect();
+    all.sort_unstable_by(|a, b| a.folded.cmp(&b.folded).then_with(|| a.shown.cmp(&b.shown)));
+    let mut names: Vec<NameCount> = Vec::new();
+    for name in all {
+        match names.last_mut() {
+            Some(last) if last.folded == name.folded => last.count += name.count,
+            _ => names.push(NameCount {
+                folded: name.folded.clone(),
+                shown: name.shown.clone(),
+                count: name.count,
+            }),
+        }
+    }
+    names
+}
