@@ -164,12 +164,18 @@ impl Catalogue {
     /// (then it does not block); `None` when [`Catalogue::suggest`] has to read them first.
     pub fn suggest_ready(&self, prefix: &str) -> Option<Vec<String>> {
         let names = self.names.ready(&self.reader.searcher())?;
-        Some(names::completions(&names, &suggestion_key(prefix)?, SUGGESTIONS_MAX))
+        Some(names::completions(
+            &names,
+            &suggestion_key(prefix)?,
+            SUGGESTIONS_MAX,
+        ))
     }
 
     /// The same, reading the index's names first if it changed since they were read (blocking).
     pub fn suggest(&self, prefix: &str) -> anyhow::Result<Vec<String>> {
-        let names = self.names.of(&self.reader.searcher(), self.fields.name_key)?;
+        let names = self
+            .names
+            .of(&self.reader.searcher(), self.fields.name_key)?;
         Ok(suggestion_key(prefix)
             .map(|key| names::completions(&names, &key, SUGGESTIONS_MAX))
             .unwrap_or_default())

@@ -8,9 +8,9 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::index::SegmentId;
-use tantivy::{DocSet, Opstamp, SegmentReader, Searcher, TERMINATED};
+use tantivy::schema::{Field, IndexRecordOption};
+use tantivy::{DocSet, Opstamp, Searcher, SegmentReader, TERMINATED};
 
 /// A name and how many listed products carry it.
 pub struct NameCount {

@@ -124,10 +124,7 @@ pub fn search(
     let mut facets = BTreeMap::new();
     for facet in &query.facets {
         // Each facet counts with every filter but its own, so a menu shows the other choices.
-        let without_own = assemble(
-            copy(&matching),
-            filters(fields, query, Some(*facet)),
-        );
+        let without_own = assemble(copy(&matching), filters(fields, query, Some(*facet)));
         facets.insert(
             facet.name(),
             count_facet(searcher, without_own.as_ref(), *facet, query.map)?,

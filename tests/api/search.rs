@@ -199,6 +199,7 @@ async fn facets_count_each_value_with_the_other_filters(app: TestApp) {
 
 async fn suggestions_complete_names_as_the_buyer_types(app: TestApp) {
     let (farmer, household) = farm(&app).await;
+    let mut ids = Vec::new();
     for name in [
         "Vải thiều Lục Ngạn",
         "Vải thiều Lục Ngạn",
@@ -206,8 +207,10 @@ async fn suggestions_complete_names_as_the_buyer_types(app: TestApp) {
         "Vải lai",
         "Cam sành",
     ] {
-        app.product(&farmer, &household, json!({"name": name}))
+        let product = app
+            .product(&farmer, &household, json!({"name": name}))
             .await;
+        ids.push(product["id"].as_str().unwrap().to_owned());
     }
     let suggest = |text: &'static str| {
         let app = &app;
@@ -230,6 +233,27 @@ async fn suggestions_complete_names_as_the_buyer_types(app: TestApp) {
     );
     assert_eq!(suggest("xoai").await, json!([]));
     assert_eq!(suggest("").await, json!([]));
+
+    // Changes show in the suggestions as in the search: a renamed product under its new name
+    // only, a paused one not at all.
+    let renamed = app
+        .patch(
+            &format!("/products/{}", ids[0]),
+            Some(&farmer),
+            json!({"name": "Xoài cát"}),
+        )
+        .await;
+    assert_eq!(renamed.status, 200, "{}", renamed.text);
+    let paused = app
+        .patch(
+            &format!("/products/{}", ids[2]),
+            Some(&farmer),
+            json!({"status": "paused"}),
+        )
+        .await;
+    assert_eq!(paused.status, 200, "{}", paused.text);
+    assert_eq!(suggest("xoai").await, json!(["Xoài cát"]));
+    assert_eq!(suggest("vai th").await, json!(["Vải thiều Lục Ngạn"]));
     let long = "a".repeat(201);
     app.get(&format!("/products/suggest?q={long}"), None)
         .await
