@@ -30,8 +30,8 @@ pub struct Listing {
     /// Microseconds since the epoch.
     pub created_at: i64,
     pub views: i64,
-    /// What a search answers for it, as its source wrote it (kept, not indexed).
-    pub row: String,
+    /// What a search answers for it, encoded by its source (kept, not indexed).
+    pub row: Vec<u8>,
 }
 
 #[derive(Clone, Copy)]
@@ -94,7 +94,7 @@ pub fn schema() -> (Schema, Fields) {
         in_stock: builder.add_bool_field(IN_STOCK, INDEXED | FAST),
         created_at: builder.add_i64_field(CREATED_AT, FAST),
         views: builder.add_i64_field(VIEWS, FAST),
-        row: builder.add_text_field("row", STORED),
+        row: builder.add_bytes_field("row", STORED),
     };
     (builder.build(), fields)
 }
@@ -143,7 +143,7 @@ impl Fields {
         doc.add_bool(self.in_stock, listing.in_stock);
         doc.add_i64(self.created_at, listing.created_at);
         doc.add_i64(self.views, listing.views);
-        doc.add_text(self.row, &listing.row);
+        doc.add_bytes(self.row, &listing.row);
         doc
     }
 }

@@ -3,8 +3,8 @@
 //! (`search_changes`), and each server follows that feed in order into its own index
 //! ([`follower`]), so a change made on any server is searchable on every server moments later.
 //! A missing, old or unreadable index is rebuilt from the database before the server serves.
-//! Searches answer ids (and totals and facet counts); the page's rows are read from the
-//! database.
+//! Searches answer the page's rows as the index keeps them (each listed product encoded
+//! compactly by its source, `postcard`), with totals and facet counts.
 
 pub mod analysis;
 mod document;
@@ -68,7 +68,7 @@ pub struct CatalogueOptions {
 pub const SUGGESTIONS_MAX: usize = 10;
 /// Bumped when what is indexed changes without the schema changing (an analyzer, a text):
 /// an index of another version is rebuilt.
-const INDEX_VERSION: u32 = 2;
+const INDEX_VERSION: u32 = 3;
 
 /// Stored listings are read back 20 to a page from random places: small blocks mean less to
 /// decompress per hit (tantivy's default, 16 KiB, spent a tenth of the crowd's CPU on it).

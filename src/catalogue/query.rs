@@ -101,7 +101,7 @@ pub struct FacetCount {
 /// One product of a page: the row its source gave the index.
 #[derive(Debug, Clone)]
 pub struct Hit {
-    pub row: String,
+    pub row: Vec<u8>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -338,9 +338,9 @@ fn page(
         let doc: TantivyDocument = searcher.doc(address)?;
         let row = doc
             .get_first(fields.row)
-            .and_then(|value| value.as_str())
+            .and_then(|value| value.as_bytes())
             .unwrap_or_default()
-            .to_owned();
+            .to_vec();
         hits.push(Hit { row });
     }
     Ok((hits, total))

@@ -24,7 +24,7 @@ impl CatalogueListings {
         other_text.extend(product.description.as_deref());
         other_text.extend(origin_names);
         other_text.extend(certifications.iter().map(String::as_str));
-        let row = serde_json::to_string(&product).unwrap_or_default();
+        let row = postcard::to_allocvec(&product).unwrap_or_default();
         Listing {
             row,
             id: product.id.0,
@@ -420,7 +420,7 @@ mod tests {
             let kept: Vec<repo::Product> = answer
                 .hits
                 .iter()
-                .map(|hit| serde_json::from_str(&hit.row).unwrap())
+                .map(|hit| postcard::from_bytes(&hit.row).unwrap())
                 .collect();
             let ids: Vec<uuid::Uuid> = kept.iter().map(|row| row.id.0).collect();
             prop_assert_eq!((ids, answer.total), expected, "{:?}", search);

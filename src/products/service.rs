@@ -379,7 +379,7 @@ async fn from_catalogue(
     let rows = answer
         .hits
         .iter()
-        .map(|hit| serde_json::from_str::<Product>(&hit.row))
+        .map(|hit| postcard::from_bytes::<Product>(&hit.row))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| AppError::Internal(e.into()))?;
     Ok(ProductList {
