@@ -118,7 +118,8 @@ pub fn search(
 ) -> tantivy::Result<CatalogueAnswer> {
     let words = query_words(&query.text);
     let prefix_last = !query.text.ends_with(char::is_whitespace);
-    let matching = word_clauses(searcher, fields, &words, prefix_last)?;
+    let scored = query.sort == Sort::Relevance;
+    let matching = word_clauses(searcher, fields, &words, prefix_last, scored)?;
     let full = assemble(copy(&matching), filters(fields, query, None));
     let (hits, total) = page(searcher, fields, full.as_ref(), query)?;
     let mut facets = BTreeMap::new();
@@ -164,6 +165,7 @@ fn word_clauses(
     fields: &Fields,
     words: &[QueryWord],
     prefix_last: bool,
+    scored: bool,
 ) -> tantivy::Result<Vec<Clause>> {
     let mut clauses = Vec::new();
     for (i, word) in words.iter().enumerate() {
@@ -193,7 +195,8 @@ fn word_clauses(
                 FuzzyTermQuery::new_prefix(Term::from_field_text(fields.pairs, &pair), 0, true);
             ways.push((Occur::Should, boxed(prefix)));
         }
-        if word.exact != word.folded {
+        // Only a score: whatever has the diacritics has the folded word too.
+        if scored && word.exact != word.folded {
             // The buyer typed diacritics: the listing that has them ranks first (`bơ` ≠ `bò`).
             let exact = TermQuery::new(
                 Term::from_field_text(fields.exact, &word.exact),
