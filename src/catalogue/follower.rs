@@ -7,6 +7,7 @@ use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
+use tantivy::indexer::{LogMergePolicy, NoMergePolicy};
 use tantivy::{Index, IndexReader, IndexWriter};
 
 use super::document::Fields;
@@ -108,6 +109,8 @@ impl Follower {
             Ok((position, total))
         })?;
         self.writer.delete_all_documents()?;
+        // Merged once at the end instead (below).
+        self.writer.set_merge_policy(Box::new(NoMergePolicy));
         let progress =
             indicatif::ProgressBar::new(total.max(0) as u64).with_message("indexing the catalogue");
         let mut after: Option<String> = None;
@@ -135,6 +138,18 @@ impl Follower {
         progress.finish_and_clear();
         self.position = position;
         self.commit()?;
+        // One segment before serving: searches visit fewer segments, and the merges the writer
+        // would otherwise run in the background no longer take the CPU from the first buyers.
+        let segments = self.writer.index().searchable_segment_ids()?;
+        if segments.len() > 1 {
+            // Not fatal: the index is whole either way, only in more segments.
+            match self.writer.merge(&segments).wait() {
+                Ok(_) => self.reader.reload()?,
+                Err(error) => tracing::warn!(%error, "could not merge the new catalogue index"),
+            }
+        }
+        self.writer
+            .set_merge_policy(Box::new(LogMergePolicy::default()));
         tracing::info!(
             products = indexed,
             seconds = started.elapsed().as_secs_f64(),

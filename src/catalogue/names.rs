@@ -12,10 +12,11 @@ use tantivy::index::SegmentId;
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{DocSet, Opstamp, Searcher, SegmentReader, TERMINATED};
 
-/// A name and how many listed products carry it.
+/// A name and how many listed products carry it. (The texts are shared between a segment's
+/// list and the merged one: memory for each distinct name once.)
 pub struct NameCount {
-    folded: Box<str>,
-    shown: Box<str>,
+    folded: Arc<str>,
+    shown: Arc<str>,
     count: u64,
 }
 
@@ -51,6 +52,7 @@ impl NameIndex {
         if built.generation == Some(generation) {
             return Ok(built.names.clone());
         }
+        let started = std::time::Instant::now();
         let mut segments = HashMap::new();
         for segment in searcher.segment_readers() {
             let key = (segment.segment_id(), segment.delete_opstamp());
@@ -63,6 +65,12 @@ impl NameIndex {
         built.names = Arc::new(merged(segments.values()));
         built.segments = segments;
         built.generation = Some(generation);
+        tracing::debug!(
+            generation,
+            names = built.names.len(),
+            seconds = started.elapsed().as_secs_f64(),
+            "read the catalogue's names for suggestions"
+        );
         Ok(built.names.clone())
     }
 }
