@@ -236,22 +236,15 @@ async fn suggestions_complete_names_as_the_buyer_types(app: TestApp) {
 
     // Changes show in the suggestions as in the search: a renamed product under its new name
     // only, a paused one not at all.
-    let renamed = app
-        .patch(
-            &format!("/products/{}", ids[0]),
-            Some(&farmer),
-            json!({"name": "Xoài cát"}),
-        )
-        .await;
-    assert_eq!(renamed.status, 200, "{}", renamed.text);
-    let paused = app
-        .patch(
-            &format!("/products/{}", ids[2]),
-            Some(&farmer),
-            json!({"status": "paused"}),
-        )
-        .await;
-    assert_eq!(paused.status, 200, "{}", paused.text);
+    for (id, change) in [
+        (&ids[0], json!({"name": "Xoài cát"})),
+        (&ids[2], json!({"status": "paused"})),
+    ] {
+        let answer = app
+            .patch(&format!("/products/{id}"), Some(&farmer), change)
+            .await;
+        assert_eq!(answer.status, 200, "{}", answer.text);
+    }
     assert_eq!(suggest("xoai").await, json!(["Xoài cát"]));
     assert_eq!(suggest("vai th").await, json!(["Vải thiều Lục Ngạn"]));
     let long = "a".repeat(201);
