@@ -18,7 +18,7 @@ use crate::search::like_pattern;
 
 /// A product listing: what it is, its price per unit, stock, origin and certifications.
 // The stored row is also the API's JSON (certifications as a list, times in RFC 3339, no search
-// text); the catalogue's index keeps each listed one's JSON to answer searches with.
+// text); the catalogue's index keeps each listed one, serialized (postcard), to answer searches with.
 #[derive(
     Debug,
     Clone,
