@@ -64,6 +64,9 @@ pub struct CatalogueOptions {
     pub database_identity: String,
 }
 
+/// See [`Catalogue::is_quick`].
+const QUICK_CANDIDATES_MAX: u64 = 25_000;
+
 /// Most suggestions answered.
 pub const SUGGESTIONS_MAX: usize = 10;
 /// Bumped when what is indexed changes without the schema changing (an analyzer, a text):
@@ -72,7 +75,7 @@ const INDEX_VERSION: u32 = 3;
 
 /// Stored listings are read back 20 to a page from random places: small blocks mean less to
 /// decompress per hit (tantivy's default, 16 KiB, spent a tenth of the crowd's CPU on it).
-const DOCSTORE_BLOCK_BYTES: usize = 4096;
+const DOCSTORE_BLOCK_BYTES: usize = 2048;
 
 /// What a suggestion's names begin with: the folded prefix (`None` if nothing is left of it).
 fn suggestion_key(prefix: &str) -> Option<String> {
@@ -130,6 +133,9 @@ impl Catalogue {
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
+            // A crowd reads pages from random places: a cache of decompressed blocks would
+            // seldom be hit, and every search would queue on its lock to fill it.
+            .doc_store_cache_num_blocks(0)
             .try_into()?;
         let mut state = follower::Follower::new(
             (db, source),
@@ -153,7 +159,15 @@ impl Catalogue {
         }))
     }
 
-    /// Runs a search (blocking: call it from a thread that may block).
+    /// Whether a search is small enough to run on the thread that took the request: it visits
+    /// at most [`QUICK_CANDIDATES_MAX`] listings, about a millisecond's work. Handing a search
+    /// to a thread that may block costs two thread wake-ups, a tenth of a small search's time.
+    pub fn is_quick(&self, query: &CatalogueQuery) -> bool {
+        query::candidates(&self.reader.searcher(), &self.fields, query)
+            .is_ok_and(|candidates| candidates <= QUICK_CANDIDATES_MAX)
+    }
+
+    /// Runs a search (blocking: call it from a thread that may block, or for a quick one).
     pub fn search(&self, query: &CatalogueQuery) -> anyhow::Result<CatalogueAnswer> {
         let searcher = self.reader.searcher();
         Ok(query::search(&searcher, &self.fields, query)?)

@@ -160,6 +160,58 @@ fn typos_allowed(word: &str) -> u8 {
     }
 }
 
+/// How a word of the query finds listings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum WordMatch {
+    /// As it is (folded).
+    Word,
+    /// As typed or as the beginning of a longer word (the last word, two letters or more).
+    Prefix,
+    /// With the typos its length allows (the catalogue lacks it as typed), and as a prefix too
+    /// when it is the last word.
+    Typos { prefix: bool },
+    /// One letter after a word (`phu q`): the letter as a word, or the pairs that begin so.
+    PairPrefix,
+}
+
+/// How the `i`th of `count` words matches, and how many listings have it as typed.
+fn word_match(
+    searcher: &Searcher,
+    fields: &Fields,
+    word: &QueryWord,
+    (i, count): (usize, usize),
+    prefix_last: bool,
+) -> tantivy::Result<(WordMatch, u64)> {
+    let freq = searcher.doc_freq(&Term::from_field_text(fields.folded, &word.folded))?;
+    let last = i + 1 == count && prefix_last;
+    let letters = word.folded.chars().count();
+    // A word the catalogue has as typed is not also looked for with typos: the typo variants
+    // would only add noise below it, at the cost of reading them all.
+    let how = if typos_allowed(&word.folded) > 0 && freq == 0 {
+        WordMatch::Typos {
+            prefix: last && letters >= 2,
+        }
+    } else if last && letters >= 2 && begins_longer_word(searcher, fields, word)? {
+        WordMatch::Prefix
+    } else if last && letters >= 2 {
+        // Only the word itself begins so: as a prefix it would add the same constant to every
+        // listing found, which ranks nothing differently.
+        WordMatch::Word
+    } else if last && i > 0 {
+        WordMatch::PairPrefix
+    } else {
+        WordMatch::Word
+    };
+    Ok((how, freq))
+}
+
+/// Each word is one clause that must match and decides which listings do: the folded word
+/// alone when that is all it can be (a scored term, the cheapest clause to intersect), or every
+/// form it may take (typos, prefix) in one. What only adds score stands beside them as optional
+/// clauses, left out when the sort does not score: the folded word where its clause is wider
+/// (the prefix automaton finds the word too, at a constant score), exact diacritics, and words
+/// side by side. The score is the same sum as if each word's forms were one union, but tantivy
+/// intersects plain terms and prefix bitsets far faster than unions of them.
 fn word_clauses(
     searcher: &Searcher,
     fields: &Fields,
@@ -167,33 +219,51 @@ fn word_clauses(
     prefix_last: bool,
     scored: bool,
 ) -> tantivy::Result<Vec<Clause>> {
+    let record = if scored {
+        IndexRecordOption::WithFreqs
+    } else {
+        IndexRecordOption::Basic
+    };
     let mut clauses = Vec::new();
     for (i, word) in words.iter().enumerate() {
         let term = Term::from_field_text(fields.folded, &word.folded);
-        let mut ways: Vec<Clause> = vec![(
-            Occur::Should,
-            boxed(TermQuery::new(term.clone(), IndexRecordOption::WithFreqs)),
-        )];
-        let typos = typos_allowed(&word.folded);
-        // A word the catalogue has as typed is not also looked for with typos: the typo
-        // variants would only add noise below it, at the cost of reading them all.
-        if typos > 0 && searcher.doc_freq(&term)? == 0 {
-            // Automaton queries score their boost: a typo counts less than the word itself.
-            let fuzzy = FuzzyTermQuery::new(term.clone(), typos, true);
-            ways.push((Occur::Should, boxed(BoostQuery::new(boxed(fuzzy), 0.5))));
-        }
-        let last = i + 1 == words.len() && prefix_last;
-        let letters = word.folded.chars().count();
-        if last && letters >= 2 {
+        let folded = || boxed(TermQuery::new(term.clone(), record));
+        // Automaton queries score their boost: a typo counts less than the word itself, and
+        // a prefix less than the whole word.
+        let prefix = || {
             let prefix = FuzzyTermQuery::new_prefix(term.clone(), 0, true);
-            ways.push((Occur::Should, boxed(BoostQuery::new(boxed(prefix), 0.7))));
-        } else if last && i > 0 {
-            // One letter after a word (`phu q`): the pairs that begin so, not every word with
-            // that letter.
-            let pair = pair_term(&words[i - 1].folded, &word.folded);
-            let prefix =
-                FuzzyTermQuery::new_prefix(Term::from_field_text(fields.pairs, &pair), 0, true);
-            ways.push((Occur::Should, boxed(prefix)));
+            boxed(BoostQuery::new(boxed(prefix), 0.7))
+        };
+        let either = |ways: Vec<Box<dyn Query>>| {
+            boxed(BooleanQuery::new(
+                ways.into_iter().map(|way| (Occur::Should, way)).collect(),
+            ))
+        };
+        let (how, _) = word_match(searcher, fields, word, (i, words.len()), prefix_last)?;
+        let matching = match how {
+            WordMatch::Word => folded(),
+            WordMatch::Prefix => prefix(),
+            WordMatch::Typos {
+                prefix: with_prefix,
+            } => {
+                let typos = FuzzyTermQuery::new(term.clone(), typos_allowed(&word.folded), true);
+                let typos = boxed(BoostQuery::new(boxed(typos), 0.5));
+                if with_prefix {
+                    either(vec![typos, prefix()])
+                } else {
+                    typos
+                }
+            }
+            WordMatch::PairPrefix => {
+                let pair = pair_term(&words[i - 1].folded, &word.folded);
+                let pairs =
+                    FuzzyTermQuery::new_prefix(Term::from_field_text(fields.pairs, &pair), 0, true);
+                either(vec![folded(), boxed(pairs)])
+            }
+        };
+        clauses.push((Occur::Must, matching));
+        if scored && how == WordMatch::Prefix {
+            clauses.push((Occur::Should, folded()));
         }
         // Only a score: whatever has the diacritics has the folded word too.
         if scored && word.exact != word.folded {
@@ -202,21 +272,97 @@ fn word_clauses(
                 Term::from_field_text(fields.exact, &word.exact),
                 IndexRecordOption::WithFreqs,
             );
-            ways.push((Occur::Should, boxed(BoostQuery::new(boxed(exact), 2.0))));
+            clauses.push((Occur::Should, boxed(BoostQuery::new(boxed(exact), 2.0))));
         }
-        clauses.push((Occur::Must, boxed(BooleanQuery::new(ways))));
     }
     // Words side by side as typed (`thanh long`) rank above the same words apart.
-    for pair in words.windows(2) {
-        let term =
-            Term::from_field_text(fields.pairs, &pair_term(&pair[0].folded, &pair[1].folded));
-        let side_by_side = TermQuery::new(term, IndexRecordOption::WithFreqs);
-        clauses.push((
-            Occur::Should,
-            boxed(BoostQuery::new(boxed(side_by_side), 1.5)),
-        ));
+    if scored {
+        for pair in words.windows(2) {
+            let term =
+                Term::from_field_text(fields.pairs, &pair_term(&pair[0].folded, &pair[1].folded));
+            let side_by_side = TermQuery::new(term, IndexRecordOption::WithFreqs);
+            clauses.push((
+                Occur::Should,
+                boxed(BoostQuery::new(boxed(side_by_side), 1.5)),
+            ));
+        }
     }
     Ok(clauses)
+}
+
+/// An upper bound of the listings a search visits, over all its passes (the page, then one per
+/// facet): the fewest listings any of its words can match, whatever the filters. Cheap to
+/// work out (term dictionary lookups); lets the caller run a small search where it is.
+pub fn candidates(
+    searcher: &Searcher,
+    fields: &Fields,
+    query: &CatalogueQuery,
+) -> tantivy::Result<u64> {
+    let words = query_words(&query.text);
+    let prefix_last = !query.text.ends_with(char::is_whitespace);
+    let mut bound = searcher.num_docs();
+    for (i, word) in words.iter().enumerate() {
+        let (how, freq) = word_match(searcher, fields, word, (i, words.len()), prefix_last)?;
+        match how {
+            WordMatch::Word => bound = bound.min(freq),
+            WordMatch::Prefix => bound = bound.min(prefix_freq(searcher, fields, word, bound)?),
+            // Automata over the dictionary: no cheap bound.
+            WordMatch::Typos { .. } | WordMatch::PairPrefix => {}
+        }
+    }
+    Ok(bound.saturating_mul(1 + query.facets.len() as u64))
+}
+
+/// The words beginning with `word`, itself included, as a range of the term dictionary.
+fn prefix_range(word: &QueryWord) -> (&[u8], Vec<u8>) {
+    let start = word.folded.as_bytes();
+    // No UTF-8 text holds the byte 0xFF: every word that begins so sorts below this.
+    (start, [start, &[0xFF]].concat())
+}
+
+/// Whether the index has a longer word beginning with `word`.
+fn begins_longer_word(
+    searcher: &Searcher,
+    fields: &Fields,
+    word: &QueryWord,
+) -> tantivy::Result<bool> {
+    let (start, end) = prefix_range(word);
+    for segment in searcher.segment_readers() {
+        let inverted = segment.inverted_index(fields.folded)?;
+        if inverted
+            .terms()
+            .range()
+            .gt(start)
+            .lt(&end)
+            .into_stream()?
+            .advance()
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// How many listings have a word beginning with `word`, counted up to `cap`.
+fn prefix_freq(
+    searcher: &Searcher,
+    fields: &Fields,
+    word: &QueryWord,
+    cap: u64,
+) -> tantivy::Result<u64> {
+    let (start, end) = prefix_range(word);
+    let mut freq = 0;
+    for segment in searcher.segment_readers() {
+        let inverted = segment.inverted_index(fields.folded)?;
+        let mut terms = inverted.terms().range().ge(start).lt(&end).into_stream()?;
+        while terms.advance() {
+            freq += u64::from(terms.value().doc_freq);
+            if freq >= cap {
+                return Ok(cap);
+            }
+        }
+    }
+    Ok(freq)
 }
 
 fn filter(query: impl Query) -> Clause {

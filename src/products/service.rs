@@ -372,10 +372,14 @@ async fn from_catalogue(
     query: CatalogueQuery,
     paging: Paging,
 ) -> AppResult<ProductList> {
-    let answer = tokio::task::spawn_blocking(move || catalogue.search(&query))
-        .await
-        .map_err(|e| AppError::Internal(e.into()))?
-        .map_err(AppError::Internal)?;
+    let answer = if catalogue.is_quick(&query) {
+        catalogue.search(&query)
+    } else {
+        tokio::task::spawn_blocking(move || catalogue.search(&query))
+            .await
+            .map_err(|e| AppError::Internal(e.into()))?
+    }
+    .map_err(AppError::Internal)?;
     let rows = answer
         .hits
         .iter()
