@@ -7,6 +7,7 @@
 //! compactly by its source, `postcard`), with totals and facet counts.
 
 pub mod analysis;
+mod bonus;
 mod document;
 mod follower;
 mod names;

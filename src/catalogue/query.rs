@@ -20,6 +20,7 @@ use tantivy::schema::Value;
 use tantivy::{DocAddress, DocId, Order, Score, Searcher, SegmentReader, TantivyDocument, Term};
 
 use super::analysis::{QueryWord, pair_term, query_words};
+use super::bonus::WithBonuses;
 use super::document::{
     CATEGORY, CERTIFICATION, CREATED_AT, Fields, ID_HIGH, ID_LOW, IN_STOCK, ORIGIN_2008,
     ORIGIN_CURRENT, PRICE, VIEWS,
@@ -119,12 +120,16 @@ pub fn search(
     let words = query_words(&query.text);
     let prefix_last = !query.text.ends_with(char::is_whitespace);
     let scored = query.sort == Sort::Relevance;
-    let matching = word_clauses(searcher, fields, &words, prefix_last, scored)?;
-    let full = assemble(copy(&matching), filters(fields, query, None));
-    let (hits, total) = page(searcher, fields, full.as_ref(), query)?;
+    let (matching, bonuses) = word_clauses(searcher, fields, &words, prefix_last, scored)?;
+    let full = WithBonuses {
+        required: assemble(copy(&matching), filters(fields, query, None)),
+        bonuses,
+    };
+    let (hits, total) = page(searcher, fields, &full, query)?;
     let mut facets = BTreeMap::new();
     for facet in &query.facets {
-        // Each facet counts with every filter but its own, so a menu shows the other choices.
+        // Each facet counts with every filter but its own, so a menu shows the other choices
+        // (counts, so no scores).
         let without_own = assemble(copy(&matching), filters(fields, query, Some(*facet)));
         facets.insert(
             facet.name(),
@@ -207,24 +212,25 @@ fn word_match(
 
 /// Each word is one clause that must match and decides which listings do: the folded word
 /// alone when that is all it can be (a scored term, the cheapest clause to intersect), or every
-/// form it may take (typos, prefix) in one. What only adds score stands beside them as optional
-/// clauses, left out when the sort does not score: the folded word where its clause is wider
-/// (the prefix automaton finds the word too, at a constant score), exact diacritics, and words
-/// side by side. The score is the same sum as if each word's forms were one union, but tantivy
-/// intersects plain terms and prefix bitsets far faster than unions of them.
+/// form it may take (typos, prefix) in one. What only adds score comes apart, as bonuses, and
+/// only when the sort scores: the folded word where its clause is wider (the prefix automaton
+/// finds the word too, at a constant score), exact diacritics, and words side by side. The
+/// score is the same sum as if each word's forms were one union, but tantivy intersects plain
+/// terms and prefix bitsets far faster than unions of them.
 fn word_clauses(
     searcher: &Searcher,
     fields: &Fields,
     words: &[QueryWord],
     prefix_last: bool,
     scored: bool,
-) -> tantivy::Result<Vec<Clause>> {
+) -> tantivy::Result<(Vec<Clause>, Vec<Box<dyn Query>>)> {
     let record = if scored {
         IndexRecordOption::WithFreqs
     } else {
         IndexRecordOption::Basic
     };
     let mut clauses = Vec::new();
+    let mut bonuses = Vec::new();
     for (i, word) in words.iter().enumerate() {
         let term = Term::from_field_text(fields.folded, &word.folded);
         let folded = || boxed(TermQuery::new(term.clone(), record));
@@ -263,7 +269,7 @@ fn word_clauses(
         };
         clauses.push((Occur::Must, matching));
         if scored && how == WordMatch::Prefix {
-            clauses.push((Occur::Should, folded()));
+            bonuses.push(folded());
         }
         // Only a score: whatever has the diacritics has the folded word too.
         if scored && word.exact != word.folded {
@@ -272,7 +278,7 @@ fn word_clauses(
                 Term::from_field_text(fields.exact, &word.exact),
                 IndexRecordOption::WithFreqs,
             );
-            clauses.push((Occur::Should, boxed(BoostQuery::new(boxed(exact), 2.0))));
+            bonuses.push(boxed(BoostQuery::new(boxed(exact), 2.0)));
         }
     }
     // Words side by side as typed (`thanh long`) rank above the same words apart.
@@ -281,13 +287,10 @@ fn word_clauses(
             let term =
                 Term::from_field_text(fields.pairs, &pair_term(&pair[0].folded, &pair[1].folded));
             let side_by_side = TermQuery::new(term, IndexRecordOption::WithFreqs);
-            clauses.push((
-                Occur::Should,
-                boxed(BoostQuery::new(boxed(side_by_side), 1.5)),
-            ));
+            bonuses.push(boxed(BoostQuery::new(boxed(side_by_side), 1.5)));
         }
     }
-    Ok(clauses)
+    Ok((clauses, bonuses))
 }
 
 /// An upper bound of the listings a search visits, over all its passes (the page, then one per
