@@ -16,7 +16,9 @@ pub fn to_rfc3339(value: &NaiveDateTime) -> String {
     value.and_utc().to_rfc3339_opts(SecondsFormat::AutoSi, true)
 }
 
-/// `#[serde(with = "crate::time::rfc3339")]` for `NaiveDateTime` fields holding UTC.
+/// `#[serde(with = "crate::time::rfc3339")]` for `NaiveDateTime` fields holding UTC. Binary
+/// formats (the search index's rows) keep microseconds since the epoch instead: a quarter of a
+/// row's bytes less, and nothing to parse.
 pub mod rfc3339 {
     use chrono::{DateTime, NaiveDateTime};
     use serde::{Deserialize, Deserializer, Serializer};
@@ -25,13 +27,23 @@ pub mod rfc3339 {
         value: &NaiveDateTime,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&super::to_rfc3339(value))
+        if serializer.is_human_readable() {
+            serializer.serialize_str(&super::to_rfc3339(value))
+        } else {
+            serializer.serialize_i64(value.and_utc().timestamp_micros())
+        }
     }
 
-    /// Reads back what `serialize` wrote (any RFC 3339 offset, converted to UTC).
+    /// Reads back what `serialize` wrote (text: any RFC 3339 offset, converted to UTC).
     pub fn deserialize<'de, D: Deserializer<'de>>(
         deserializer: D,
     ) -> Result<NaiveDateTime, D::Error> {
+        if !deserializer.is_human_readable() {
+            let micros = i64::deserialize(deserializer)?;
+            return DateTime::from_timestamp_micros(micros)
+                .map(|t| t.naive_utc())
+                .ok_or_else(|| serde::de::Error::custom("timestamp out of range"));
+        }
         let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
         DateTime::parse_from_rfc3339(&text)
             .map(|t| t.naive_utc())
@@ -72,6 +84,16 @@ mod tests {
         let t = now_utc();
         let json = serde_json::to_string(&At(t)).unwrap();
         assert_eq!(serde_json::from_str::<At>(&json).unwrap().0, t);
+    }
+
+    #[test]
+    fn timestamps_read_back_from_binary_rows() {
+        #[derive(serde::Serialize, serde::Deserialize)]
+        struct At(#[serde(with = "rfc3339")] NaiveDateTime);
+        let t = now_utc();
+        let bytes = postcard::to_allocvec(&At(t)).unwrap();
+        assert!(bytes.len() <= 10, "{} bytes", bytes.len());
+        assert_eq!(postcard::from_bytes::<At>(&bytes).unwrap().0, t);
     }
 
     #[test]

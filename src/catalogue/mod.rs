@@ -72,11 +72,11 @@ const QUICK_CANDIDATES_MAX: u64 = 25_000;
 pub const SUGGESTIONS_MAX: usize = 10;
 /// Bumped when what is indexed changes without the schema changing (an analyzer, a text):
 /// an index of another version is rebuilt.
-const INDEX_VERSION: u32 = 3;
+const INDEX_VERSION: u32 = 4;
 
 /// Stored listings are read back 20 to a page from random places: small blocks mean less to
 /// decompress per hit (tantivy's default, 16 KiB, spent a tenth of the crowd's CPU on it).
-const DOCSTORE_BLOCK_BYTES: usize = 2048;
+const DOCSTORE_BLOCK_BYTES: usize = 1024;
 
 /// What a suggestion's names begin with: the folded prefix (`None` if nothing is left of it).
 fn suggestion_key(prefix: &str) -> Option<String> {
