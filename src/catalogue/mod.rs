@@ -28,6 +28,7 @@ pub use query::{CatalogueAnswer, CatalogueQuery, Facet, FacetCount, Hit, PRICE_B
 
 use crate::db::{Database, DbConnection};
 use document::Fields;
+use names::Lookup;
 
 /// Where the index's products come from: the products the public catalogue lists (active, of an
 /// active household), read from the database.
@@ -103,7 +104,7 @@ fn settings() -> tantivy::IndexSettings {
 pub struct Catalogue {
     reader: IndexReader,
     fields: Fields,
-    names: names::NameIndex,
+    names: Arc<names::NameIndex>,
     sync: Arc<SyncState>,
     wake: Mutex<mpsc::Sender<()>>,
 }
@@ -175,10 +176,20 @@ impl Catalogue {
     }
 
     /// Up to [`SUGGESTIONS_MAX`] product names that begin with `prefix` (folded), the names
-    /// most products share first, when the names of the current index are in memory already
-    /// (then it does not block); `None` when [`Catalogue::suggest`] has to read them first.
+    /// most products share first, when names recent enough are in memory: then it does not
+    /// block. Names of an earlier generation of the index, read less than a second ago, answer
+    /// while the current ones are read in the background. `None` when [`Catalogue::suggest`]
+    /// has to read them first.
     pub fn suggest_ready(&self, prefix: &str) -> Option<Vec<String>> {
-        let names = self.names.ready(&self.reader.searcher())?;
+        let searcher = self.reader.searcher();
+        let names = match self.names.lookup(&searcher) {
+            Lookup::Current(names) => names,
+            Lookup::Recent(names) => {
+                self.refresh_names(searcher);
+                names
+            }
+            Lookup::Missing => return None,
+        };
         Some(names::completions(
             &names,
             &suggestion_key(prefix)?,
@@ -186,11 +197,29 @@ impl Catalogue {
         ))
     }
 
-    /// The same, reading the index's names first if it changed since they were read (blocking).
+    /// Reads the names of `searcher`'s generation on a thread that may block, unless a refresh
+    /// runs already (or there is no runtime to run one).
+    fn refresh_names(&self, searcher: tantivy::Searcher) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        if !self.names.claim_refresh() {
+            return;
+        }
+        let (names, field) = (self.names.clone(), self.fields.name_key);
+        runtime.spawn_blocking(move || {
+            if let Err(error) = names.refresh(&searcher, field) {
+                tracing::warn!(%error, "could not read the catalogue's names for suggestions");
+            }
+        });
+    }
+
+    /// The same, reading the index's names first if none recent enough are in memory
+    /// (blocking).
     pub fn suggest(&self, prefix: &str) -> anyhow::Result<Vec<String>> {
         let names = self
             .names
-            .of(&self.reader.searcher(), self.fields.name_key)?;
+            .read(&self.reader.searcher(), self.fields.name_key)?;
         Ok(suggestion_key(prefix)
             .map(|key| names::completions(&names, &key, SUGGESTIONS_MAX))
             .unwrap_or_default())

@@ -3,10 +3,13 @@
 //! per searcher generation: a suggestion is then a binary search and a scan of the names that
 //! begin so, with no term dictionary or postings read while the buyer types. A segment's names
 //! are read once (segments do not change; only their deletions do), so a new generation re-reads
-//! just the segments it added or deleted from.
+//! just the segments it added or deleted from. While a new generation's names are read, the
+//! last ones answer if they are recent.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use tantivy::index::SegmentId;
 use tantivy::schema::{Field, IndexRecordOption};
@@ -23,55 +26,109 @@ pub struct NameCount {
 /// Names sorted by their folded form, one entry per folded form.
 pub type Names = Arc<Vec<NameCount>>;
 
+/// How long names read from an older generation may still answer while newer ones are read:
+/// with the follower's lag, a change shows in suggestions within the 2 s searches promise.
+const RECENT: Duration = Duration::from_secs(1);
+
 #[derive(Default)]
 pub struct NameIndex {
     built: Mutex<Built>,
+    /// Held by the one thread reading a generation's names.
+    reading: Mutex<()>,
+    /// Set while a refresh runs in the background (one at a time).
+    refreshing: AtomicBool,
 }
 
 #[derive(Default)]
 struct Built {
     /// The searcher generation `names` is of.
     generation: Option<u64>,
+    /// When they were read.
+    at: Option<Instant>,
     names: Names,
     /// Each segment's names, by segment and the deletions they were counted with.
     segments: HashMap<(SegmentId, Option<Opstamp>), Names>,
 }
 
+/// What answers a suggestion without waiting.
+pub enum Lookup {
+    /// The names of the searcher's generation.
+    Current(Names),
+    /// The names of an earlier generation, read less than [`RECENT`] ago: they answer while the
+    /// caller has the current ones read (a rush of edits makes a generation every follow
+    /// interval; no suggestion waits for each).
+    Recent(Names),
+    /// None recent enough: read them first.
+    Missing,
+}
+
 impl NameIndex {
-    /// The names of this searcher's generation, when they are built already (no waiting).
-    pub fn ready(&self, searcher: &Searcher) -> Option<Names> {
-        let built = self.built.try_lock().ok()?;
-        (built.generation == Some(searcher.generation().generation_id()))
-            .then(|| built.names.clone())
+    pub fn lookup(&self, searcher: &Searcher) -> Lookup {
+        let built = self.built.lock().unwrap_or_else(|p| p.into_inner());
+        if built.generation == Some(searcher.generation().generation_id()) {
+            Lookup::Current(built.names.clone())
+        } else if built.at.is_some_and(|at| at.elapsed() < RECENT) {
+            Lookup::Recent(built.names.clone())
+        } else {
+            Lookup::Missing
+        }
     }
 
-    /// The names of this searcher's generation, built if they are not (blocking).
-    pub fn of(&self, searcher: &Searcher, field: Field) -> tantivy::Result<Names> {
-        let mut built = self.built.lock().unwrap_or_else(|p| p.into_inner());
-        let generation = searcher.generation().generation_id();
-        if built.generation == Some(generation) {
-            return Ok(built.names.clone());
+    /// Claims the one background refresh; `false` when one runs already.
+    pub fn claim_refresh(&self) -> bool {
+        !self.refreshing.swap(true, Ordering::AcqRel)
+    }
+
+    /// [`NameIndex::read`] for a claimed background refresh, which it then releases.
+    pub fn refresh(&self, searcher: &Searcher, field: Field) -> tantivy::Result<Names> {
+        struct Release<'a>(&'a AtomicBool);
+        impl Drop for Release<'_> {
+            fn drop(&mut self) {
+                self.0.store(false, Ordering::Release);
+            }
         }
-        let started = std::time::Instant::now();
+        let _released_even_on_panic = Release(&self.refreshing);
+        self.read(searcher, field)
+    }
+
+    /// Reads the names of this searcher's generation (blocking), unless names as new or newer
+    /// are there already.
+    pub fn read(&self, searcher: &Searcher, field: Field) -> tantivy::Result<Names> {
+        let _one_reader = self.reading.lock().unwrap_or_else(|p| p.into_inner());
+        let generation = searcher.generation().generation_id();
+        let previous = {
+            let built = self.built.lock().unwrap_or_else(|p| p.into_inner());
+            if built.generation >= Some(generation) {
+                return Ok(built.names.clone());
+            }
+            built.segments.clone()
+        };
+        // Read without holding `built`: suggestions go on answering meanwhile.
+        let started = Instant::now();
         let mut segments = HashMap::new();
         for segment in searcher.segment_readers() {
             let key = (segment.segment_id(), segment.delete_opstamp());
-            let names = match built.segments.get(&key) {
+            let names = match previous.get(&key) {
                 Some(names) => names.clone(),
                 None => Arc::new(segment_names(segment, field)?),
             };
             segments.insert(key, names);
         }
-        built.names = Arc::new(merged(segments.values()));
-        built.segments = segments;
-        built.generation = Some(generation);
+        let names: Names = Arc::new(merged(segments.values()));
         tracing::debug!(
             generation,
-            names = built.names.len(),
+            names = names.len(),
             seconds = started.elapsed().as_secs_f64(),
             "read the catalogue's names for suggestions"
         );
-        Ok(built.names.clone())
+        let mut built = self.built.lock().unwrap_or_else(|p| p.into_inner());
+        *built = Built {
+            generation: Some(generation),
+            at: Some(Instant::now()),
+            names: names.clone(),
+            segments,
+        };
+        Ok(names)
     }
 }
 

@@ -144,6 +144,8 @@ pub fn search(
 }
 
 type Clause = (Occur, Box<dyn Query>);
+/// Queries that only add to the score of what the clauses match.
+type Bonuses = Vec<Box<dyn Query>>;
 
 fn copy(clauses: &[Clause]) -> Vec<Clause> {
     clauses
@@ -223,7 +225,7 @@ fn word_clauses(
     words: &[QueryWord],
     prefix_last: bool,
     scored: bool,
-) -> tantivy::Result<(Vec<Clause>, Vec<Box<dyn Query>>)> {
+) -> tantivy::Result<(Vec<Clause>, Bonuses)> {
     let record = if scored {
         IndexRecordOption::WithFreqs
     } else {
