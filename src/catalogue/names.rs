@@ -206,3 +206,57 @@ fn merged<'a>(segments: impl Iterator<Item = &'a Names>) -> Vec<NameCount> {
     }
     names
 }
+
+#[cfg(test)]
+mod tests {
+    use tantivy::{Index, IndexWriter, ReloadPolicy, doc};
+
+    use super::*;
+
+    fn key(name: &str) -> String {
+        format!(
+            "{}\u{1}{name}",
+            crate::catalogue::analysis::folded_key(name)
+        )
+    }
+
+    #[test]
+    fn recent_names_answer_while_the_new_ones_are_read() {
+        let (schema, fields) = crate::catalogue::document::schema();
+        let index = Index::create_in_ram(schema);
+        crate::catalogue::analysis::register(index.tokenizers());
+        let mut writer: IndexWriter = index.writer_with_num_threads(1, 15_000_000).unwrap();
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()
+            .unwrap();
+        writer
+            .add_document(doc!(fields.name_key => key("Vải thiều")))
+            .unwrap();
+        writer.commit().unwrap();
+        reader.reload().unwrap();
+        let names = NameIndex::default();
+        assert!(matches!(names.lookup(&reader.searcher()), Lookup::Missing));
+        let first = names.read(&reader.searcher(), fields.name_key).unwrap();
+        assert_eq!(completions(&first, "vai", 10), ["Vải thiều"]);
+
+        writer
+            .add_document(doc!(fields.name_key => key("Vải lai")))
+            .unwrap();
+        writer.commit().unwrap();
+        reader.reload().unwrap();
+        let Lookup::Recent(stale) = names.lookup(&reader.searcher()) else {
+            panic!("the names read a moment ago answer while the new ones are read");
+        };
+        assert_eq!(completions(&stale, "vai", 10), ["Vải thiều"]);
+        assert!(names.claim_refresh());
+        assert!(!names.claim_refresh(), "one refresh at a time");
+        names.refresh(&reader.searcher(), fields.name_key).unwrap();
+        assert!(names.claim_refresh(), "released once done");
+        let Lookup::Current(current) = names.lookup(&reader.searcher()) else {
+            panic!("the new generation's names are read");
+        };
+        assert_eq!(completions(&current, "vai", 10), ["Vải lai", "Vải thiều"]);
+    }
+}
