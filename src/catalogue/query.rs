@@ -117,8 +117,7 @@ pub fn search(
     fields: &Fields,
     query: &CatalogueQuery,
 ) -> tantivy::Result<CatalogueAnswer> {
-    let words = query_words(&query.text);
-    let prefix_last = !query.text.ends_with(char::is_whitespace);
+    let (words, prefix_last) = words_of(query);
     let scored = query.sort == Sort::Relevance;
     let (matching, bonuses) = word_clauses(searcher, fields, &words, prefix_last, scored)?;
     let full = WithBonuses {
@@ -141,6 +140,12 @@ pub fn search(
         total,
         facets,
     })
+}
+
+/// The words of `q`, and whether the last is a prefix (no space typed after it).
+fn words_of(query: &CatalogueQuery) -> (Vec<QueryWord>, bool) {
+    let prefix_last = !query.text.ends_with(char::is_whitespace);
+    (query_words(&query.text), prefix_last)
 }
 
 type Clause = (Occur, Box<dyn Query>);
@@ -303,8 +308,7 @@ pub fn candidates(
     fields: &Fields,
     query: &CatalogueQuery,
 ) -> tantivy::Result<u64> {
-    let words = query_words(&query.text);
-    let prefix_last = !query.text.ends_with(char::is_whitespace);
+    let (words, prefix_last) = words_of(query);
     let mut bound = searcher.num_docs();
     for (i, word) in words.iter().enumerate() {
         let (how, freq) = word_match(searcher, fields, word, (i, words.len()), prefix_last)?;

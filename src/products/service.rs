@@ -373,7 +373,9 @@ async fn from_catalogue(
     paging: Paging,
 ) -> AppResult<ProductList> {
     let answer = if catalogue.is_quick(&query) {
-        catalogue.search(&query)
+        // A panic answers 500, as it does from the pool, instead of unwinding the worker.
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| catalogue.search(&query)))
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("the catalogue search panicked")))
     } else {
         tokio::task::spawn_blocking(move || catalogue.search(&query))
             .await
