@@ -24,7 +24,9 @@ use tantivy::indexer::IndexWriterOptions;
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyError};
 
 pub use document::Listing;
-pub use query::{CatalogueAnswer, CatalogueQuery, Facet, FacetCount, Hit, PRICE_BUCKETS, Sort};
+pub use query::{
+    CatalogueAnswer, CatalogueQuery, Facet, FacetCount, Hit, PRICE_BUCKETS, SearchPlan, Sort,
+};
 
 use crate::db::{Database, DbConnection};
 use document::Fields;
@@ -65,9 +67,6 @@ pub struct CatalogueOptions {
     /// against another database.
     pub database_identity: String,
 }
-
-/// See [`Catalogue::is_quick`].
-const QUICK_CANDIDATES_MAX: u64 = 25_000;
 
 /// Most suggestions answered.
 pub const SUGGESTIONS_MAX: usize = 10;
@@ -161,18 +160,15 @@ impl Catalogue {
         }))
     }
 
-    /// Whether a search is small enough to run on the thread that took the request: it visits
-    /// at most [`QUICK_CANDIDATES_MAX`] listings, about a millisecond's work. Handing a search
-    /// to a thread that may block costs two thread wake-ups, a tenth of a small search's time.
-    pub fn is_quick(&self, query: &CatalogueQuery) -> bool {
-        query::candidates(&self.reader.searcher(), &self.fields, query)
-            .is_ok_and(|candidates| candidates <= QUICK_CANDIDATES_MAX)
+    /// Looks a search's words up in the current index (cheap: its term dictionary only); the
+    /// plan then runs on a thread that may block, or where it is when it is quick.
+    pub fn plan(&self, query: CatalogueQuery) -> anyhow::Result<SearchPlan> {
+        Ok(SearchPlan::new(self.reader.searcher(), self.fields, query)?)
     }
 
-    /// Runs a search (blocking: call it from a thread that may block, or for a quick one).
+    /// Plans and runs a search (blocking).
     pub fn search(&self, query: &CatalogueQuery) -> anyhow::Result<CatalogueAnswer> {
-        let searcher = self.reader.searcher();
-        Ok(query::search(&searcher, &self.fields, query)?)
+        Ok(self.plan(query.clone())?.run()?)
     }
 
     /// Up to [`SUGGESTIONS_MAX`] product names that begin with `prefix` (folded), the names

@@ -112,40 +112,77 @@ pub struct CatalogueAnswer {
     pub facets: BTreeMap<&'static str, Vec<FacetCount>>,
 }
 
-pub fn search(
-    searcher: &Searcher,
-    fields: &Fields,
-    query: &CatalogueQuery,
-) -> tantivy::Result<CatalogueAnswer> {
-    let (words, prefix_last) = words_of(query);
-    let scored = query.sort == Sort::Relevance;
-    let (matching, bonuses) = word_clauses(searcher, fields, &words, prefix_last, scored)?;
-    let full = WithBonuses {
-        required: assemble(copy(&matching), filters(fields, query, None)),
-        bonuses,
-    };
-    let (hits, total) = page(searcher, fields, &full, query)?;
-    let mut facets = BTreeMap::new();
-    for facet in &query.facets {
-        // Each facet counts with every filter but its own, so a menu shows the other choices
-        // (counts, so no scores).
-        let without_own = assemble(copy(&matching), filters(fields, query, Some(*facet)));
-        facets.insert(
-            facet.name(),
-            count_facet(searcher, without_own.as_ref(), *facet, query.map)?,
-        );
-    }
-    Ok(CatalogueAnswer {
-        hits,
-        total,
-        facets,
-    })
+/// Searches that may visit at most this many listings run where the request arrived (about a
+/// millisecond's work); larger ones on a thread that may block.
+const QUICK_CANDIDATES_MAX: u64 = 25_000;
+
+/// A search with its words looked up once in one searcher's term dictionary: how each word
+/// matches, and how many listings the search may visit. Cheap to make where the request
+/// arrives, so that the caller can choose where to run it.
+pub struct SearchPlan {
+    searcher: Searcher,
+    fields: Fields,
+    query: CatalogueQuery,
+    words: Vec<(QueryWord, WordMatch)>,
+    /// An upper bound of the listings the search visits over all its passes (the page, then
+    /// one per facet): the fewest any of its words can match, whatever the filters (past
+    /// [`QUICK_CANDIDATES_MAX`], only a count that exceeds it).
+    candidates: u64,
 }
 
-/// The words of `q`, and whether the last is a prefix (no space typed after it).
-fn words_of(query: &CatalogueQuery) -> (Vec<QueryWord>, bool) {
-    let prefix_last = !query.text.ends_with(char::is_whitespace);
-    (query_words(&query.text), prefix_last)
+impl SearchPlan {
+    pub fn new(searcher: Searcher, fields: Fields, query: CatalogueQuery) -> tantivy::Result<Self> {
+        let prefix_last = !query.text.ends_with(char::is_whitespace);
+        let words = query_words(&query.text);
+        let count = words.len();
+        let mut bound = searcher.num_docs();
+        let mut planned = Vec::with_capacity(count);
+        for (i, word) in words.into_iter().enumerate() {
+            let (how, matches) = word_match(&searcher, &fields, &word, (i, count), prefix_last)?;
+            bound = bound.min(matches.unwrap_or(u64::MAX));
+            planned.push((word, how));
+        }
+        let candidates = bound.saturating_mul(1 + query.facets.len() as u64);
+        Ok(SearchPlan {
+            searcher,
+            fields,
+            query,
+            words: planned,
+            candidates,
+        })
+    }
+
+    /// Whether it is small enough to run on the thread that took the request: handing a search
+    /// to a thread that may block costs two thread wake-ups, a tenth of a small search's time.
+    pub fn is_quick(&self) -> bool {
+        self.candidates <= QUICK_CANDIDATES_MAX
+    }
+
+    pub fn run(&self) -> tantivy::Result<CatalogueAnswer> {
+        let (searcher, fields, query) = (&self.searcher, &self.fields, &self.query);
+        let scored = query.sort == Sort::Relevance;
+        let (matching, bonuses) = word_clauses(fields, &self.words, scored);
+        let full = WithBonuses {
+            required: assemble(copy(&matching), filters(fields, query, None)),
+            bonuses,
+        };
+        let (hits, total) = page(searcher, fields, &full, query)?;
+        let mut facets = BTreeMap::new();
+        for facet in &query.facets {
+            // Each facet counts with every filter but its own, so a menu shows the other
+            // choices (counts, so no scores).
+            let without_own = assemble(copy(&matching), filters(fields, query, Some(*facet)));
+            facets.insert(
+                facet.name(),
+                count_facet(searcher, without_own.as_ref(), *facet, query.map)?,
+            );
+        }
+        Ok(CatalogueAnswer {
+            hits,
+            total,
+            facets,
+        })
+    }
 }
 
 type Clause = (Occur, Box<dyn Query>);
@@ -186,35 +223,35 @@ enum WordMatch {
     PairPrefix,
 }
 
-/// How the `i`th of `count` words matches, and how many listings have it as typed.
+/// How the `i`th of `count` words matches, and at most how many listings it matches (`None`
+/// for a typo or pair automaton: no cheap bound).
 fn word_match(
     searcher: &Searcher,
     fields: &Fields,
     word: &QueryWord,
     (i, count): (usize, usize),
     prefix_last: bool,
-) -> tantivy::Result<(WordMatch, u64)> {
+) -> tantivy::Result<(WordMatch, Option<u64>)> {
     let freq = searcher.doc_freq(&Term::from_field_text(fields.folded, &word.folded))?;
     let last = i + 1 == count && prefix_last;
     let letters = word.folded.chars().count();
     // A word the catalogue has as typed is not also looked for with typos: the typo variants
     // would only add noise below it, at the cost of reading them all.
-    let how = if typos_allowed(&word.folded) > 0 && freq == 0 {
-        WordMatch::Typos {
-            prefix: last && letters >= 2,
-        }
-    } else if last && letters >= 2 && begins_longer_word(searcher, fields, word)? {
-        WordMatch::Prefix
-    } else if last && letters >= 2 {
-        // Only the word itself begins so: as a prefix it would add the same constant to every
+    if typos_allowed(&word.folded) > 0 && freq == 0 {
+        let prefix = last && letters >= 2;
+        return Ok((WordMatch::Typos { prefix }, None));
+    }
+    if last && letters >= 2 {
+        let (longer, prefix_freq) = prefix_terms(searcher, fields, word, QUICK_CANDIDATES_MAX)?;
+        // When only the word itself begins so, a prefix would add the same constant to every
         // listing found, which ranks nothing differently.
-        WordMatch::Word
+        if longer {
+            return Ok((WordMatch::Prefix, Some(prefix_freq)));
+        }
     } else if last && i > 0 {
-        WordMatch::PairPrefix
-    } else {
-        WordMatch::Word
-    };
-    Ok((how, freq))
+        return Ok((WordMatch::PairPrefix, None));
+    }
+    Ok((WordMatch::Word, Some(freq)))
 }
 
 /// Each word is one clause that must match and decides which listings do: the folded word
@@ -225,12 +262,10 @@ fn word_match(
 /// score is the same sum as if each word's forms were one union, but tantivy intersects plain
 /// terms and prefix bitsets far faster than unions of them.
 fn word_clauses(
-    searcher: &Searcher,
     fields: &Fields,
-    words: &[QueryWord],
-    prefix_last: bool,
+    words: &[(QueryWord, WordMatch)],
     scored: bool,
-) -> tantivy::Result<(Vec<Clause>, Bonuses)> {
+) -> (Vec<Clause>, Bonuses) {
     let record = if scored {
         IndexRecordOption::WithFreqs
     } else {
@@ -238,7 +273,7 @@ fn word_clauses(
     };
     let mut clauses = Vec::new();
     let mut bonuses = Vec::new();
-    for (i, word) in words.iter().enumerate() {
+    for (i, (word, how)) in words.iter().enumerate() {
         let term = Term::from_field_text(fields.folded, &word.folded);
         let folded = || boxed(TermQuery::new(term.clone(), record));
         // Automaton queries score their boost: a typo counts less than the word itself, and
@@ -252,8 +287,7 @@ fn word_clauses(
                 ways.into_iter().map(|way| (Occur::Should, way)).collect(),
             ))
         };
-        let (how, _) = word_match(searcher, fields, word, (i, words.len()), prefix_last)?;
-        let matching = match how {
+        let matching = match *how {
             WordMatch::Word => folded(),
             WordMatch::Prefix => prefix(),
             WordMatch::Typos {
@@ -268,14 +302,14 @@ fn word_clauses(
                 }
             }
             WordMatch::PairPrefix => {
-                let pair = pair_term(&words[i - 1].folded, &word.folded);
+                let pair = pair_term(&words[i - 1].0.folded, &word.folded);
                 let pairs =
                     FuzzyTermQuery::new_prefix(Term::from_field_text(fields.pairs, &pair), 0, true);
                 either(vec![folded(), boxed(pairs)])
             }
         };
         clauses.push((Occur::Must, matching));
-        if scored && how == WordMatch::Prefix {
+        if scored && *how == WordMatch::Prefix {
             bonuses.push(folded());
         }
         // Only a score: whatever has the diacritics has the folded word too.
@@ -291,87 +325,41 @@ fn word_clauses(
     // Words side by side as typed (`thanh long`) rank above the same words apart.
     if scored {
         for pair in words.windows(2) {
+            let (first, second) = (&pair[0].0, &pair[1].0);
             let term =
-                Term::from_field_text(fields.pairs, &pair_term(&pair[0].folded, &pair[1].folded));
+                Term::from_field_text(fields.pairs, &pair_term(&first.folded, &second.folded));
             let side_by_side = TermQuery::new(term, IndexRecordOption::WithFreqs);
             bonuses.push(boxed(BoostQuery::new(boxed(side_by_side), 1.5)));
         }
     }
-    Ok((clauses, bonuses))
+    (clauses, bonuses)
 }
 
-/// An upper bound of the listings a search visits, over all its passes (the page, then one per
-/// facet): the fewest listings any of its words can match, whatever the filters. Cheap to
-/// work out (term dictionary lookups); lets the caller run a small search where it is.
-pub fn candidates(
-    searcher: &Searcher,
-    fields: &Fields,
-    query: &CatalogueQuery,
-) -> tantivy::Result<u64> {
-    let (words, prefix_last) = words_of(query);
-    let mut bound = searcher.num_docs();
-    for (i, word) in words.iter().enumerate() {
-        let (how, freq) = word_match(searcher, fields, word, (i, words.len()), prefix_last)?;
-        match how {
-            WordMatch::Word => bound = bound.min(freq),
-            WordMatch::Prefix => bound = bound.min(prefix_freq(searcher, fields, word, bound)?),
-            // Automata over the dictionary: no cheap bound.
-            WordMatch::Typos { .. } | WordMatch::PairPrefix => {}
-        }
-    }
-    Ok(bound.saturating_mul(1 + query.facets.len() as u64))
-}
-
-/// The words beginning with `word`, itself included, as a range of the term dictionary.
-fn prefix_range(word: &QueryWord) -> (&[u8], Vec<u8>) {
-    let start = word.folded.as_bytes();
-    // No UTF-8 text holds the byte 0xFF: every word that begins so sorts below this.
-    (start, [start, &[0xFF]].concat())
-}
-
-/// Whether the index has a longer word beginning with `word`.
-fn begins_longer_word(
-    searcher: &Searcher,
-    fields: &Fields,
-    word: &QueryWord,
-) -> tantivy::Result<bool> {
-    let (start, end) = prefix_range(word);
-    for segment in searcher.segment_readers() {
-        let inverted = segment.inverted_index(fields.folded)?;
-        if inverted
-            .terms()
-            .range()
-            .gt(start)
-            .lt(&end)
-            .into_stream()?
-            .advance()
-        {
-            return Ok(true);
-        }
-    }
-    Ok(false)
-}
-
-/// How many listings have a word beginning with `word`, counted up to `cap`.
-fn prefix_freq(
+/// Whether the index has a longer word beginning with `word`, and how many listings have a word
+/// beginning so (the word itself included), counted until past `cap` (a short prefix of a
+/// large catalogue's numbers is thousands of words).
+fn prefix_terms(
     searcher: &Searcher,
     fields: &Fields,
     word: &QueryWord,
     cap: u64,
-) -> tantivy::Result<u64> {
-    let (start, end) = prefix_range(word);
-    let mut freq = 0;
+) -> tantivy::Result<(bool, u64)> {
+    let start = word.folded.as_bytes();
+    // No UTF-8 text holds the byte 0xFF: every word that begins so sorts below this.
+    let end = [start, &[0xFF]].concat();
+    let (mut longer, mut freq) = (false, 0);
     for segment in searcher.segment_readers() {
         let inverted = segment.inverted_index(fields.folded)?;
         let mut terms = inverted.terms().range().ge(start).lt(&end).into_stream()?;
         while terms.advance() {
+            longer |= terms.key() != start;
             freq += u64::from(terms.value().doc_freq);
-            if freq >= cap {
-                return Ok(cap);
+            if longer && freq > cap {
+                return Ok((longer, freq));
             }
         }
     }
-    Ok(freq)
+    Ok((longer, freq))
 }
 
 fn filter(query: impl Query) -> Clause {

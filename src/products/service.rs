@@ -372,12 +372,15 @@ async fn from_catalogue(
     query: CatalogueQuery,
     paging: Paging,
 ) -> AppResult<ProductList> {
-    let answer = if catalogue.is_quick(&query) {
+    let plan = catalogue.plan(query).map_err(AppError::Internal)?;
+    let quick = plan.is_quick();
+    let run = move || anyhow::Ok(plan.run()?);
+    let answer = if quick {
         // A panic answers 500, as it does from the pool, instead of unwinding the worker.
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| catalogue.search(&query)))
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(run))
             .unwrap_or_else(|_| Err(anyhow::anyhow!("the catalogue search panicked")))
     } else {
-        tokio::task::spawn_blocking(move || catalogue.search(&query))
+        tokio::task::spawn_blocking(run)
             .await
             .map_err(|e| AppError::Internal(e.into()))?
     }
