@@ -13,6 +13,7 @@ mod follower;
 mod names;
 mod query;
 pub mod repo;
+mod sorted;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -9,7 +9,6 @@ use std::ops::Bound;
 use tantivy::aggregation::agg_req::Aggregations;
 use tantivy::aggregation::agg_result::{AggregationResult, AggregationResults, BucketResult};
 use tantivy::aggregation::{AggregationCollector, Key};
-use tantivy::collector::sort_key::SortByStaticFastValue;
 use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{
     AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, Query, RangeQuery,
@@ -22,9 +21,10 @@ use tantivy::{DocAddress, DocId, Order, Score, Searcher, SegmentReader, TantivyD
 use super::analysis::{QueryWord, pair_term, query_words};
 use super::bonus::WithBonuses;
 use super::document::{
-    CATEGORY, CERTIFICATION, CREATED_AT, Fields, ID_HIGH, ID_LOW, IN_STOCK, ORIGIN_2008,
-    ORIGIN_CURRENT, PRICE, VIEWS,
+    CATEGORY, CERTIFICATION, CREATED_AT, Fields, IN_STOCK, ORIGIN_2008, ORIGIN_CURRENT, PRICE,
+    VIEWS,
 };
+use super::sorted::ByValueThenId;
 use crate::admin_map::ProvinceMap;
 
 /// The orders of the catalogue (the database's listing by status has them too).
@@ -433,7 +433,7 @@ fn assemble(words: Vec<Clause>, filters: Vec<Clause>) -> Box<dyn Query> {
 /// first, then by score (read from the in-stock fast field of the matches only: as a clause of
 /// the query it made tantivy walk the nine in ten listings that are in stock for every search);
 /// the other sorts read their fast field with scoring off, ties broken by id, newest first, as
-/// the database's listing does.
+/// the database's listing does ([`ByValueThenId`]).
 fn page(
     searcher: &Searcher,
     fields: &Fields,
@@ -441,18 +441,11 @@ fn page(
     wanted: &CatalogueQuery,
 ) -> tantivy::Result<(Vec<Hit>, usize)> {
     let top = || TopDocs::with_limit(wanted.limit).and_offset(wanted.offset);
-    let by_id = (
-        (
-            SortByStaticFastValue::<u64>::for_field(ID_HIGH),
-            Order::Desc,
-        ),
-        (SortByStaticFastValue::<u64>::for_field(ID_LOW), Order::Desc),
-    );
-    let by = |field: &str, order: Order| {
-        top().order_by((
-            (SortByStaticFastValue::<i64>::for_field(field), order),
-            by_id.clone(),
-        ))
+    let by = |field: &'static str, order: Order| ByValueThenId {
+        field,
+        order,
+        offset: wanted.offset,
+        limit: wanted.limit,
     };
     // One pass: the matches are all visited anyway (the clauses that only add score keep
     // tantivy from skipping any), so the count comes with the page.
@@ -471,10 +464,10 @@ fn page(
             });
             addresses(searcher.search(query, &(in_stock_then_score, Count))?)
         }
-        Sort::Newest => addresses(searcher.search(query, &(by(CREATED_AT, Order::Desc), Count))?),
-        Sort::PriceAsc => addresses(searcher.search(query, &(by(PRICE, Order::Asc), Count))?),
-        Sort::PriceDesc => addresses(searcher.search(query, &(by(PRICE, Order::Desc), Count))?),
-        Sort::Popular => addresses(searcher.search(query, &(by(VIEWS, Order::Desc), Count))?),
+        Sort::Newest => searcher.search(query, &by(CREATED_AT, Order::Desc))?,
+        Sort::PriceAsc => searcher.search(query, &by(PRICE, Order::Asc))?,
+        Sort::PriceDesc => searcher.search(query, &by(PRICE, Order::Desc))?,
+        Sort::Popular => searcher.search(query, &by(VIEWS, Order::Desc))?,
     };
     if wanted.limit == 0 {
         return Ok((Vec::new(), total));
