@@ -181,6 +181,8 @@ pub struct CatalogueSettings {
     pub follow_interval: Duration,
     #[serde(with = "humantime_serde")]
     pub change_retention: Duration,
+    pub search_threads: usize,
+    pub quick_search_listings: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

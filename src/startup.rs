@@ -99,6 +99,8 @@ fn start_catalogue(ctx: &Context, settings: &Settings) -> anyhow::Result<Arc<Cat
         dir: (!dir.is_empty()).then(|| std::path::PathBuf::from(dir)),
         follow_interval: settings.catalogue.follow_interval,
         change_retention: settings.catalogue.change_retention,
+        search_threads: settings.catalogue.search_threads,
+        quick_search_listings: settings.catalogue.quick_search_listings,
         database_identity: DatabaseUrl::parse(&settings.database.url)
             .redacted()
             .to_string(),

@@ -25,13 +25,12 @@ use tantivy::indexer::IndexWriterOptions;
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyError};
 
 pub use document::Listing;
-pub use query::{
-    CatalogueAnswer, CatalogueQuery, Facet, FacetCount, Hit, PRICE_BUCKETS, SearchPlan, Sort,
-};
+pub use query::{CatalogueAnswer, CatalogueQuery, Facet, FacetCount, Hit, PRICE_BUCKETS, Sort};
 
 use crate::db::{Database, DbConnection};
 use document::Fields;
 use names::Lookup;
+use query::SearchPlan;
 
 /// Where the index's products come from: the products the public catalogue lists (active, of an
 /// active household), read from the database.
@@ -67,6 +66,17 @@ pub struct CatalogueOptions {
     /// Says which database the index was built from, so that an index is never followed
     /// against another database.
     pub database_identity: String,
+    /// How many large searches run at once (0: one per core); the others wait their turn.
+    pub search_threads: usize,
+    /// Searches that may visit at most this many listings are quick: they run where asked.
+    pub quick_search_listings: u64,
+}
+
+/// Runs a plan; a panic answers an error (a 500) instead of unwinding the thread.
+fn run_caught(plan: &SearchPlan) -> anyhow::Result<CatalogueAnswer> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| plan.run()))
+        .unwrap_or_else(|_| Err(TantivyError::InternalError("the search panicked".into())))
+        .map_err(Into::into)
 }
 
 /// Most suggestions answered.
@@ -107,6 +117,12 @@ pub struct Catalogue {
     names: Arc<names::NameIndex>,
     sync: Arc<SyncState>,
     wake: Mutex<mpsc::Sender<()>>,
+    /// The threads of the large searches, which take them first come first served. Searches
+    /// are bound by the CPU: as many at once as there are cores finish each in its own time,
+    /// where a crowd of them sharing the cores would each take as long as all of them (and a
+    /// burst would start a thread each).
+    large_searches: rayon::ThreadPool,
+    quick_search_listings: u64,
 }
 
 /// Rounds of the follower: each waiter waits for a round that began after its change.
@@ -158,13 +174,36 @@ impl Catalogue {
             names: Default::default(),
             sync,
             wake: Mutex::new(wake),
+            quick_search_listings: options.quick_search_listings,
+            large_searches: rayon::ThreadPoolBuilder::new()
+                .num_threads(options.search_threads)
+                .thread_name(|i| format!("search-{i}"))
+                .build()?,
         }))
     }
 
-    /// Looks a search's words up in the current index (cheap: its term dictionary only); the
-    /// plan then runs on a thread that may block, or where it is when it is quick.
-    pub fn plan(&self, query: CatalogueQuery) -> anyhow::Result<SearchPlan> {
-        Ok(SearchPlan::new(self.reader.searcher(), self.fields, query)?)
+    /// Looks a search's words up in the current index (cheap: its term dictionary only), which
+    /// tells whether it is quick.
+    fn plan(&self, query: CatalogueQuery) -> anyhow::Result<SearchPlan> {
+        let searcher = self.reader.searcher();
+        let quick_max = self.quick_search_listings;
+        Ok(SearchPlan::new(searcher, self.fields, query, quick_max)?)
+    }
+
+    /// Answers a search: where the request is when it is quick, else on the next free thread
+    /// of the large searches (a search whose asker has gone by then is not run).
+    pub async fn answer(&self, query: CatalogueQuery) -> anyhow::Result<CatalogueAnswer> {
+        let plan = self.plan(query)?;
+        if plan.is_quick() {
+            return run_caught(&plan);
+        }
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        self.large_searches.spawn(move || {
+            if !answer.is_closed() {
+                let _ = answer.send(run_caught(&plan));
+            }
+        });
+        answered.await?
     }
 
     /// Plans and runs a search (blocking).

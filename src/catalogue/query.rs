@@ -112,10 +112,6 @@ pub struct CatalogueAnswer {
     pub facets: BTreeMap<&'static str, Vec<FacetCount>>,
 }
 
-/// Searches that may visit at most this many listings run where the request arrived (about a
-/// millisecond's work); larger ones on a thread that may block.
-const QUICK_CANDIDATES_MAX: u64 = 25_000;
-
 /// A search with its words looked up once in one searcher's term dictionary: how each word
 /// matches, and how many listings the search may visit. Cheap to make where the request
 /// arrives, so that the caller can choose where to run it.
@@ -126,19 +122,27 @@ pub struct SearchPlan {
     words: Vec<(QueryWord, WordMatch)>,
     /// An upper bound of the listings the search visits over all its passes (the page, then
     /// one per facet): the fewest any of its words can match, whatever the filters (past
-    /// [`QUICK_CANDIDATES_MAX`], only a count that exceeds it).
+    /// `quick_max`, only a count that exceeds it).
     candidates: u64,
+    /// Searches that may visit at most this many listings are quick.
+    quick_max: u64,
 }
 
 impl SearchPlan {
-    pub fn new(searcher: Searcher, fields: Fields, query: CatalogueQuery) -> tantivy::Result<Self> {
+    pub fn new(
+        searcher: Searcher,
+        fields: Fields,
+        query: CatalogueQuery,
+        quick_max: u64,
+    ) -> tantivy::Result<Self> {
         let prefix_last = !query.text.ends_with(char::is_whitespace);
         let words = query_words(&query.text);
         let count = words.len();
         let mut bound = searcher.num_docs();
         let mut planned = Vec::with_capacity(count);
         for (i, word) in words.into_iter().enumerate() {
-            let (how, matches) = word_match(&searcher, &fields, &word, (i, count), prefix_last)?;
+            let position = (i, count, prefix_last);
+            let (how, matches) = word_match(&searcher, &fields, &word, position, quick_max)?;
             bound = bound.min(matches.unwrap_or(u64::MAX));
             planned.push((word, how));
         }
@@ -149,13 +153,14 @@ impl SearchPlan {
             query,
             words: planned,
             candidates,
+            quick_max,
         })
     }
 
     /// Whether it is small enough to run on the thread that took the request: handing a search
     /// to a thread that may block costs two thread wake-ups, a tenth of a small search's time.
     pub fn is_quick(&self) -> bool {
-        self.candidates <= QUICK_CANDIDATES_MAX
+        self.candidates <= self.quick_max
     }
 
     pub fn run(&self) -> tantivy::Result<CatalogueAnswer> {
@@ -224,13 +229,13 @@ enum WordMatch {
 }
 
 /// How the `i`th of `count` words matches, and at most how many listings it matches (`None`
-/// for a typo or pair automaton: no cheap bound).
+/// for a typo or pair automaton: no cheap bound; a prefix is counted until past `count_to`).
 fn word_match(
     searcher: &Searcher,
     fields: &Fields,
     word: &QueryWord,
-    (i, count): (usize, usize),
-    prefix_last: bool,
+    (i, count, prefix_last): (usize, usize, bool),
+    count_to: u64,
 ) -> tantivy::Result<(WordMatch, Option<u64>)> {
     let freq = searcher.doc_freq(&Term::from_field_text(fields.folded, &word.folded))?;
     let last = i + 1 == count && prefix_last;
@@ -242,7 +247,7 @@ fn word_match(
         return Ok((WordMatch::Typos { prefix }, None));
     }
     if last && letters >= 2 {
-        let (longer, prefix_freq) = prefix_terms(searcher, fields, word, QUICK_CANDIDATES_MAX)?;
+        let (longer, prefix_freq) = prefix_terms(searcher, fields, word, count_to)?;
         // When only the word itself begins so, a prefix would add the same constant to every
         // listing found, which ranks nothing differently.
         if longer {

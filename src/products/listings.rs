@@ -293,6 +293,8 @@ mod tests {
                 follow_interval: Duration::from_millis(20),
                 change_retention: Duration::from_secs(86_400),
                 database_identity: "test".into(),
+                search_threads: 0,
+                quick_search_listings: 25_000,
             },
         )
         .unwrap();

@@ -372,19 +372,7 @@ async fn from_catalogue(
     query: CatalogueQuery,
     paging: Paging,
 ) -> AppResult<ProductList> {
-    let plan = catalogue.plan(query).map_err(AppError::Internal)?;
-    let quick = plan.is_quick();
-    let run = move || anyhow::Ok(plan.run()?);
-    let answer = if quick {
-        // A panic answers 500, as it does from the pool, instead of unwinding the worker.
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(run))
-            .unwrap_or_else(|_| Err(anyhow::anyhow!("the catalogue search panicked")))
-    } else {
-        tokio::task::spawn_blocking(run)
-            .await
-            .map_err(|e| AppError::Internal(e.into()))?
-    }
-    .map_err(AppError::Internal)?;
+    let answer = catalogue.answer(query).await.map_err(AppError::Internal)?;
     let rows = answer
         .hits
         .iter()

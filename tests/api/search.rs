@@ -9,7 +9,7 @@ use crate::helpers::ServerProcess;
 use serde_json::{Value, json};
 
 use crate::helpers::*;
-use crate::on_both_backends;
+use crate::{on_both_backends, with_each_backend};
 
 fn q(path: &str, query: &str) -> String {
     format!("{path}{}", urlencode(query))
@@ -371,6 +371,63 @@ on_both_backends!(
     suggestions_complete_names_as_the_buyer_types,
     filters_and_sorts_apply_with_q,
 );
+
+/// Searches that may visit more than `catalogue.quick_search_listings` queue for the search
+/// threads. With every search counted large and one such thread, a burst of searches answers
+/// each as it does alone, and the filters and sorts answer as they do where they run at once.
+async fn large_searches_wait_their_turn_and_answer_alike(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, |settings| {
+        settings.catalogue.quick_search_listings = 0;
+        settings.catalogue.search_threads = 1;
+    })
+    .await
+    else {
+        return;
+    };
+    let (farmer, household) = farm(&app).await;
+    for n in 0..12 {
+        let stock = if n % 4 == 0 { 0 } else { n };
+        app.product(
+            &farmer,
+            &household,
+            json!({"name": format!("Nhãn lồng Hưng Yên {n}"), "price_vnd": 20_000 + n * 5_000,
+                "stock_quantity": stock}),
+        )
+        .await;
+    }
+    let paths = [
+        q("/products?q=", "nhãn lồng"),
+        q("/products?sort=price_desc&per_page=5&page=2&q=", "nhan"),
+        q("/products?sort=newest&in_stock=true&q=", "nhan l"),
+        q(
+            "/products?facets=category,price&max_price_vnd=50000&q=",
+            "hung yen",
+        ),
+    ];
+    let mut alone = Vec::new();
+    for path in &paths {
+        let answer = app.get(path, None).await;
+        assert_eq!(answer.status, 200, "{path}: {}", answer.text);
+        alone.push(answer.json());
+    }
+    assert_eq!(alone[0]["total"], 12);
+    assert_eq!(ids(&alone[1]["items"]).len(), 5);
+    assert_eq!(alone[2]["total"], 9);
+    assert_eq!(alone[3]["total"], 7);
+    let burst = (0..8)
+        .flat_map(|_| paths.iter().enumerate())
+        .map(|(i, path)| {
+            let app = &app;
+            async move { (i, app.get(path, None).await) }
+        });
+    for (i, answer) in futures_util::future::join_all(burst).await {
+        assert_eq!(answer.status, 200, "{}", answer.text);
+        assert_eq!(answer.json(), alone[i], "{}", paths[i]);
+    }
+    filters_and_sorts_apply_with_q(app).await;
+}
+
+with_each_backend!(large_searches_wait_their_turn_and_answer_alike);
 
 /// A suspended household's products leave the search on another server within 2 s, and a new
 /// product shows up there as soon.
