@@ -181,13 +181,16 @@ pub(crate) async fn place_order(
     let first = |placed: CheckoutWithOrders| placed.orders.into_iter().map(OrderView::from).next();
     Ok(match placed {
         Placed::Created(placed) => HttpResponse::Created().json(first(placed)),
-        Placed::Replayed(placed) => HttpResponse::Ok()
-            .insert_header(("Idempotent-Replayed", "true"))
-            .json(first(placed)),
-        Placed::ReplayedOrder(order) => HttpResponse::Ok()
-            .insert_header(("Idempotent-Replayed", "true"))
-            .json(OrderView::from(*order)),
+        Placed::Replayed(placed) => replayed(first(placed)),
+        Placed::ReplayedOrder(order) => replayed(OrderView::from(*order)),
     })
+}
+
+/// What an `Idempotency-Key` already placed, answered again.
+fn replayed(body: impl serde::Serialize) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header(("Idempotent-Replayed", "true"))
+        .json(body)
 }
 
 /// Check out a cart across farms (buyers): one order per household (up to 20), all stock of all
@@ -223,9 +226,7 @@ pub(crate) async fn place_checkout(
                 format!("/api/v1/checkouts/{}", placed.checkout.id),
             ))
             .json(view(&ctx, placed)),
-        Placed::Replayed(placed) => HttpResponse::Ok()
-            .insert_header(("Idempotent-Replayed", "true"))
-            .json(view(&ctx, placed)),
+        Placed::Replayed(placed) => replayed(view(&ctx, placed)),
         // Keys of orders placed before checkouts existed: that order's checkout is none.
         Placed::ReplayedOrder(_) => {
             return Err(crate::error::AppError::unprocessable(

@@ -148,24 +148,16 @@ pub async fn make_move(
 ) -> AppResult<OrderWithItems> {
     let id = from_path(id, OrderId::parse, "order")?;
     let mut problems = Problems::new();
+    let mut note = |field, text: Option<String>, max| {
+        let checked = validate::optional_text(field, text.as_deref(), max);
+        problems.check(checked).flatten()
+    };
     let requested = match requested {
         Move::Ship { tracking_code } => Move::Ship {
-            tracking_code: problems
-                .check(validate::optional_text(
-                    "tracking_code",
-                    tracking_code.as_deref(),
-                    TRACKING_CODE_MAX_CHARS,
-                ))
-                .flatten(),
+            tracking_code: note("tracking_code", tracking_code, TRACKING_CODE_MAX_CHARS),
         },
         Move::Cancel { reason } => Move::Cancel {
-            reason: problems
-                .check(validate::optional_text(
-                    "reason",
-                    reason.as_deref(),
-                    REASON_MAX_CHARS,
-                ))
-                .flatten(),
+            reason: note("reason", reason, REASON_MAX_CHARS),
         },
         other => other,
     };
