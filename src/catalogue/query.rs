@@ -158,7 +158,7 @@ impl SearchPlan {
     }
 
     /// Whether it is small enough to run on the thread that took the request: handing a search
-    /// to a thread that may block costs two thread wake-ups, a tenth of a small search's time.
+    /// to a search thread costs two thread wake-ups, a tenth of a small search's time.
     pub fn is_quick(&self) -> bool {
         self.candidates <= self.quick_max
     }
