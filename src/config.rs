@@ -183,6 +183,7 @@ pub struct CatalogueSettings {
     pub change_retention: Duration,
     pub search_threads: usize,
     pub quick_search_listings: u64,
+    pub filter_cache_bytes: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]

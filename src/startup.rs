@@ -101,6 +101,7 @@ fn start_catalogue(ctx: &Context, settings: &Settings) -> anyhow::Result<Arc<Cat
         change_retention: settings.catalogue.change_retention,
         search_threads: settings.catalogue.search_threads,
         quick_search_listings: settings.catalogue.quick_search_listings,
+        filter_cache_bytes: settings.catalogue.filter_cache_bytes,
         database_identity: DatabaseUrl::parse(&settings.database.url)
             .redacted()
             .to_string(),

@@ -17,6 +17,8 @@ use crate::db::Database;
 
 /// Products read per batch while building.
 const BUILD_BATCH: i64 = 5_000;
+/// Most listings one segment of a new index is merged into (see [`Follower::merge_built`]).
+const MERGED_LISTINGS_MAX: u32 = 500_000;
 /// Products read per statement while following.
 const IDS_PER_READ: usize = 1_000;
 /// How often feed rows past their retention are deleted (by every server; the work is idempotent).
@@ -138,16 +140,8 @@ impl Follower {
         progress.finish_and_clear();
         self.position = position;
         self.commit()?;
-        // One segment before serving: searches visit fewer segments, and the merges the writer
-        // would otherwise run in the background no longer take the CPU from the first buyers.
-        let segments = self.writer.index().searchable_segment_ids()?;
-        if segments.len() > 1 {
-            // Not fatal: the index is whole either way, only in more segments.
-            match self.writer.merge(&segments).wait() {
-                Ok(_) => self.reader.reload()?,
-                Err(error) => tracing::warn!(%error, "could not merge the new catalogue index"),
-            }
-        }
+        self.merge_built()?;
+        release_freed_memory();
         self.writer
             .set_merge_policy(Box::new(LogMergePolicy::default()));
         tracing::info!(
@@ -155,6 +149,41 @@ impl Follower {
             seconds = started.elapsed().as_secs_f64(),
             "built the catalogue index"
         );
+        Ok(())
+    }
+
+    /// Merges the segments a build wrote into as few as possible before serving: searches
+    /// visit fewer segments, and the merges the writer would otherwise run in the background
+    /// no longer take the CPU from the first buyers. A merge reads its segments through their
+    /// memory maps, and every page it reads counts in the server's memory until the segments
+    /// are let go: so at most [`MERGED_LISTINGS_MAX`] listings go into one segment (a million
+    /// listings make two), and each group's segments are let go before the next is merged.
+    fn merge_built(&mut self) -> anyhow::Result<()> {
+        let segments = self.writer.index().searchable_segment_metas()?;
+        let total: u32 = segments.iter().map(|segment| segment.num_docs()).sum();
+        // As many groups as the limit asks for, each of about the same number of listings.
+        let per_group = total.div_ceil(total.div_ceil(MERGED_LISTINGS_MAX).max(1));
+        let mut groups: Vec<Vec<_>> = vec![Vec::new()];
+        let mut listings = 0;
+        for segment in segments {
+            if listings >= per_group {
+                groups.push(Vec::new());
+                listings = 0;
+            }
+            listings += segment.num_docs();
+            groups
+                .last_mut()
+                .expect("one group at least")
+                .push(segment.id());
+        }
+        for group in groups.into_iter().filter(|group| group.len() > 1) {
+            // Not fatal: the index is whole either way, only in more segments.
+            if let Err(error) = self.writer.merge(&group).wait() {
+                tracing::warn!(%error, "could not merge the new catalogue index");
+                break;
+            }
+            self.reader.reload()?;
+        }
         Ok(())
     }
 
@@ -273,5 +302,16 @@ impl Follower {
             })
             .context("starting the catalogue follower")?;
         Ok(())
+    }
+}
+
+/// Gives the memory the build freed back to the system. glibc keeps what a thread frees for that
+/// thread's next allocations; after the build's writer (50 MB of arenas and batches of rows) the
+/// server would carry tens of megabytes it no longer uses.
+fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only walks glibc's own free lists; it takes no pointer of ours.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }

@@ -9,6 +9,7 @@
 pub mod analysis;
 mod bonus;
 mod document;
+mod filters;
 mod follower;
 mod names;
 mod query;
@@ -70,6 +71,8 @@ pub struct CatalogueOptions {
     pub search_threads: usize,
     /// Searches that may visit at most this many listings are quick: they run where asked.
     pub quick_search_listings: u64,
+    /// Most memory the bitsets of common words and filters take (0: none kept).
+    pub filter_cache_bytes: usize,
 }
 
 /// Runs a plan; a panic answers an error (a 500) instead of unwinding the thread.
@@ -123,6 +126,7 @@ pub struct Catalogue {
     /// burst would start a thread each).
     large_searches: rayon::ThreadPool,
     quick_search_listings: u64,
+    filters: Arc<filters::FilterCache>,
 }
 
 /// Rounds of the follower: each waiter waits for a round that began after its change.
@@ -175,6 +179,7 @@ impl Catalogue {
             sync,
             wake: Mutex::new(wake),
             quick_search_listings: options.quick_search_listings,
+            filters: Arc::new(filters::FilterCache::new(options.filter_cache_bytes)),
             large_searches: rayon::ThreadPoolBuilder::new()
                 .num_threads(options.search_threads)
                 .thread_name(|i| format!("search-{i}"))
@@ -187,7 +192,8 @@ impl Catalogue {
     fn plan(&self, query: CatalogueQuery) -> anyhow::Result<SearchPlan> {
         let searcher = self.reader.searcher();
         let quick_max = self.quick_search_listings;
-        Ok(SearchPlan::new(searcher, self.fields, query, quick_max)?)
+        let index = (searcher, self.fields, self.filters.clone());
+        Ok(SearchPlan::new(index, query, quick_max)?)
     }
 
     /// Answers a search: where the request is when it is quick, else on the next free thread

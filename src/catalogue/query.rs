@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::ops::Bound;
+use std::sync::Arc;
 
 use tantivy::aggregation::agg_req::Aggregations;
 use tantivy::aggregation::agg_result::{AggregationResult, AggregationResults, BucketResult};
@@ -24,6 +25,7 @@ use super::document::{
     CATEGORY, CERTIFICATION, CREATED_AT, Fields, IN_STOCK, ORIGIN_2008, ORIGIN_CURRENT, PRICE,
     VIEWS,
 };
+use super::filters::{CachedFilter, FilterCache, FilterKey};
 use super::sorted::ByValueThenId;
 use crate::admin_map::ProvinceMap;
 
@@ -118,6 +120,7 @@ pub struct CatalogueAnswer {
 pub struct SearchPlan {
     searcher: Searcher,
     fields: Fields,
+    filters: Arc<FilterCache>,
     query: CatalogueQuery,
     words: Vec<(QueryWord, WordMatch)>,
     /// An upper bound of the listings the search visits over all its passes (the page, then
@@ -130,8 +133,7 @@ pub struct SearchPlan {
 
 impl SearchPlan {
     pub fn new(
-        searcher: Searcher,
-        fields: Fields,
+        (searcher, fields, filters): (Searcher, Fields, Arc<FilterCache>),
         query: CatalogueQuery,
         quick_max: u64,
     ) -> tantivy::Result<Self> {
@@ -150,6 +152,7 @@ impl SearchPlan {
         Ok(SearchPlan {
             searcher,
             fields,
+            filters,
             query,
             words: planned,
             candidates,
@@ -166,9 +169,10 @@ impl SearchPlan {
     pub fn run(&self) -> tantivy::Result<CatalogueAnswer> {
         let (searcher, fields, query) = (&self.searcher, &self.fields, &self.query);
         let scored = query.sort == Sort::Relevance;
-        let (matching, bonuses) = word_clauses(fields, &self.words, scored);
+        let cache = &self.filters;
+        let (matching, bonuses) = word_clauses(fields, cache, &self.words, scored);
         let full = WithBonuses {
-            required: assemble(copy(&matching), filters(fields, query, None)),
+            required: assemble(copy(&matching), filters(fields, cache, query, None)),
             bonuses,
         };
         let (hits, total) = page(searcher, fields, &full, query)?;
@@ -176,7 +180,8 @@ impl SearchPlan {
         for facet in &query.facets {
             // Each facet counts with every filter but its own, so a menu shows the other
             // choices (counts, so no scores).
-            let without_own = assemble(copy(&matching), filters(fields, query, Some(*facet)));
+            let without_own =
+                assemble(copy(&matching), filters(fields, cache, query, Some(*facet)));
             facets.insert(
                 facet.name(),
                 count_facet(searcher, without_own.as_ref(), *facet, query.map)?,
@@ -260,14 +265,17 @@ fn word_match(
 }
 
 /// Each word is one clause that must match and decides which listings do: the folded word
-/// alone when that is all it can be (a scored term, the cheapest clause to intersect), or every
-/// form it may take (typos, prefix) in one. What only adds score comes apart, as bonuses, and
-/// only when the sort scores: the folded word where its clause is wider (the prefix automaton
-/// finds the word too, at a constant score), exact diacritics, and words side by side. The
-/// score is the same sum as if each word's forms were one union, but tantivy intersects plain
-/// terms and prefix bitsets far faster than unions of them.
+/// alone when that is all it can be, or every form it may take (typos, prefix) in one. A plain
+/// word or prefix is a filter of the cache ([`super::filters`]) when it has one: a bit to test
+/// per candidate instead of a seek in its postings. What only adds score comes apart, as
+/// bonuses, and only when the sort scores: the folded word where its clause does not score it
+/// (a filter, or the prefix automaton, which finds the word too at a constant score), exact
+/// diacritics, and words side by side. The score is the same sum as if each word's forms were
+/// one union, less a constant where a prefix's clause is a filter; a bonus reads its postings
+/// at the matches only.
 fn word_clauses(
     fields: &Fields,
+    cache: &Arc<FilterCache>,
     words: &[(QueryWord, WordMatch)],
     scored: bool,
 ) -> (Vec<Clause>, Bonuses) {
@@ -292,8 +300,18 @@ fn word_clauses(
                 ways.into_iter().map(|way| (Occur::Should, way)).collect(),
             ))
         };
+        // A bitset of the cache where the word is common: the prefix's constant score is the
+        // same for every match, so it ranks nothing and the filter may drop it.
+        let cached = |key| {
+            boxed(CachedFilter {
+                key,
+                cache: cache.clone(),
+            })
+        };
         let matching = match *how {
+            WordMatch::Word if cache.enabled() => cached(FilterKey::Term(term.clone())),
             WordMatch::Word => folded(),
+            WordMatch::Prefix if cache.enabled() => cached(FilterKey::Prefix(term.clone())),
             WordMatch::Prefix => prefix(),
             WordMatch::Typos {
                 prefix: with_prefix,
@@ -314,7 +332,8 @@ fn word_clauses(
             }
         };
         clauses.push((Occur::Must, matching));
-        if scored && *how == WordMatch::Prefix {
+        let filtered_word = *how == WordMatch::Word && cache.enabled();
+        if scored && (*how == WordMatch::Prefix || filtered_word) {
             bonuses.push(folded());
         }
         // Only a score: whatever has the diacritics has the folded word too.
@@ -371,15 +390,23 @@ fn filter(query: impl Query) -> Clause {
     (Occur::Must, boxed(ConstScoreQuery::new(boxed(query), 0.0)))
 }
 
-fn text_filter(field: tantivy::schema::Field, value: &str) -> Clause {
-    filter(TermQuery::new(
-        Term::from_field_text(field, value),
-        IndexRecordOption::Basic,
-    ))
+/// A filter of one term, read from the cache's bitsets where the term is common.
+fn term_filter(cache: &Arc<FilterCache>, term: Term) -> Clause {
+    let cached = CachedFilter {
+        key: FilterKey::Term(term),
+        cache: cache.clone(),
+    };
+    (Occur::Must, boxed(cached))
 }
 
 /// The filters of the query, but for the one a facet counts over.
-fn filters(fields: &Fields, query: &CatalogueQuery, except: Option<Facet>) -> Vec<Clause> {
+fn filters(
+    fields: &Fields,
+    cache: &Arc<FilterCache>,
+    query: &CatalogueQuery,
+    except: Option<Facet>,
+) -> Vec<Clause> {
+    let text_filter = |field, value| term_filter(cache, Term::from_field_text(field, value));
     let mut clauses = Vec::new();
     if let Some(category) = query.category.as_deref()
         && except != Some(Facet::Category)
@@ -417,10 +444,10 @@ fn filters(fields: &Fields, query: &CatalogueQuery, except: Option<Facet>) -> Ve
         )));
     }
     if query.in_stock {
-        clauses.push(filter(TermQuery::new(
+        clauses.push(term_filter(
+            cache,
             Term::from_field_bool(fields.in_stock, true),
-            IndexRecordOption::Basic,
-        )));
+        ));
     }
     clauses
 }

@@ -295,6 +295,7 @@ mod tests {
                 database_identity: "test".into(),
                 search_threads: 0,
                 quick_search_listings: 25_000,
+                filter_cache_bytes: 1 << 20,
             },
         )
         .unwrap();

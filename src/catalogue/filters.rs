@@ -1,0 +1,458 @@
+//! Required words and filters as bitsets of a segment's documents, kept between searches.
+//!
+//! A crowd's searches differ, but they share their words and filters (`vai`, a province, a
+//! category, `in_stock`). tantivy intersects posting lists by seeking each one to every
+//! candidate, decoding a block of postings per seek; against a bitset the same check is one
+//! bit. So a term common enough in a segment is read once into a bitset, and later searches
+//! test bits; the words' scores come from their postings, read only at the matches
+//! ([`super::bonus`]). Segments never change (deletions are applied apart, by the collectors),
+//! so an entry is exact for as long as its segment lives; entries of merged-away segments age
+//! out of the cache like any other.
+
+use std::sync::{Arc, Mutex};
+
+use lru::LruCache;
+use tantivy::index::SegmentId;
+use tantivy::query::{EnableScoring, Explanation, Query, Scorer, Weight};
+use tantivy::schema::IndexRecordOption;
+use tantivy::{DocId, DocSet, Score, SeekDangerResult, SegmentReader, TERMINATED, Term};
+
+/// A term is kept as a bitset when it is in at least one document in this many of a segment:
+/// its bitset then takes at most this many bits per posting.
+const DENSE_ENOUGH: u64 = 32;
+
+/// What a filter matches.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum FilterKey {
+    /// The documents that have this term.
+    Term(Term),
+    /// The documents that have a term of this field beginning with this one's text.
+    Prefix(Term),
+}
+
+/// Documents of one segment, one bit each.
+pub struct Bits {
+    words: Vec<u64>,
+    len: u32,
+}
+
+impl Bits {
+    fn with_max_doc(max_doc: DocId) -> Bits {
+        Bits {
+            words: vec![0; (max_doc as usize).div_ceil(64)],
+            len: 0,
+        }
+    }
+
+    fn insert(&mut self, doc: DocId) {
+        let (word, bit) = ((doc / 64) as usize, doc % 64);
+        if self.words[word] & (1 << bit) == 0 {
+            self.words[word] |= 1 << bit;
+            self.len += 1;
+        }
+    }
+
+    fn contains(&self, doc: DocId) -> bool {
+        self.words
+            .get((doc / 64) as usize)
+            .is_some_and(|word| word & (1 << (doc % 64)) != 0)
+    }
+
+    /// The first document at or after `from`, or [`TERMINATED`].
+    fn next_from(&self, from: DocId) -> DocId {
+        let mut index = (from / 64) as usize;
+        let Some(&first) = self.words.get(index) else {
+            return TERMINATED;
+        };
+        let mut word = first & (u64::MAX << (from % 64));
+        loop {
+            if word != 0 {
+                return index as DocId * 64 + word.trailing_zeros();
+            }
+            index += 1;
+            match self.words.get(index) {
+                Some(&next) => word = next,
+                None => return TERMINATED,
+            }
+        }
+    }
+
+    fn bytes(&self) -> usize {
+        self.words.len() * 8 + std::mem::size_of::<Bits>()
+    }
+}
+
+/// The bitsets of the filters searches used last, within a memory budget.
+pub struct FilterCache {
+    max_bytes: usize,
+    entries: Mutex<Entries>,
+}
+
+struct Entries {
+    map: LruCache<(SegmentId, FilterKey), Arc<Bits>>,
+    bytes: usize,
+}
+
+impl FilterCache {
+    /// A cache of at most `max_bytes` of bitsets (0: filters read their postings every time).
+    pub fn new(max_bytes: usize) -> Self {
+        FilterCache {
+            max_bytes,
+            entries: Mutex::new(Entries {
+                map: LruCache::unbounded(),
+                bytes: 0,
+            }),
+        }
+    }
+
+    pub fn enabled(&self) -> bool {
+        self.max_bytes > 0
+    }
+
+    fn get(&self, key: &(SegmentId, FilterKey)) -> Option<Arc<Bits>> {
+        self.entries.lock().ok()?.map.get(key).cloned()
+    }
+
+    fn put(&self, key: (SegmentId, FilterKey), bits: Arc<Bits>) {
+        let Ok(mut entries) = self.entries.lock() else {
+            return;
+        };
+        let size = bits.bytes();
+        if size > self.max_bytes {
+            return;
+        }
+        if let Some(old) = entries.map.put(key, bits) {
+            entries.bytes -= old.bytes();
+        }
+        entries.bytes += size;
+        while entries.bytes > self.max_bytes {
+            let Some((_, evicted)) = entries.map.pop_lru() else {
+                break;
+            };
+            entries.bytes -= evicted.bytes();
+        }
+    }
+
+    /// The bitset of `key` in this segment, read from its postings the first time; `None`
+    /// where the term is too rare there for a bitset to pay (its postings are the cheaper way).
+    fn bits(&self, reader: &SegmentReader, key: &FilterKey) -> tantivy::Result<Option<Arc<Bits>>> {
+        let cache_key = (reader.segment_id(), key.clone());
+        if let Some(bits) = self.get(&cache_key) {
+            return Ok(Some(bits));
+        }
+        let max_doc = reader.max_doc();
+        let (field, start) = match key {
+            FilterKey::Term(term) | FilterKey::Prefix(term) => {
+                (term.field(), term.serialized_value_bytes())
+            }
+        };
+        let inverted = reader.inverted_index(field)?;
+        let mut infos = Vec::new();
+        match key {
+            FilterKey::Term(term) => infos.extend(inverted.get_term_info(term)?),
+            FilterKey::Prefix(_) => {
+                // No UTF-8 text holds the byte 0xFF: every term beginning so sorts below this.
+                let end = [start, &[0xFF]].concat();
+                let mut terms = inverted.terms().range().ge(start).lt(&end).into_stream()?;
+                while terms.advance() {
+                    infos.push(terms.value().clone());
+                }
+            }
+        }
+        let postings: u64 = infos.iter().map(|info| u64::from(info.doc_freq)).sum();
+        if postings * DENSE_ENOUGH < u64::from(max_doc) {
+            return Ok(None);
+        }
+        let mut bits = Bits::with_max_doc(max_doc);
+        for info in &infos {
+            let mut docs =
+                inverted.read_block_postings_from_terminfo(info, IndexRecordOption::Basic)?;
+            loop {
+                let block = docs.docs();
+                if block.is_empty() {
+                    break;
+                }
+                for &doc in block {
+                    bits.insert(doc);
+                }
+                docs.advance();
+            }
+        }
+        let bits = Arc::new(bits);
+        self.put(cache_key, bits.clone());
+        Ok(Some(bits))
+    }
+}
+
+/// A filter (no score) answered from the cache's bitsets where its term is common, from its
+/// postings elsewhere.
+#[derive(Clone)]
+pub struct CachedFilter {
+    pub key: FilterKey,
+    pub cache: Arc<FilterCache>,
+}
+
+impl std::fmt::Debug for CachedFilter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "CachedFilter({:?})", self.key)
+    }
+}
+
+impl Query for CachedFilter {
+    fn weight(&self, scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
+        // Where the bitset does not pay, the query it stands for.
+        let fallback: Box<dyn Query> = match &self.key {
+            FilterKey::Term(term) => Box::new(tantivy::query::TermQuery::new(
+                term.clone(),
+                IndexRecordOption::Basic,
+            )),
+            FilterKey::Prefix(term) => Box::new(tantivy::query::FuzzyTermQuery::new_prefix(
+                term.clone(),
+                0,
+                true,
+            )),
+        };
+        let fallback = tantivy::query::ConstScoreQuery::new(fallback, 0.0).weight(scoring)?;
+        Ok(Box::new(CachedFilterWeight {
+            key: self.key.clone(),
+            cache: self.cache.clone(),
+            fallback,
+        }))
+    }
+
+    fn query_terms<'a>(&'a self, visitor: &mut dyn FnMut(&'a Term, bool)) {
+        match &self.key {
+            FilterKey::Term(term) | FilterKey::Prefix(term) => visitor(term, false),
+        }
+    }
+}
+
+struct CachedFilterWeight {
+    key: FilterKey,
+    cache: Arc<FilterCache>,
+    fallback: Box<dyn Weight>,
+}
+
+impl Weight for CachedFilterWeight {
+    fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
+        if self.cache.enabled()
+            && let Some(bits) = self.cache.bits(reader, &self.key)?
+        {
+            return Ok(Box::new(BitsScorer::new(bits)));
+        }
+        self.fallback.scorer(reader, boost)
+    }
+
+    fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
+        self.fallback.explain(reader, doc)
+    }
+}
+
+/// The documents of a bitset, each scored 0.
+struct BitsScorer {
+    bits: Arc<Bits>,
+    doc: DocId,
+}
+
+impl BitsScorer {
+    fn new(bits: Arc<Bits>) -> Self {
+        let doc = bits.next_from(0);
+        BitsScorer { bits, doc }
+    }
+}
+
+impl DocSet for BitsScorer {
+    fn advance(&mut self) -> DocId {
+        if self.doc != TERMINATED {
+            self.doc = self.bits.next_from(self.doc + 1);
+        }
+        self.doc
+    }
+
+    fn seek(&mut self, target: DocId) -> DocId {
+        if target > self.doc {
+            self.doc = self.bits.next_from(target);
+        }
+        self.doc
+    }
+
+    /// One bit: an intersection asks whether each of its candidates is here.
+    fn seek_danger(&mut self, target: DocId) -> SeekDangerResult {
+        if target >= TERMINATED {
+            self.doc = TERMINATED;
+            return SeekDangerResult::SeekLowerBound(TERMINATED);
+        }
+        if self.bits.contains(target) {
+            self.doc = target;
+            SeekDangerResult::Found
+        } else {
+            // `doc` stays where it was, below `target`: the next seek starts from its own target.
+            SeekDangerResult::SeekLowerBound(target + 1)
+        }
+    }
+
+    fn doc(&self) -> DocId {
+        self.doc
+    }
+
+    fn size_hint(&self) -> u32 {
+        self.bits.len
+    }
+}
+
+impl Scorer for BitsScorer {
+    fn score(&mut self) -> Score {
+        0.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use proptest::prelude::*;
+    use tantivy::collector::DocSetCollector;
+    use tantivy::query::{BooleanQuery, FuzzyTermQuery, Occur, TermQuery};
+    use tantivy::schema::{STRING, Schema};
+    use tantivy::{Index, TantivyDocument, doc};
+
+    use super::*;
+
+    proptest! {
+        /// Moving through a bitset by advance, seek and seek_danger finds what a sorted set does.
+        #[test]
+        fn a_bitset_moves_as_a_sorted_set_does(
+            docs in proptest::collection::btree_set(0u32..300, 0..120),
+            moves in proptest::collection::vec((0u8..3, 0u32..320), 0..40),
+        ) {
+            let mut bits = Bits::with_max_doc(300);
+            for &doc in &docs {
+                bits.insert(doc);
+            }
+            let set: BTreeSet<u32> = docs;
+            let next = |from: u32| set.range(from..).next().copied().unwrap_or(TERMINATED);
+            let mut scorer = BitsScorer::new(Arc::new(bits));
+            prop_assert_eq!(scorer.size_hint() as usize, set.len());
+            prop_assert_eq!(scorer.doc(), next(0));
+            let mut at = scorer.doc();
+            for (how, target) in moves {
+                if at == TERMINATED {
+                    break;
+                }
+                // Targets move forward, as tantivy's docsets are asked to.
+                let target = at + 1 + target;
+                match how {
+                    0 => {
+                        at = next(at + 1);
+                        prop_assert_eq!(scorer.advance(), at);
+                    }
+                    1 => {
+                        at = next(target);
+                        prop_assert_eq!(scorer.seek(target), at);
+                    }
+                    _ => {
+                        let found = scorer.seek_danger(target);
+                        if set.contains(&target) {
+                            prop_assert_eq!(found, SeekDangerResult::Found);
+                            prop_assert_eq!(scorer.doc(), target);
+                            at = target;
+                        } else {
+                            let SeekDangerResult::SeekLowerBound(bound) = found else {
+                                return Err(TestCaseError::fail("found a missing document"));
+                            };
+                            prop_assert!(bound > target && bound <= next(target));
+                            // Between documents: only a seek puts it back on one.
+                            at = next(bound);
+                            prop_assert_eq!(scorer.seek(bound), at);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Filters from the cache (common terms, a prefix) and from postings (a rare term) match
+    /// what tantivy's own queries match, before and after the bitsets are kept, and with the
+    /// cache off.
+    #[test]
+    fn cached_filters_match_what_the_postings_match() {
+        let mut schema = Schema::builder();
+        let word = schema.add_text_field("word", STRING);
+        let colour = schema.add_text_field("colour", STRING);
+        let index = Index::create_in_ram(schema.build());
+        let mut writer = index.writer_with_num_threads(1, 15_000_000).unwrap();
+        for i in 0..1_000u32 {
+            let mut document = TantivyDocument::default();
+            document.add_text(word, if i % 3 == 0 { "vai" } else { "cam" });
+            document.add_text(word, format!("lo{}", i % 7));
+            document.add_text(colour, if i == 500 { "rare" } else { "green" });
+            writer.add_document(document).unwrap();
+        }
+        writer
+            .add_document(doc!(word => "vai", colour => "rare"))
+            .unwrap();
+        writer.commit().unwrap();
+        let searcher = index.reader().unwrap().searcher();
+        let term = |field, text: &str| Term::from_field_text(field, text);
+        let docs = |query: &dyn Query| searcher.search(query, &DocSetCollector).unwrap();
+        let plain = |terms: &[Term], prefix: Option<Term>| {
+            let mut clauses: Vec<(Occur, Box<dyn Query>)> = terms
+                .iter()
+                .map(|t| {
+                    let query: Box<dyn Query> =
+                        Box::new(TermQuery::new(t.clone(), IndexRecordOption::Basic));
+                    (Occur::Must, query)
+                })
+                .collect();
+            if let Some(p) = prefix {
+                clauses.push((
+                    Occur::Must,
+                    Box::new(FuzzyTermQuery::new_prefix(p, 0, true)),
+                ));
+            }
+            docs(&BooleanQuery::new(clauses))
+        };
+        let cases = [
+            (vec![term(word, "vai")], None),
+            (vec![term(word, "vai"), term(colour, "green")], None),
+            (vec![term(word, "vai"), term(colour, "rare")], None),
+            (vec![term(word, "cam")], Some(term(word, "lo"))),
+            (vec![term(word, "vai")], Some(term(word, "lo3"))),
+            (vec![term(word, "none")], None),
+        ];
+        for max_bytes in [0, 1 << 20] {
+            let cache = Arc::new(FilterCache::new(max_bytes));
+            for _ in 0..2 {
+                for (terms, prefix) in &cases {
+                    let mut clauses: Vec<(Occur, Box<dyn Query>)> = terms
+                        .iter()
+                        .map(|t| {
+                            let filter = CachedFilter {
+                                key: FilterKey::Term(t.clone()),
+                                cache: cache.clone(),
+                            };
+                            (Occur::Must, Box::new(filter) as Box<dyn Query>)
+                        })
+                        .collect();
+                    if let Some(p) = prefix {
+                        let filter = CachedFilter {
+                            key: FilterKey::Prefix(p.clone()),
+                            cache: cache.clone(),
+                        };
+                        clauses.push((Occur::Must, Box::new(filter)));
+                    }
+                    let expected = plain(terms, prefix.clone());
+                    assert!(!expected.is_empty() || terms[0] == term(word, "none"));
+                    assert_eq!(
+                        docs(&BooleanQuery::new(clauses)),
+                        expected,
+                        "{terms:?} {prefix:?}"
+                    );
+                }
+            }
+            let kept = cache.entries.lock().unwrap().map.len();
+            // The rare colour is read from its postings, never kept.
+            assert_eq!(kept, if max_bytes == 0 { 0 } else { 5 });
+        }
+    }
+}
