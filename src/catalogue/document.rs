@@ -147,3 +147,63 @@ impl Fields {
         doc
     }
 }
+
+/// tantivy's type code of a bytes value in a stored document.
+const STORED_BYTES_CODE: u8 = 4;
+
+/// The row in a listing's stored document, as the document store keeps it: the number of
+/// fields (one: only the row is stored), the field, the value's type, its length and its
+/// bytes. tantivy's own document reader copies a bytes value one byte at a time (a twentieth of
+/// a crowd's CPU for the 20 rows of a page); this takes it as it lies. `None` if the document
+/// is not laid out so (a change of tantivy's format): then it is read the usual way.
+pub fn stored_row(mut stored: &[u8], row: Field) -> Option<&[u8]> {
+    use tantivy_common::{BinarySerializable, VInt};
+    let fields = VInt::deserialize_u64(&mut stored).ok()?;
+    let field = u32::deserialize(&mut stored).ok()?;
+    let (&code, rest) = stored.split_first()?;
+    stored = rest;
+    let length = VInt::deserialize_u64(&mut stored).ok()?;
+    (fields == 1
+        && field == row.field_id()
+        && code == STORED_BYTES_CODE
+        && length == stored.len() as u64)
+        .then_some(stored)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The row is taken straight from the store, not through the slow way round.
+    #[test]
+    fn the_stored_row_is_read_as_it_lies() {
+        let (schema, fields) = schema();
+        let index = tantivy::Index::create_in_ram(schema);
+        analysis::register(index.tokenizers());
+        let mut writer = index.writer_with_num_threads(1, 15_000_000).unwrap();
+        let row: Vec<u8> = (0..=255u8).cycle().take(700).collect();
+        let listing = Listing {
+            id: Uuid::now_v7(),
+            household_id: "h".into(),
+            name: "Vải thiều".into(),
+            other_text: "Lục Ngạn".into(),
+            category: "fruit".into(),
+            certifications: vec!["VietGAP".into()],
+            origin_current: Some("24".into()),
+            origin_2008: None,
+            price_vnd: 30_000,
+            in_stock: true,
+            created_at: 0,
+            views: 3,
+            row: row.clone(),
+        };
+        writer.add_document(fields.document(&listing)).unwrap();
+        writer.commit().unwrap();
+        let searcher = index.reader().unwrap().searcher();
+        let store = searcher.segment_reader(0).get_store_reader(0).unwrap();
+        let stored = store.get_document_bytes(0).unwrap();
+        assert_eq!(stored_row(&stored, fields.row), Some(&row[..]));
+        assert_eq!(stored_row(&stored, fields.name_key), None);
+        assert_eq!(stored_row(&stored[..stored.len() - 1], fields.row), None);
+    }
+}

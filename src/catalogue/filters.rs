@@ -13,7 +13,10 @@ use std::sync::{Arc, Mutex};
 
 use lru::LruCache;
 use tantivy::index::SegmentId;
-use tantivy::query::{EnableScoring, Explanation, Query, Scorer, Weight};
+use tantivy::query::{
+    ConstScoreQuery, EnableScoring, Explanation, FuzzyTermQuery, Query, Scorer, TermQuery, Weight,
+    intersect_scorers,
+};
 use tantivy::schema::IndexRecordOption;
 use tantivy::{DocId, DocSet, Score, SeekDangerResult, SegmentReader, TERMINATED, Term};
 
@@ -75,6 +78,20 @@ impl Bits {
                 None => return TERMINATED,
             }
         }
+    }
+
+    /// The documents in each of these (of one segment).
+    fn intersection(first: &Bits, second: &Bits, others: &[Arc<Bits>]) -> Bits {
+        let mut words: Vec<u64> = (first.words.iter().zip(&second.words))
+            .map(|(a, b)| a & b)
+            .collect();
+        for other in others {
+            for (word, with) in words.iter_mut().zip(&other.words) {
+                *word &= with;
+            }
+        }
+        let len = words.iter().map(|word| word.count_ones()).sum();
+        Bits { words, len }
     }
 
     fn bytes(&self) -> usize {
@@ -184,67 +201,94 @@ impl FilterCache {
     }
 }
 
-/// A filter (no score) answered from the cache's bitsets where its term is common, from its
-/// postings elsewhere.
+/// Filters (no score) that a match must all pass: the cache's bitsets of those common in a
+/// segment, intersected a word (64 listings) at a time, and the postings of the others.
 #[derive(Clone)]
 pub struct CachedFilter {
-    pub key: FilterKey,
+    pub keys: Vec<FilterKey>,
     pub cache: Arc<FilterCache>,
 }
 
 impl std::fmt::Debug for CachedFilter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "CachedFilter({:?})", self.key)
+        write!(f, "CachedFilter({:?})", self.keys)
     }
 }
 
 impl Query for CachedFilter {
     fn weight(&self, scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
-        // Where the bitset does not pay, the query it stands for.
-        let fallback: Box<dyn Query> = match &self.key {
-            FilterKey::Term(term) => Box::new(tantivy::query::TermQuery::new(
-                term.clone(),
-                IndexRecordOption::Basic,
-            )),
-            FilterKey::Prefix(term) => Box::new(tantivy::query::FuzzyTermQuery::new_prefix(
-                term.clone(),
-                0,
-                true,
-            )),
-        };
-        let fallback = tantivy::query::ConstScoreQuery::new(fallback, 0.0).weight(scoring)?;
+        // Where a bitset does not pay, the query a key stands for.
+        let fallbacks = self
+            .keys
+            .iter()
+            .map(|key| {
+                let query: Box<dyn Query> = match key {
+                    FilterKey::Term(term) => {
+                        Box::new(TermQuery::new(term.clone(), IndexRecordOption::Basic))
+                    }
+                    FilterKey::Prefix(term) => {
+                        Box::new(FuzzyTermQuery::new_prefix(term.clone(), 0, true))
+                    }
+                };
+                ConstScoreQuery::new(query, 0.0).weight(scoring)
+            })
+            .collect::<tantivy::Result<_>>()?;
         Ok(Box::new(CachedFilterWeight {
-            key: self.key.clone(),
+            keys: self.keys.clone(),
             cache: self.cache.clone(),
-            fallback,
+            fallbacks,
         }))
     }
 
     fn query_terms<'a>(&'a self, visitor: &mut dyn FnMut(&'a Term, bool)) {
-        match &self.key {
-            FilterKey::Term(term) | FilterKey::Prefix(term) => visitor(term, false),
+        for key in &self.keys {
+            match key {
+                FilterKey::Term(term) | FilterKey::Prefix(term) => visitor(term, false),
+            }
         }
     }
 }
 
 struct CachedFilterWeight {
-    key: FilterKey,
+    keys: Vec<FilterKey>,
     cache: Arc<FilterCache>,
-    fallback: Box<dyn Weight>,
+    fallbacks: Vec<Box<dyn Weight>>,
 }
 
 impl Weight for CachedFilterWeight {
     fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
-        if self.cache.enabled()
-            && let Some(bits) = self.cache.bits(reader, &self.key)?
-        {
-            return Ok(Box::new(BitsScorer::new(bits)));
+        let mut bitsets = Vec::new();
+        let mut scorers: Vec<Box<dyn Scorer>> = Vec::new();
+        for (key, fallback) in self.keys.iter().zip(&self.fallbacks) {
+            let bits = if self.cache.enabled() {
+                self.cache.bits(reader, key)?
+            } else {
+                None
+            };
+            match bits {
+                Some(bits) => bitsets.push(bits),
+                None => scorers.push(fallback.scorer(reader, boost)?),
+            }
         }
-        self.fallback.scorer(reader, boost)
+        let all = match bitsets.as_slice() {
+            [] => None,
+            [one] => Some(one.clone()),
+            [first, second, others @ ..] => {
+                Some(Arc::new(Bits::intersection(first, second, others)))
+            }
+        };
+        scorers.extend(all.map(|bits| Box::new(BitsScorer::new(bits)) as Box<dyn Scorer>));
+        Ok(intersect_scorers(scorers, reader.num_docs()))
     }
 
     fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
-        self.fallback.explain(reader, doc)
+        let mut scorer = self.scorer(reader, 1.0)?;
+        if scorer.seek(doc) != doc {
+            return Err(tantivy::TantivyError::InvalidArgument(format!(
+                "document {doc} does not match"
+            )));
+        }
+        Ok(Explanation::new("CachedFilter", 0.0))
     }
 }
 
@@ -418,36 +462,24 @@ mod tests {
             (vec![term(word, "vai"), term(colour, "rare")], None),
             (vec![term(word, "cam")], Some(term(word, "lo"))),
             (vec![term(word, "vai")], Some(term(word, "lo3"))),
+            (vec![term(word, "vai"), term(colour, "green")], Some(term(word, "lo"))),
+            (vec![term(word, "cam"), term(colour, "rare")], Some(term(word, "lo"))),
             (vec![term(word, "none")], None),
         ];
         for max_bytes in [0, 1 << 20] {
             let cache = Arc::new(FilterCache::new(max_bytes));
             for _ in 0..2 {
                 for (terms, prefix) in &cases {
-                    let mut clauses: Vec<(Occur, Box<dyn Query>)> = terms
-                        .iter()
-                        .map(|t| {
-                            let filter = CachedFilter {
-                                key: FilterKey::Term(t.clone()),
-                                cache: cache.clone(),
-                            };
-                            (Occur::Must, Box::new(filter) as Box<dyn Query>)
-                        })
-                        .collect();
-                    if let Some(p) = prefix {
-                        let filter = CachedFilter {
-                            key: FilterKey::Prefix(p.clone()),
-                            cache: cache.clone(),
-                        };
-                        clauses.push((Occur::Must, Box::new(filter)));
-                    }
+                    let mut keys: Vec<FilterKey> =
+                        terms.iter().cloned().map(FilterKey::Term).collect();
+                    keys.extend(prefix.clone().map(FilterKey::Prefix));
+                    let filter = CachedFilter {
+                        keys,
+                        cache: cache.clone(),
+                    };
                     let expected = plain(terms, prefix.clone());
                     assert!(!expected.is_empty() || terms[0] == term(word, "none"));
-                    assert_eq!(
-                        docs(&BooleanQuery::new(clauses)),
-                        expected,
-                        "{terms:?} {prefix:?}"
-                    );
+                    assert_eq!(docs(&filter), expected, "{terms:?} {prefix:?}");
                 }
             }
             let kept = cache.entries.lock().unwrap().map.len();

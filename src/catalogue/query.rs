@@ -4,6 +4,7 @@
 //! filters applied.
 
 use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
 use std::ops::Bound;
 use std::sync::Arc;
 
@@ -23,7 +24,7 @@ use super::analysis::{QueryWord, pair_term, query_words};
 use super::bonus::WithBonuses;
 use super::document::{
     CATEGORY, CERTIFICATION, CREATED_AT, Fields, IN_STOCK, ORIGIN_2008, ORIGIN_CURRENT, PRICE,
-    VIEWS,
+    VIEWS, stored_row,
 };
 use super::filters::{CachedFilter, FilterCache, FilterKey};
 use super::sorted::ByValueThenId;
@@ -172,7 +173,7 @@ impl SearchPlan {
         let cache = &self.filters;
         let (matching, bonuses) = word_clauses(fields, cache, &self.words, scored);
         let full = WithBonuses {
-            required: assemble(copy(&matching), filters(fields, cache, query, None)),
+            required: assemble(cache, matching.copy(), filters(fields, query, None)),
             bonuses,
         };
         let (hits, total) = page(searcher, fields, &full, query)?;
@@ -181,7 +182,7 @@ impl SearchPlan {
             // Each facet counts with every filter but its own, so a menu shows the other
             // choices (counts, so no scores).
             let without_own =
-                assemble(copy(&matching), filters(fields, cache, query, Some(*facet)));
+                assemble(cache, matching.copy(), filters(fields, query, Some(*facet)));
             facets.insert(
                 facet.name(),
                 count_facet(searcher, without_own.as_ref(), *facet, query.map)?,
@@ -195,15 +196,24 @@ impl SearchPlan {
     }
 }
 
-type Clause = (Occur, Box<dyn Query>);
-/// Queries that only add to the score of what the clauses match.
+/// Queries that only add to the score of what the required clauses match.
 type Bonuses = Vec<Box<dyn Query>>;
 
-fn copy(clauses: &[Clause]) -> Vec<Clause> {
-    clauses
-        .iter()
-        .map(|(occur, query)| (*occur, query.box_clone()))
-        .collect()
+/// What a search's matches must have: terms and prefixes the filter cache may answer (all of
+/// them as one bitset, [`CachedFilter`]), and other queries.
+#[derive(Default)]
+struct Required {
+    cached: Vec<FilterKey>,
+    queries: Vec<Box<dyn Query>>,
+}
+
+impl Required {
+    fn copy(&self) -> Required {
+        Required {
+            cached: self.cached.clone(),
+            queries: self.queries.iter().map(|query| query.box_clone()).collect(),
+        }
+    }
 }
 
 fn boxed(query: impl Query) -> Box<dyn Query> {
@@ -275,16 +285,16 @@ fn word_match(
 /// at the matches only.
 fn word_clauses(
     fields: &Fields,
-    cache: &Arc<FilterCache>,
+    cache: &FilterCache,
     words: &[(QueryWord, WordMatch)],
     scored: bool,
-) -> (Vec<Clause>, Bonuses) {
+) -> (Required, Bonuses) {
     let record = if scored {
         IndexRecordOption::WithFreqs
     } else {
         IndexRecordOption::Basic
     };
-    let mut clauses = Vec::new();
+    let mut required = Required::default();
     let mut bonuses = Vec::new();
     for (i, (word, how)) in words.iter().enumerate() {
         let term = Term::from_field_text(fields.folded, &word.folded);
@@ -300,38 +310,38 @@ fn word_clauses(
                 ways.into_iter().map(|way| (Occur::Should, way)).collect(),
             ))
         };
-        // A bitset of the cache where the word is common: the prefix's constant score is the
-        // same for every match, so it ranks nothing and the filter may drop it.
-        let cached = |key| {
-            boxed(CachedFilter {
-                key,
-                cache: cache.clone(),
-            })
-        };
+        // A filter of the cache where it keeps bitsets: the prefix's constant score is the same
+        // for every match, so it ranks nothing and the filter may drop it.
         let matching = match *how {
-            WordMatch::Word if cache.enabled() => cached(FilterKey::Term(term.clone())),
-            WordMatch::Word => folded(),
-            WordMatch::Prefix if cache.enabled() => cached(FilterKey::Prefix(term.clone())),
-            WordMatch::Prefix => prefix(),
+            WordMatch::Word | WordMatch::Prefix if cache.enabled() => {
+                required.cached.push(if *how == WordMatch::Word {
+                    FilterKey::Term(term.clone())
+                } else {
+                    FilterKey::Prefix(term.clone())
+                });
+                None
+            }
+            WordMatch::Word => Some(folded()),
+            WordMatch::Prefix => Some(prefix()),
             WordMatch::Typos {
                 prefix: with_prefix,
             } => {
                 let typos = FuzzyTermQuery::new(term.clone(), typos_allowed(&word.folded), true);
                 let typos = boxed(BoostQuery::new(boxed(typos), 0.5));
-                if with_prefix {
+                Some(if with_prefix {
                     either(vec![typos, prefix()])
                 } else {
                     typos
-                }
+                })
             }
             WordMatch::PairPrefix => {
                 let pair = pair_term(&words[i - 1].0.folded, &word.folded);
                 let pairs =
                     FuzzyTermQuery::new_prefix(Term::from_field_text(fields.pairs, &pair), 0, true);
-                either(vec![folded(), boxed(pairs)])
+                Some(either(vec![folded(), boxed(pairs)]))
             }
         };
-        clauses.push((Occur::Must, matching));
+        required.queries.extend(matching);
         let filtered_word = *how == WordMatch::Word && cache.enabled();
         if scored && (*how == WordMatch::Prefix || filtered_word) {
             bonuses.push(folded());
@@ -356,7 +366,7 @@ fn word_clauses(
             bonuses.push(boxed(BoostQuery::new(boxed(side_by_side), 1.5)));
         }
     }
-    (clauses, bonuses)
+    (required, bonuses)
 }
 
 /// Whether the index has a longer word beginning with `word`, and how many listings have a word
@@ -386,32 +396,16 @@ fn prefix_terms(
     Ok((longer, freq))
 }
 
-fn filter(query: impl Query) -> Clause {
-    (Occur::Must, boxed(ConstScoreQuery::new(boxed(query), 0.0)))
-}
-
-/// A filter of one term, read from the cache's bitsets where the term is common.
-fn term_filter(cache: &Arc<FilterCache>, term: Term) -> Clause {
-    let cached = CachedFilter {
-        key: FilterKey::Term(term),
-        cache: cache.clone(),
-    };
-    (Occur::Must, boxed(cached))
-}
-
-/// The filters of the query, but for the one a facet counts over.
-fn filters(
-    fields: &Fields,
-    cache: &Arc<FilterCache>,
-    query: &CatalogueQuery,
-    except: Option<Facet>,
-) -> Vec<Clause> {
-    let text_filter = |field, value| term_filter(cache, Term::from_field_text(field, value));
-    let mut clauses = Vec::new();
+/// The filters of the query, but for the one a facet counts over: terms (for the filter
+/// cache), and the price range.
+fn filters(fields: &Fields, query: &CatalogueQuery, except: Option<Facet>) -> Required {
+    let text_filter = |field, value| FilterKey::Term(Term::from_field_text(field, value));
+    let mut cached = Vec::new();
+    let mut price = None;
     if let Some(category) = query.category.as_deref()
         && except != Some(Facet::Category)
     {
-        clauses.push(text_filter(fields.category, category));
+        cached.push(text_filter(fields.category, category));
     }
     if let Some(code) = query.origin.as_deref()
         && except != Some(Facet::Province)
@@ -420,15 +414,15 @@ fn filters(
             ProvinceMap::Current => fields.origin_current,
             ProvinceMap::Former => fields.origin_2008,
         };
-        clauses.push(text_filter(field, code));
+        cached.push(text_filter(field, code));
     }
     if let Some(household) = query.household_id.as_deref() {
-        clauses.push(text_filter(fields.household, household));
+        cached.push(text_filter(fields.household, household));
     }
     if let Some(certification) = query.certification.as_deref()
         && except != Some(Facet::Certification)
     {
-        clauses.push(text_filter(fields.certification, certification));
+        cached.push(text_filter(fields.certification, certification));
     }
     if (query.min_price_vnd.is_some() || query.max_price_vnd.is_some())
         && except != Some(Facet::Price)
@@ -438,27 +432,42 @@ fn filters(
                 Bound::Included(Term::from_field_i64(fields.price, v))
             })
         };
-        clauses.push(filter(RangeQuery::new(
-            bound(query.min_price_vnd),
-            bound(query.max_price_vnd),
-        )));
+        let range = RangeQuery::new(bound(query.min_price_vnd), bound(query.max_price_vnd));
+        price = Some(boxed(ConstScoreQuery::new(boxed(range), 0.0)));
     }
     if query.in_stock {
-        clauses.push(term_filter(
-            cache,
-            Term::from_field_bool(fields.in_stock, true),
-        ));
+        cached.push(FilterKey::Term(Term::from_field_bool(
+            fields.in_stock,
+            true,
+        )));
     }
-    clauses
+    Required {
+        cached,
+        queries: price.into_iter().collect(),
+    }
 }
 
-fn assemble(words: Vec<Clause>, filters: Vec<Clause>) -> Box<dyn Query> {
-    let mut clauses = words;
-    if !clauses.iter().any(|(occur, _)| *occur == Occur::Must) {
-        clauses.push((Occur::Must, boxed(AllQuery)));
+/// One query of everything required: the filters the cache may answer as one.
+fn assemble(cache: &Arc<FilterCache>, words: Required, filters: Required) -> Box<dyn Query> {
+    let mut cached = words.cached;
+    cached.extend(filters.cached);
+    let mut queries = words.queries;
+    queries.extend(filters.queries);
+    if !cached.is_empty() {
+        queries.push(boxed(CachedFilter {
+            keys: cached,
+            cache: cache.clone(),
+        }));
     }
-    clauses.extend(filters);
-    boxed(BooleanQuery::new(clauses))
+    if queries.is_empty() {
+        queries.push(boxed(AllQuery));
+    }
+    boxed(BooleanQuery::new(
+        queries
+            .into_iter()
+            .map(|query| (Occur::Must, query))
+            .collect(),
+    ))
 }
 
 /// The rows of a page, and how many documents match. Relevance ranks the listings in stock
@@ -505,13 +514,28 @@ fn page(
         return Ok((Vec::new(), total));
     }
     let mut hits = Vec::with_capacity(addresses.len());
+    // A store reader for each segment of the page (opening one reads no data).
+    let mut stores = BTreeMap::new();
     for address in addresses {
-        let doc: TantivyDocument = searcher.doc(address)?;
-        let row = doc
-            .get_first(fields.row)
-            .and_then(|value| value.as_bytes())
-            .unwrap_or_default()
-            .to_vec();
+        let store = match stores.entry(address.segment_ord) {
+            Entry::Occupied(store) => store.into_mut(),
+            Entry::Vacant(store) => store.insert(
+                searcher
+                    .segment_reader(address.segment_ord)
+                    .get_store_reader(0)?,
+            ),
+        };
+        let stored = store.get_document_bytes(address.doc_id)?;
+        let row = match stored_row(&stored, fields.row) {
+            Some(row) => row.to_vec(),
+            None => {
+                let doc: TantivyDocument = searcher.doc(address)?;
+                doc.get_first(fields.row)
+                    .and_then(|value| value.as_bytes())
+                    .unwrap_or_default()
+                    .to_vec()
+            }
+        };
         hits.push(Hit { row });
     }
     Ok((hits, total))
