@@ -462,8 +462,14 @@ mod tests {
             (vec![term(word, "vai"), term(colour, "rare")], None),
             (vec![term(word, "cam")], Some(term(word, "lo"))),
             (vec![term(word, "vai")], Some(term(word, "lo3"))),
-            (vec![term(word, "vai"), term(colour, "green")], Some(term(word, "lo"))),
-            (vec![term(word, "cam"), term(colour, "rare")], Some(term(word, "lo"))),
+            (
+                vec![term(word, "vai"), term(colour, "green")],
+                Some(term(word, "lo")),
+            ),
+            (
+                vec![term(word, "cam"), term(colour, "rare")],
+                Some(term(word, "lo")),
+            ),
             (vec![term(word, "none")], None),
         ];
         for max_bytes in [0, 1 << 20] {

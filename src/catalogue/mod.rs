@@ -13,9 +13,11 @@ mod filters;
 mod follower;
 mod names;
 mod query;
+mod queue;
 pub mod repo;
 mod sorted;
 
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
@@ -120,11 +122,11 @@ pub struct Catalogue {
     names: Arc<names::NameIndex>,
     sync: Arc<SyncState>,
     wake: Mutex<mpsc::Sender<()>>,
-    /// The threads of the large searches, which take them first come first served. Searches
-    /// are bound by the CPU: as many at once as there are cores finish each in its own time,
-    /// where a crowd of them sharing the cores would each take as long as all of them (and a
-    /// burst would start a thread each).
-    large_searches: rayon::ThreadPool,
+    /// The threads of the large searches, which take them first come first served within each
+    /// asker's line, the askers in turn ([`queue`]). Searches are bound by the CPU: as many at
+    /// once as there are cores finish each in its own time, where a crowd of them sharing the
+    /// cores would each take as long as all of them (and a burst would start a thread each).
+    large_searches: queue::FairPool<Option<IpAddr>>,
     quick_search_listings: u64,
     filters: Arc<filters::FilterCache>,
 }
@@ -180,10 +182,7 @@ impl Catalogue {
             wake: Mutex::new(wake),
             quick_search_listings: options.quick_search_listings,
             filters: Arc::new(filters::FilterCache::new(options.filter_cache_bytes)),
-            large_searches: rayon::ThreadPoolBuilder::new()
-                .num_threads(options.search_threads)
-                .thread_name(|i| format!("search-{i}"))
-                .build()?,
+            large_searches: queue::FairPool::start(options.search_threads, "search")?,
         }))
     }
 
@@ -196,15 +195,20 @@ impl Catalogue {
         Ok(SearchPlan::new(index, query, quick_max)?)
     }
 
-    /// Answers a search: where the request is when it is quick, else on the next free thread
-    /// of the large searches (a search whose asker has gone by then is not run).
-    pub async fn answer(&self, query: CatalogueQuery) -> anyhow::Result<CatalogueAnswer> {
+    /// Answers a search: where the request is when it is quick, else on a thread of the large
+    /// searches, in its turn among `asker`'s (the client's address) and others' (a search whose
+    /// asker has gone by then is not run).
+    pub async fn answer(
+        &self,
+        query: CatalogueQuery,
+        asker: Option<IpAddr>,
+    ) -> anyhow::Result<CatalogueAnswer> {
         let plan = self.plan(query)?;
         if plan.is_quick() {
             return run_caught(&plan);
         }
         let (answer, answered) = tokio::sync::oneshot::channel();
-        self.large_searches.spawn(move || {
+        self.large_searches.spawn(asker, move || {
             if !answer.is_closed() {
                 let _ = answer.send(run_caught(&plan));
             }

@@ -190,6 +190,7 @@ pub(crate) async fn create_product(
         (status = 422, description = "`validation_failed`: unknown sort, category, certification; bad price range or paging; `q` over 200 characters or 10 words, any parameter over 200 characters", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn list_products(
+    req: HttpRequest,
     ctx: web::Data<Context>,
     cache: web::Data<ListingCache>,
     caller: MaybeUser,
@@ -220,7 +221,8 @@ pub(crate) async fn list_products(
             }
         }
     }
-    let list = service::list(&ctx, caller.0, &search).await?;
+    let client = client_address(&req, &ctx.settings.auth.trusted_proxies);
+    let list = service::list(&ctx, caller.0, &search, client).await?;
     let page = list.page;
     let answer = ProductPage {
         items: page.items,

@@ -5,6 +5,7 @@ use super::model::{
     ProductStatus, with_origin,
 };
 use std::collections::BTreeMap;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use super::repo::{self, Product, ProductFilter};
@@ -172,10 +173,12 @@ pub async fn create(
     Ok(product)
 }
 
+/// `asker`: the client's address, whose large searches take turns with other clients'.
 pub async fn list(
     ctx: &Context,
     caller: Option<CurrentUser>,
     search: &ProductSearch,
+    asker: Option<IpAddr>,
 ) -> AppResult<ProductList> {
     let mut problems = Problems::new();
     let paging = Paging::parse(search.page, search.per_page, &mut problems.0);
@@ -264,7 +267,7 @@ pub async fn list(
             ));
         }
         let query = catalogue_query(search, &filter, map, sort, paging, facets);
-        return from_catalogue(catalogue.clone(), query, paging).await;
+        return from_catalogue(catalogue.clone(), query, paging, asker).await;
     }
     if !facets.is_empty() {
         return Err(AppError::invalid_field(
@@ -371,8 +374,12 @@ async fn from_catalogue(
     catalogue: Arc<Catalogue>,
     query: CatalogueQuery,
     paging: Paging,
+    asker: Option<IpAddr>,
 ) -> AppResult<ProductList> {
-    let answer = catalogue.answer(query).await.map_err(AppError::Internal)?;
+    let answer = catalogue
+        .answer(query, asker)
+        .await
+        .map_err(AppError::Internal)?;
     let rows = answer
         .hits
         .iter()
@@ -420,7 +427,7 @@ pub async fn get(
     views: &ViewCounter,
     caller: Option<CurrentUser>,
     id: &str,
-    client: Option<std::net::IpAddr>,
+    client: Option<IpAddr>,
 ) -> AppResult<Product> {
     let id = from_path(id, ProductId::parse, "product")?;
     let (mut product, _) = ctx

@@ -373,12 +373,15 @@ on_both_backends!(
 );
 
 /// Searches that may visit more than `catalogue.quick_search_listings` queue for the search
-/// threads. With every search counted large and one such thread, a burst of searches answers
-/// each as it does alone, and the filters and sorts answer as they do where they run at once.
+/// threads, each client's in its own line, the clients in turn. With every search counted large
+/// and one such thread, a burst of searches from several clients (behind a trusted proxy)
+/// answers each as it does alone, and the filters and sorts answer as they do where they run at
+/// once.
 async fn large_searches_wait_their_turn_and_answer_alike(backend: Backend) {
     let Some(app) = spawn_app_with(backend, |settings| {
         settings.catalogue.quick_search_listings = 0;
         settings.catalogue.search_threads = 1;
+        settings.auth.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()];
     })
     .await
     else {
@@ -414,15 +417,38 @@ async fn large_searches_wait_their_turn_and_answer_alike(backend: Backend) {
     assert_eq!(ids(&alone[1]["items"]).len(), 5);
     assert_eq!(alone[2]["total"], 9);
     assert_eq!(alone[3]["total"], 7);
+    // One client floods, two others ask a few times each.
+    let clients = [
+        "198.51.100.7",
+        "198.51.100.7",
+        "198.51.100.7",
+        "203.0.113.1",
+        "203.0.113.2",
+    ];
     let burst = (0..8)
-        .flat_map(|_| paths.iter().enumerate())
-        .map(|(i, path)| {
-            let app = &app;
-            async move { (i, app.get(path, None).await) }
+        .flat_map(|round| {
+            paths
+                .iter()
+                .enumerate()
+                .map(move |(i, path)| (round, i, path))
+        })
+        .map(|(round, i, path)| {
+            let (app, client) = (&app, clients[(round + i) % clients.len()]);
+            async move {
+                let answer = app
+                    .client
+                    .get(app.url(path))
+                    .header("X-Forwarded-For", client)
+                    .send()
+                    .await
+                    .unwrap();
+                let status = answer.status().as_u16();
+                (i, status, answer.json::<Value>().await.unwrap())
+            }
         });
-    for (i, answer) in futures_util::future::join_all(burst).await {
-        assert_eq!(answer.status, 200, "{}", answer.text);
-        assert_eq!(answer.json(), alone[i], "{}", paths[i]);
+    for (i, status, answer) in futures_util::future::join_all(burst).await {
+        assert_eq!(status, 200, "{answer}");
+        assert_eq!(answer, alone[i], "{}", paths[i]);
     }
     filters_and_sorts_apply_with_q(app).await;
 }
