@@ -12,12 +12,12 @@
 use std::sync::{Arc, Mutex};
 
 use lru::LruCache;
-use tantivy::index::SegmentId;
+use tantivy::index::{InvertedIndexReader, SegmentId};
 use tantivy::query::{
-    ConstScoreQuery, EnableScoring, Explanation, FuzzyTermQuery, Query, Scorer, TermQuery, Weight,
-    intersect_scorers,
+    ConstScorer, EmptyScorer, EnableScoring, Explanation, Query, Scorer, Weight, intersect_scorers,
 };
 use tantivy::schema::IndexRecordOption;
+use tantivy::termdict::TermStreamer;
 use tantivy::{DocId, DocSet, Score, SeekDangerResult, SegmentReader, TERMINATED, Term};
 
 /// A term is kept as a bitset when it is in at least one document in this many of a segment:
@@ -150,36 +150,43 @@ impl FilterCache {
         }
     }
 
-    /// The bitset of `key` in this segment, read from its postings the first time; `None`
-    /// where the term is too rare there for a bitset to pay (its postings are the cheaper way).
-    fn bits(&self, reader: &SegmentReader, key: &FilterKey) -> tantivy::Result<Option<Arc<Bits>>> {
+    /// What `key` matches in this segment: the kept bitset, else one read from its postings
+    /// (kept where the term is common enough for a bitset to pay), else, for a rare term, its
+    /// postings as they are. The term dictionary is read once either way.
+    fn matches(&self, reader: &SegmentReader, key: &FilterKey) -> tantivy::Result<Matches> {
         let cache_key = (reader.segment_id(), key.clone());
-        if let Some(bits) = self.get(&cache_key) {
-            return Ok(Some(bits));
+        if self.enabled()
+            && let Some(bits) = self.get(&cache_key)
+        {
+            return Ok(Matches::Bits(bits));
         }
-        let max_doc = reader.max_doc();
-        let (field, start) = match key {
-            FilterKey::Term(term) | FilterKey::Prefix(term) => {
-                (term.field(), term.serialized_value_bytes())
-            }
-        };
-        let inverted = reader.inverted_index(field)?;
+        let (FilterKey::Term(term) | FilterKey::Prefix(term)) = key;
+        let inverted = reader.inverted_index(term.field())?;
         let mut infos = Vec::new();
         match key {
             FilterKey::Term(term) => infos.extend(inverted.get_term_info(term)?),
-            FilterKey::Prefix(_) => {
-                // No UTF-8 text holds the byte 0xFF: every term beginning so sorts below this.
-                let end = [start, &[0xFF]].concat();
-                let mut terms = inverted.terms().range().ge(start).lt(&end).into_stream()?;
+            FilterKey::Prefix(prefix) => {
+                let mut terms = terms_beginning_with(&inverted, prefix.serialized_value_bytes())?;
                 while terms.advance() {
                     infos.push(terms.value().clone());
                 }
             }
         }
+        let max_doc = reader.max_doc();
         let postings: u64 = infos.iter().map(|info| u64::from(info.doc_freq)).sum();
-        if postings * DENSE_ENOUGH < u64::from(max_doc) {
-            return Ok(None);
+        let kept = self.enabled() && postings * DENSE_ENOUGH >= u64::from(max_doc);
+        if !kept && let FilterKey::Term(_) = key {
+            // One posting list, walked as a term query without scores would.
+            return Ok(Matches::Scorer(match infos.first() {
+                Some(info) => {
+                    let docs =
+                        inverted.read_postings_from_terminfo(info, IndexRecordOption::Basic)?;
+                    Box::new(ConstScorer::new(docs, 0.0))
+                }
+                None => Box::new(EmptyScorer),
+            }));
         }
+        // A prefix's terms in one bitset, as tantivy's prefix query reads them, kept if common.
         let mut bits = Bits::with_max_doc(max_doc);
         for info in &infos {
             let mut docs =
@@ -196,13 +203,32 @@ impl FilterCache {
             }
         }
         let bits = Arc::new(bits);
-        self.put(cache_key, bits.clone());
-        Ok(Some(bits))
+        if kept {
+            self.put(cache_key, bits.clone());
+        }
+        Ok(Matches::Bits(bits))
     }
 }
 
+/// What a filter matches in one segment.
+enum Matches {
+    Bits(Arc<Bits>),
+    Scorer(Box<dyn Scorer>),
+}
+
+/// The terms of a field that begin with `prefix`, in order.
+pub fn terms_beginning_with<'a>(
+    inverted: &'a InvertedIndexReader,
+    prefix: &[u8],
+) -> std::io::Result<TermStreamer<'a>> {
+    // No UTF-8 text holds the byte 0xFF: every term beginning so sorts below this.
+    let end = [prefix, &[0xFF]].concat();
+    inverted.terms().range().ge(prefix).lt(&end).into_stream()
+}
+
 /// Filters (no score) that a match must all pass: the cache's bitsets of those common in a
-/// segment, intersected a word (64 listings) at a time, and the postings of the others.
+/// segment and a bitset of each rare prefix, intersected a word (64 listings) at a time, and the
+/// postings of rare terms. Its own weight: it needs no statistics of the searcher.
 #[derive(Clone)]
 pub struct CachedFilter {
     pub keys: Vec<FilterKey>,
@@ -216,28 +242,8 @@ impl std::fmt::Debug for CachedFilter {
 }
 
 impl Query for CachedFilter {
-    fn weight(&self, scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
-        // Where a bitset does not pay, the query a key stands for.
-        let fallbacks = self
-            .keys
-            .iter()
-            .map(|key| {
-                let query: Box<dyn Query> = match key {
-                    FilterKey::Term(term) => {
-                        Box::new(TermQuery::new(term.clone(), IndexRecordOption::Basic))
-                    }
-                    FilterKey::Prefix(term) => {
-                        Box::new(FuzzyTermQuery::new_prefix(term.clone(), 0, true))
-                    }
-                };
-                ConstScoreQuery::new(query, 0.0).weight(scoring)
-            })
-            .collect::<tantivy::Result<_>>()?;
-        Ok(Box::new(CachedFilterWeight {
-            keys: self.keys.clone(),
-            cache: self.cache.clone(),
-            fallbacks,
-        }))
+    fn weight(&self, _: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
+        Ok(Box::new(self.clone()))
     }
 
     fn query_terms<'a>(&'a self, visitor: &mut dyn FnMut(&'a Term, bool)) {
@@ -249,25 +255,14 @@ impl Query for CachedFilter {
     }
 }
 
-struct CachedFilterWeight {
-    keys: Vec<FilterKey>,
-    cache: Arc<FilterCache>,
-    fallbacks: Vec<Box<dyn Weight>>,
-}
-
-impl Weight for CachedFilterWeight {
-    fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
+impl Weight for CachedFilter {
+    fn scorer(&self, reader: &SegmentReader, _: Score) -> tantivy::Result<Box<dyn Scorer>> {
         let mut bitsets = Vec::new();
         let mut scorers: Vec<Box<dyn Scorer>> = Vec::new();
-        for (key, fallback) in self.keys.iter().zip(&self.fallbacks) {
-            let bits = if self.cache.enabled() {
-                self.cache.bits(reader, key)?
-            } else {
-                None
-            };
-            match bits {
-                Some(bits) => bitsets.push(bits),
-                None => scorers.push(fallback.scorer(reader, boost)?),
+        for key in &self.keys {
+            match self.cache.matches(reader, key)? {
+                Matches::Bits(bits) => bitsets.push(bits),
+                Matches::Scorer(scorer) => scorers.push(scorer),
             }
         }
         let all = match bitsets.as_slice() {

@@ -26,7 +26,7 @@ use super::document::{
     CATEGORY, CERTIFICATION, CREATED_AT, Fields, IN_STOCK, ORIGIN_2008, ORIGIN_CURRENT, PRICE,
     VIEWS, stored_row,
 };
-use super::filters::{CachedFilter, FilterCache, FilterKey};
+use super::filters::{CachedFilter, FilterCache, FilterKey, terms_beginning_with};
 use super::sorted::ByValueThenId;
 use crate::admin_map::ProvinceMap;
 
@@ -379,12 +379,10 @@ fn prefix_terms(
     cap: u64,
 ) -> tantivy::Result<(bool, u64)> {
     let start = word.folded.as_bytes();
-    // No UTF-8 text holds the byte 0xFF: every word that begins so sorts below this.
-    let end = [start, &[0xFF]].concat();
     let (mut longer, mut freq) = (false, 0);
     for segment in searcher.segment_readers() {
         let inverted = segment.inverted_index(fields.folded)?;
-        let mut terms = inverted.terms().range().ge(start).lt(&end).into_stream()?;
+        let mut terms = terms_beginning_with(&inverted, start)?;
         while terms.advance() {
             longer |= terms.key() != start;
             freq += u64::from(terms.value().doc_freq);
