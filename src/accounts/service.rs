@@ -4,7 +4,6 @@ use crate::auth::model::AccountStatus;
 use crate::auth::repo::User;
 use crate::auth::{CurrentUser, repo};
 use crate::context::Context;
-use crate::db::write_transaction;
 use crate::error::{AppError, AppResult};
 use crate::ids::{UserId, from_path};
 
@@ -45,23 +44,21 @@ pub async fn set_account_status(
     let timezone = ctx.timezone;
     let user = ctx
         .db
-        .run(move |conn| {
-            write_transaction(conn, |conn| {
-                let mut user =
-                    repo::find_user(conn, &id)?.ok_or_else(|| AppError::not_found("user"))?;
-                if user.status == status {
-                    return Ok(user);
-                }
-                repo::set_user_status(conn, &id, status)?;
-                if status == AccountStatus::Suspended {
-                    repo::delete_user_tokens(conn, &id)?;
-                    crate::households::service::suspend_with_owner(conn, &id, timezone)?;
-                } else {
-                    crate::households::service::reinstate_with_owner(conn, &id, timezone)?;
-                }
-                user.status = status;
-                Ok(user)
-            })
+        .write(move |conn| {
+            let mut user =
+                repo::find_user(conn, &id)?.ok_or_else(|| AppError::not_found("user"))?;
+            if user.status == status {
+                return Ok(user);
+            }
+            repo::set_user_status(conn, &id, status)?;
+            if status == AccountStatus::Suspended {
+                repo::delete_user_tokens(conn, &id)?;
+                crate::households::service::suspend_with_owner(conn, &id, timezone)?;
+            } else {
+                crate::households::service::reinstate_with_owner(conn, &id, timezone)?;
+            }
+            user.status = status;
+            Ok(user)
         })
         .await?;
     // Its households' products leave (or rejoin) the listing: searches after this answer show it.

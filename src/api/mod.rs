@@ -12,8 +12,10 @@ use serde::de::DeserializeOwned;
 
 use crate::error::{AppError, FieldError};
 
+pub mod idempotency;
 pub mod resource;
 pub mod spreadsheet;
+pub use idempotency::IdempotencyKey;
 pub(crate) use resource::api_resource;
 pub use resource::{Problem, registered_routes};
 

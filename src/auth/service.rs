@@ -9,7 +9,7 @@ use super::throttle::{LoginThrottle, RegistrationThrottle};
 use super::{password, token};
 use crate::config::AuthSettings;
 use crate::context::Context;
-use crate::db::{DbConnection, write_transaction};
+use crate::db::DbConnection;
 use crate::error::{AppError, AppResult};
 use crate::ids::UserId;
 use crate::time::now_utc;
@@ -171,9 +171,7 @@ pub async fn register(
     let plain = account.password.clone();
     let password_hash = guards.hashing.run(move || password::hash(&plain)).await??;
     ctx.db
-        .run(move |conn| {
-            write_transaction(conn, |conn| insert_account(conn, account, password_hash))
-        })
+        .write(move |conn| insert_account(conn, account, password_hash))
         .await
 }
 
@@ -239,13 +237,11 @@ pub async fn login(
     let expires_at = record.expires_at;
     let keep = ctx.settings.auth.max_tokens_per_user as usize;
     ctx.db
-        .run(move |conn| {
-            write_transaction(conn, |conn| {
-                repo::delete_expired_tokens(conn, &record.user_id, now)?;
-                repo::insert_token(conn, &record)?;
-                repo::revoke_tokens_beyond(conn, &record.user_id, &record.token_hash, keep)?;
-                Ok::<_, AppError>(())
-            })
+        .write(move |conn| {
+            repo::delete_expired_tokens(conn, &record.user_id, now)?;
+            repo::insert_token(conn, &record)?;
+            repo::revoke_tokens_beyond(conn, &record.user_id, &record.token_hash, keep)?;
+            Ok::<_, AppError>(())
         })
         .await?;
     Ok(Session {
@@ -258,11 +254,7 @@ pub async fn login(
 pub async fn logout(ctx: &Context, caller: &CurrentUser) -> AppResult<()> {
     let token_hash = caller.token_hash.clone();
     ctx.db
-        .run(move |conn| {
-            write_transaction(conn, |conn| {
-                Ok::<_, AppError>(repo::delete_token(conn, &token_hash)?)
-            })
-        })
+        .write(move |conn| Ok::<_, AppError>(repo::delete_token(conn, &token_hash)?))
         .await?;
     Ok(())
 }

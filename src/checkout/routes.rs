@@ -1,22 +1,22 @@
 //! `/checkouts` (and `POST /orders`, a checkout of one household), their VietQR, and
 //! `/shipping/quote`: what a cart across farms costs to ship, before it is bought.
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 
 use super::model::{CartInput, CheckoutPayment, Quote, amount_due, refunds_owed};
 use super::placing::{self, Cart, Placed};
 use super::service::{self, CheckoutWithOrders};
+use crate::api::idempotency::replayed;
 use crate::api::resource::answers::{BuyersOnly, Invalid, NotFound, StockShort, Unauthenticated};
-use crate::api::{ApiJson, Problem, api_resource};
+use crate::api::{ApiJson, IdempotencyKey, Problem, api_resource};
 use crate::auth::CurrentUser;
 use crate::context::Context;
 use crate::error::AppResult;
 use crate::orders::model::PaymentMethod;
 use crate::orders::routes::{
-    __path_list_orders, OrderItemRequest, OrderView, PlaceOrderRequest, idempotency_key,
-    list_orders,
+    __path_list_orders, OrderItemRequest, OrderView, PlaceOrderRequest, list_orders,
 };
 
 /// Where a cart goes: a commune (current map), or a province code with its map (`2008` by
@@ -172,11 +172,10 @@ fn view(ctx: &Context, placed: CheckoutWithOrders) -> CheckoutView {
     ))]
 pub(crate) async fn place_order(
     ctx: web::Data<Context>,
-    req: HttpRequest,
     caller: CurrentUser,
+    IdempotencyKey(key): IdempotencyKey,
     body: ApiJson<PlaceOrderRequest>,
 ) -> AppResult<HttpResponse> {
-    let key = idempotency_key(&req)?;
     let placed = placing::place(&ctx, caller, key, body.0.input(), Cart::OneHousehold).await?;
     let first = |placed: CheckoutWithOrders| placed.orders.into_iter().map(OrderView::from).next();
     Ok(match placed {
@@ -184,13 +183,6 @@ pub(crate) async fn place_order(
         Placed::Replayed(placed) => replayed(first(placed)),
         Placed::ReplayedOrder(order) => replayed(OrderView::from(*order)),
     })
-}
-
-/// What an `Idempotency-Key` already placed, answered again.
-fn replayed(body: impl serde::Serialize) -> HttpResponse {
-    HttpResponse::Ok()
-        .insert_header(("Idempotent-Replayed", "true"))
-        .json(body)
 }
 
 /// Check out a cart across farms (buyers): one order per household (up to 20), all stock of all
@@ -212,11 +204,10 @@ fn replayed(body: impl serde::Serialize) -> HttpResponse {
     ))]
 pub(crate) async fn place_checkout(
     ctx: web::Data<Context>,
-    req: HttpRequest,
     caller: CurrentUser,
+    IdempotencyKey(key): IdempotencyKey,
     body: ApiJson<PlaceOrderRequest>,
 ) -> AppResult<HttpResponse> {
-    let key = idempotency_key(&req)?;
     let placed =
         placing::place(&ctx, caller.clone(), key, body.0.input(), Cart::AcrossFarms).await?;
     Ok(match placed {

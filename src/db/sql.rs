@@ -37,58 +37,27 @@ pub enum Value<'a> {
     NullableTimestamp(Option<NaiveDateTime>),
 }
 
-impl<'a> From<&'a str> for Value<'a> {
-    fn from(text: &'a str) -> Self {
-        Value::Text(Cow::Borrowed(text))
-    }
+/// `From` for each Rust type a statement binds: the variant it becomes, and how.
+macro_rules! value_from {
+    ($($ty:ty => $make:expr),+ $(,)?) => {$(
+        impl<'a> From<$ty> for Value<'a> {
+            fn from(value: $ty) -> Self {
+                $make(value)
+            }
+        }
+    )+};
 }
 
-impl<'a> From<Option<&'a str>> for Value<'a> {
-    fn from(text: Option<&'a str>) -> Self {
-        Value::NullableText(text.map(Cow::Borrowed))
-    }
-}
-
-impl From<Option<String>> for Value<'_> {
-    fn from(text: Option<String>) -> Self {
-        Value::NullableText(text.map(Cow::Owned))
-    }
-}
-
-impl From<Option<NaiveDateTime>> for Value<'_> {
-    fn from(at: Option<NaiveDateTime>) -> Self {
-        Value::NullableTimestamp(at)
-    }
-}
-
-impl From<String> for Value<'_> {
-    fn from(text: String) -> Self {
-        Value::Text(Cow::Owned(text))
-    }
-}
-
-impl From<i64> for Value<'_> {
-    fn from(n: i64) -> Self {
-        Value::BigInt(n)
-    }
-}
-
-impl From<i32> for Value<'_> {
-    fn from(n: i32) -> Self {
-        Value::Integer(n)
-    }
-}
-
-impl From<NaiveDate> for Value<'_> {
-    fn from(day: NaiveDate) -> Self {
-        Value::Date(day)
-    }
-}
-
-impl From<NaiveDateTime> for Value<'_> {
-    fn from(at: NaiveDateTime) -> Self {
-        Value::Timestamp(at)
-    }
+value_from! {
+    &'a str => |text| Value::Text(Cow::Borrowed(text)),
+    String => |text| Value::Text(Cow::Owned(text)),
+    Option<&'a str> => |text: Option<&'a str>| Value::NullableText(text.map(Cow::Borrowed)),
+    Option<String> => |text: Option<String>| Value::NullableText(text.map(Cow::Owned)),
+    i64 => Value::BigInt,
+    i32 => Value::Integer,
+    NaiveDate => Value::Date,
+    NaiveDateTime => Value::Timestamp,
+    Option<NaiveDateTime> => Value::NullableTimestamp,
 }
 
 /// Multi-row statements of up to this many rows are cached (a few texts per table); larger

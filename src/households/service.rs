@@ -154,40 +154,38 @@ pub async fn update(
     let timezone = ctx.timezone;
     let updated = ctx
         .db
-        .run(move |conn| {
-            write_transaction(conn, |conn| {
-                // Locked for the change: its status (for the totals) and its name and
-                // description (for the search text) are what this change builds on.
-                let household = repo::find_for_update(conn, &id)?
-                    .filter(|h| is_visible_to(Some(&caller), h))
-                    .ok_or_else(|| AppError::not_found("household"))?;
-                if !can_manage(&caller, &household) {
-                    return Err(AppError::forbidden(
-                        "only the household's owner or an admin may change it",
-                    ));
-                }
-                problems.finish()?;
-                let name = changes
-                    .name
-                    .clone()
-                    .unwrap_or_else(|| household.name.clone());
-                let description = match &changes.description {
-                    Some(description) => description.clone(),
-                    None => household.description.clone(),
-                };
-                changes.search_text = Some(search_text(&name, description.as_deref()));
-                changes.updated_at = Some(now_utc());
-                repo::update(conn, &household.id, &changes)?;
-                if let Some(status) = changes.status {
-                    repo::forget_suspended_with_owner(conn, &household.id)?;
-                    let mut rollups = StatsBatch::new(timezone);
-                    rollups.household_status_changed(household.status_changed(status));
-                    rollups.write_at_commit(conn)?;
-                }
-                let updated = repo::find(conn, &household.id)?
-                    .ok_or_else(|| AppError::not_found("household"))?;
-                Ok(updated)
-            })
+        .write(move |conn| {
+            // Locked for the change: its status (for the totals) and its name and
+            // description (for the search text) are what this change builds on.
+            let household = repo::find_for_update(conn, &id)?
+                .filter(|h| is_visible_to(Some(&caller), h))
+                .ok_or_else(|| AppError::not_found("household"))?;
+            if !can_manage(&caller, &household) {
+                return Err(AppError::forbidden(
+                    "only the household's owner or an admin may change it",
+                ));
+            }
+            problems.finish()?;
+            let name = changes
+                .name
+                .clone()
+                .unwrap_or_else(|| household.name.clone());
+            let description = match &changes.description {
+                Some(description) => description.clone(),
+                None => household.description.clone(),
+            };
+            changes.search_text = Some(search_text(&name, description.as_deref()));
+            changes.updated_at = Some(now_utc());
+            repo::update(conn, &household.id, &changes)?;
+            if let Some(status) = changes.status {
+                repo::forget_suspended_with_owner(conn, &household.id)?;
+                let mut rollups = StatsBatch::new(timezone);
+                rollups.household_status_changed(household.status_changed(status));
+                rollups.write_at_commit(conn)?;
+            }
+            let updated =
+                repo::find(conn, &household.id)?.ok_or_else(|| AppError::not_found("household"))?;
+            Ok(updated)
         })
         .await?;
     ctx.catalogue_caught_up().await;

@@ -1,15 +1,16 @@
 //! `/households/{id}/ledger` and `/admin/payouts`.
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 
 use super::model::EntryKind;
 use super::repo::Entry;
 use super::service::{self, PayoutBatch};
+use crate::api::idempotency;
 use crate::api::resource::answers::{AdminsOnly, Forbidden, Invalid, NotFound, Unauthenticated};
 use crate::api::spreadsheet::spreadsheet_safe;
-use crate::api::{ApiQuery, OptionalJson, api_resource};
+use crate::api::{ApiQuery, IdempotencyKey, OptionalJson, api_resource};
 use crate::auth::CurrentUser;
 use crate::context::Context;
 use crate::error::{AppError, AppResult};
@@ -197,22 +198,14 @@ impl From<PayoutBatch> for PayoutView {
     ))]
 pub(crate) async fn create_payout(
     ctx: web::Data<Context>,
-    req: HttpRequest,
     caller: CurrentUser,
+    IdempotencyKey(key): IdempotencyKey,
     _body: OptionalJson<serde_json::Map<String, serde_json::Value>>,
 ) -> AppResult<HttpResponse> {
-    let key = match req.headers().get("idempotency-key") {
-        None => None,
-        Some(value) => Some(value.to_str().map(str::to_owned).map_err(|_| {
-            AppError::invalid_field("Idempotency-Key", "must be visible ASCII characters")
-        })?),
-    };
     let (batch, replayed) = service::pay_out(&ctx, caller, key).await?;
     let view = PayoutView::from(batch);
     Ok(if replayed {
-        HttpResponse::Ok()
-            .insert_header(("Idempotent-Replayed", "true"))
-            .json(view)
+        idempotency::replayed(view)
     } else {
         HttpResponse::Created()
             .insert_header(("Location", format!("/api/v1/admin/payouts/{}", view.id)))

@@ -1,6 +1,6 @@
 //! `/orders` and the status moves.
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 
 use serde::Deserialize;
 
@@ -19,7 +19,7 @@ use crate::api::{ApiQuery, OptionalJson, page_schema};
 use crate::api::{Problem, api_resource};
 use crate::auth::CurrentUser;
 use crate::context::Context;
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::provinces::ProvinceMap;
 
 page_schema!(OrderPage, OrderView);
@@ -113,16 +113,6 @@ pub fn config(cfg: &mut web::ServiceConfig) {
     api_resource!(cfg, ship_order);
     api_resource!(cfg, deliver_order);
     api_resource!(cfg, cancel_order);
-}
-
-/// The `Idempotency-Key` header, if sent.
-pub(crate) fn idempotency_key(req: &HttpRequest) -> AppResult<Option<String>> {
-    match req.headers().get("idempotency-key") {
-        None => Ok(None),
-        Some(value) => value.to_str().map(|v| Some(v.to_owned())).map_err(|_| {
-            AppError::invalid_field("Idempotency-Key", "must be visible ASCII characters")
-        }),
-    }
 }
 
 /// Orders the caller may see, newest first: a buyer their own, a farmer their households', an

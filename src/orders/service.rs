@@ -10,7 +10,7 @@ use super::repo::{self, Order, OrderFilter, OrderItem, OrderMove};
 use crate::api::{Page, Paging};
 use crate::auth::{CurrentUser, Role};
 use crate::context::Context;
-use crate::db::{DbConnection, write_transaction};
+use crate::db::DbConnection;
 use crate::error::{AppError, AppResult};
 use crate::ids::{CheckoutId, HouseholdId, OrderId, from_path};
 use crate::ledger::model::{OrderMoney, Posting};
@@ -164,39 +164,36 @@ pub async fn make_move(
     problems.finish()?;
     let books = Books::of(ctx);
     ctx.db
-        .run(move |conn| {
-            write_transaction(conn, |conn| {
-                // Locked before it is read: a payment of its checkout either is done (and
-                // this move sees the order paid) or waits for this move.
-                repo::lock(conn, &id)?;
-                let (order, relation) = visible_order(conn, &caller, &id)?;
-                let from = requested.allowed_from(&relation);
-                if from.is_empty() {
-                    return Err(AppError::forbidden(format!(
-                        "you may not {} this order",
-                        requested.verb()
-                    )));
-                }
-                let now = now_utc();
-                let change = requested.change(&order, now);
-                // Conditional on the status: of two concurrent moves exactly one changes the row.
-                if repo::move_order(conn, &order.id, &from, &change)? == 0 {
-                    let current = repo::find(conn, &order.id)?.map_or(order.status, |o| o.status);
-                    return Err(AppError::conflict(
-                        "invalid_transition",
-                        format!("cannot {} an order that is {current}", requested.verb()),
-                    ));
-                }
-                let items = repo::items_of(conn, std::slice::from_ref(&order.id))?;
-                match requested {
-                    Move::Cancel { .. } => after_cancel(conn, &[(&order, &items)], now, books)?,
-                    Move::Deliver => after_delivery(conn, &order, now, books)?,
-                    _ => {}
-                }
-                let order =
-                    repo::find(conn, &order.id)?.ok_or_else(|| AppError::not_found("order"))?;
-                Ok(OrderWithItems { order, items })
-            })
+        .write(move |conn| {
+            // Locked before it is read: a payment of its checkout either is done (and
+            // this move sees the order paid) or waits for this move.
+            repo::lock(conn, &id)?;
+            let (order, relation) = visible_order(conn, &caller, &id)?;
+            let from = requested.allowed_from(&relation);
+            if from.is_empty() {
+                return Err(AppError::forbidden(format!(
+                    "you may not {} this order",
+                    requested.verb()
+                )));
+            }
+            let now = now_utc();
+            let change = requested.change(&order, now);
+            // Conditional on the status: of two concurrent moves exactly one changes the row.
+            if repo::move_order(conn, &order.id, &from, &change)? == 0 {
+                let current = repo::find(conn, &order.id)?.map_or(order.status, |o| o.status);
+                return Err(AppError::conflict(
+                    "invalid_transition",
+                    format!("cannot {} an order that is {current}", requested.verb()),
+                ));
+            }
+            let items = repo::items_of(conn, std::slice::from_ref(&order.id))?;
+            match requested {
+                Move::Cancel { .. } => after_cancel(conn, &[(&order, &items)], now, books)?,
+                Move::Deliver => after_delivery(conn, &order, now, books)?,
+                _ => {}
+            }
+            let order = repo::find(conn, &order.id)?.ok_or_else(|| AppError::not_found("order"))?;
+            Ok(OrderWithItems { order, items })
         })
         .await
 }

@@ -140,33 +140,31 @@ pub async fn create(
     let admin_map = ctx.map.clone();
     let product = ctx
         .db
-        .run(move |conn| {
-            write_transaction(conn, |conn| {
-                let household = visible_household(conn, Some(&caller), &household_id)?;
-                if !can_manage(&caller, &household) {
-                    return Err(AppError::forbidden(
-                        "only the household's owner or an admin lists its products",
-                    ));
-                }
-                if household.status != HouseholdStatus::Active {
-                    problems.add("household_id", "the household is suspended");
-                }
-                problems.finish()?;
-                let origin = origin.unwrap_or_else(|| household_origin(&household));
-                let names = admin_map.search_names(&origin.code, origin.map);
-                let row = product.into_row(
-                    ProductId::generate(),
-                    household.id,
-                    origin,
-                    &names,
-                    now_utc(),
-                );
-                repo::insert(conn, &row)?;
-                let mut rollups = StatsBatch::new(timezone);
-                rollups.product_listed(row.listed());
-                rollups.write_at_commit(conn)?;
-                Ok(row)
-            })
+        .write(move |conn| {
+            let household = visible_household(conn, Some(&caller), &household_id)?;
+            if !can_manage(&caller, &household) {
+                return Err(AppError::forbidden(
+                    "only the household's owner or an admin lists its products",
+                ));
+            }
+            if household.status != HouseholdStatus::Active {
+                problems.add("household_id", "the household is suspended");
+            }
+            problems.finish()?;
+            let origin = origin.unwrap_or_else(|| household_origin(&household));
+            let names = admin_map.search_names(&origin.code, origin.map);
+            let row = product.into_row(
+                ProductId::generate(),
+                household.id,
+                origin,
+                &names,
+                now_utc(),
+            );
+            repo::insert(conn, &row)?;
+            let mut rollups = StatsBatch::new(timezone);
+            rollups.product_listed(row.listed());
+            rollups.write_at_commit(conn)?;
+            Ok(row)
         })
         .await?;
     ctx.catalogue_caught_up().await;
@@ -461,40 +459,38 @@ pub async fn update(
     let admin_map = ctx.map.clone();
     let updated = ctx
         .db
-        .run(move |conn| {
-            write_transaction(conn, |conn| {
-                let (product, _) = manageable_product(conn, &caller, &id)?;
-                let new_origin = origin.is_some();
-                if let Some(origin) = origin {
-                    patch.origin_province_code = Some(origin.code);
-                    patch.origin_map = Some(origin.map);
-                    patch.origin_current_code = Some(Some(origin.current_code));
-                }
-                let whole = ProductDraft::after(&product, &patch);
-                whole.check_whole(&mut problems);
-                problems.finish()?;
-                if patch.name.is_some() || patch.description.is_some() || new_origin {
-                    let code = patch
-                        .origin_province_code
-                        .as_deref()
-                        .unwrap_or(&product.origin_province_code);
-                    let map = patch.origin_map.unwrap_or(product.origin_map);
-                    patch.search_text = Some(with_origin(
-                        whole.search_text,
-                        &admin_map.search_names(code, map),
-                    ));
-                }
-                patch.updated_at = Some(now_utc());
-                repo::update(conn, &product.id, &patch)?;
-                if let Some(status) = patch.status {
-                    let mut rollups = StatsBatch::new(timezone);
-                    rollups.product_status_changed(product.status_changed(status));
-                    rollups.write_at_commit(conn)?;
-                }
-                let updated =
-                    repo::find(conn, &product.id)?.ok_or_else(|| AppError::not_found("product"))?;
-                Ok(updated)
-            })
+        .write(move |conn| {
+            let (product, _) = manageable_product(conn, &caller, &id)?;
+            let new_origin = origin.is_some();
+            if let Some(origin) = origin {
+                patch.origin_province_code = Some(origin.code);
+                patch.origin_map = Some(origin.map);
+                patch.origin_current_code = Some(Some(origin.current_code));
+            }
+            let whole = ProductDraft::after(&product, &patch);
+            whole.check_whole(&mut problems);
+            problems.finish()?;
+            if patch.name.is_some() || patch.description.is_some() || new_origin {
+                let code = patch
+                    .origin_province_code
+                    .as_deref()
+                    .unwrap_or(&product.origin_province_code);
+                let map = patch.origin_map.unwrap_or(product.origin_map);
+                patch.search_text = Some(with_origin(
+                    whole.search_text,
+                    &admin_map.search_names(code, map),
+                ));
+            }
+            patch.updated_at = Some(now_utc());
+            repo::update(conn, &product.id, &patch)?;
+            if let Some(status) = patch.status {
+                let mut rollups = StatsBatch::new(timezone);
+                rollups.product_status_changed(product.status_changed(status));
+                rollups.write_at_commit(conn)?;
+            }
+            let updated =
+                repo::find(conn, &product.id)?.ok_or_else(|| AppError::not_found("product"))?;
+            Ok(updated)
         })
         .await?;
     ctx.catalogue_caught_up().await;
@@ -506,17 +502,15 @@ pub async fn archive(ctx: &Context, caller: CurrentUser, id: &str) -> AppResult<
     let id = from_path(id, ProductId::parse, "product")?;
     let timezone = ctx.timezone;
     ctx.db
-        .run(move |conn| {
-            write_transaction(conn, |conn| {
-                let (product, _) = manageable_product(conn, &caller, &id)?;
-                if product.status != ProductStatus::Archived {
-                    repo::set_status(conn, &product.id, ProductStatus::Archived, now_utc())?;
-                    let mut rollups = StatsBatch::new(timezone);
-                    rollups.product_status_changed(product.status_changed(ProductStatus::Archived));
-                    rollups.write_at_commit(conn)?;
-                }
-                Ok(())
-            })
+        .write(move |conn| {
+            let (product, _) = manageable_product(conn, &caller, &id)?;
+            if product.status != ProductStatus::Archived {
+                repo::set_status(conn, &product.id, ProductStatus::Archived, now_utc())?;
+                let mut rollups = StatsBatch::new(timezone);
+                rollups.product_status_changed(product.status_changed(ProductStatus::Archived));
+                rollups.write_at_commit(conn)?;
+            }
+            Ok(())
         })
         .await?;
     ctx.catalogue_caught_up().await;
