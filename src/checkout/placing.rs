@@ -83,9 +83,14 @@ pub fn check_idempotency_key(key: &str) -> AppResult<()> {
     }
 }
 
-fn request_hash(input: &OrderInput<'_>) -> String {
+fn request_hash(input: &OrderInput<'_>, cart: Cart) -> String {
     // The parsed request, re-serialised: the same JSON with other spacing or key order is the same body.
-    let canonical = serde_json::to_vec(input).unwrap_or_default();
+    let mut canonical = serde_json::to_vec(input).unwrap_or_default();
+    // And the endpoint: a key of `POST /checkouts` replayed on `POST /orders` would answer an
+    // order of a cart that endpoint refuses. (`POST /orders` keeps its hashes of before.)
+    if cart == Cart::AcrossFarms {
+        canonical.extend_from_slice(b" POST /checkouts");
+    }
     hex::encode(Sha256::digest(&canonical))
 }
 
@@ -109,7 +114,7 @@ pub async fn place(
     if let Some(key) = &idempotency_key {
         check_idempotency_key(key)?;
     }
-    let hash = request_hash(&input);
+    let hash = request_hash(&input, cart);
     let (draft, problems) = parse_cart(&input, &ctx.map);
     let placed = {
         let (caller, key, hash, ctx) = (

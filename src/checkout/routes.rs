@@ -84,7 +84,8 @@ pub struct PaymentView {
     pub expires_at: Option<NaiveDateTime>,
     #[serde(with = "crate::time::rfc3339_option")]
     pub paid_at: Option<NaiveDateTime>,
-    /// For `bank_transfer`: where to send the money, and the VietQR that fills it in.
+    /// For `bank_transfer` while `unpaid`: where to send the money, and the VietQR that fills it
+    /// in (null once paid or expired).
     pub bank_transfer: Option<BankTransferView>,
 }
 
@@ -246,7 +247,7 @@ pub(crate) async fn get_checkout(
 }
 
 /// A bank-transfer checkout's VietQR as an SVG image (its buyer and admins; a cash-on-delivery
-/// checkout has none: 404).
+/// checkout, or one already paid or expired, has none: 404).
 #[utoipa::path(get, path = "/api/v1/checkouts/{id}/qr.svg", tag = "checkouts",
     params(("id" = String, Path, description = "Checkout id")), security(("bearer" = [])),
     responses(

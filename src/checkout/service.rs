@@ -59,14 +59,18 @@ pub async fn get(ctx: &Context, caller: CurrentUser, id: &str) -> AppResult<Chec
         .ok_or_else(|| AppError::not_found("checkout"))
 }
 
-/// The VietQR payload that pays this checkout (bank transfers with something to pay): the
-/// platform's account from `payments`, the amount due, and the checkout's code as the content.
+/// The VietQR payload that pays this checkout (bank transfers still unpaid, with something to
+/// pay): the platform's account from `payments`, the amount due, and the checkout's code as the
+/// content. A paid or expired checkout has none: a buyer who scanned it again would pay twice.
 pub fn vietqr_payload(
     ctx: &Context,
     checkout: &Checkout,
     due: i64,
 ) -> Option<Result<String, VietQrError>> {
-    (checkout.payment_method == PaymentMethod::BankTransfer && due > 0).then(|| {
+    let payable = checkout.payment_method == PaymentMethod::BankTransfer
+        && checkout.payment_status == CheckoutPayment::Unpaid
+        && due > 0;
+    payable.then(|| {
         let payments = &ctx.settings.payments;
         Transfer {
             bank_bin: &payments.bank_bin,
@@ -78,13 +82,16 @@ pub fn vietqr_payload(
     })
 }
 
-/// The checkout's VietQR drawn as an SVG image; 404 for a cash-on-delivery checkout.
+/// The checkout's VietQR drawn as an SVG image; 404 for a cash-on-delivery checkout and for
+/// one that is no longer unpaid.
 pub async fn qr_svg(ctx: &Context, caller: CurrentUser, id: &str) -> AppResult<String> {
     let placed = get(ctx, caller, id).await?;
     let due = amount_due(placed.orders.iter().map(|o| &o.order));
     let payload = vietqr_payload(ctx, &placed.checkout, due)
         .ok_or_else(|| {
-            AppError::not_found("QR code (the checkout is paid on delivery, or owes nothing)")
+            AppError::not_found(
+                "QR code (the checkout is paid on delivery, already paid, expired, or owes nothing)",
+            )
         })?
         .map_err(|_| AppError::value_out_of_range())?;
     let code = qrcode::QrCode::with_error_correction_level(payload, qrcode::EcLevel::M)

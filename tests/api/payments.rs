@@ -212,6 +212,17 @@ async fn a_checkout_across_three_farms_is_one_order_each_and_all_or_nothing(app:
     )
     .await
     .assert_problem(422, "idempotency_key_reused");
+    // So is the same key and body sent to `POST /orders`, which takes one household only: a
+    // replay of the whole checkout there would skip that rule.
+    let on_orders = send(
+        app.client
+            .post(app.url("/orders"))
+            .bearer_auth(&buyer)
+            .header("Idempotency-Key", "cart-1")
+            .json(&cart(items.clone(), "cod")),
+    )
+    .await;
+    on_orders.assert_problem(422, "idempotency_key_reused");
 
     // Its buyer and admins see it; another buyer does not.
     let path = format!("/checkouts/{}", id(&checkout));
@@ -514,6 +525,14 @@ async fn bank_notifications_pay_exact_amounts_and_hold_the_rest(app: TestApp) {
     for order in checkout["orders"].as_array().unwrap() {
         assert_eq!(order["payment_status"], "paid");
     }
+    // Paid, it offers no QR any more: scanning it again would pay twice.
+    assert!(checkout["payment"]["bank_transfer"].is_null(), "{checkout}");
+    app.get(
+        &format!("/checkouts/{}/qr.svg", id(&checkouts[0])),
+        Some(&buyer),
+    )
+    .await
+    .assert_problem(404, "not_found");
     // The bank sends it again: nothing changes.
     let again = app.pay("FT1", total, &code(0)).await;
     assert_eq!(again["replayed"], true);
@@ -641,6 +660,7 @@ async fn unpaid_transfers_expire_once_with_two_servers(backend: Backend) {
         })
         .await;
         let expired = app.get(&path, Some(&buyer)).await.json();
+        assert!(expired["payment"]["bank_transfer"].is_null(), "{expired}");
         for order in expired["orders"].as_array().unwrap() {
             assert_eq!(order["status"], "cancelled");
             assert_eq!(
