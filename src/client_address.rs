@@ -1,4 +1,4 @@
-//! The client's address for throttling. `X-Forwarded-For` is believed only as far as it was
+//! The client's address for throttling (an IPv6 client counted by its /64). `X-Forwarded-For` is believed only as far as it was
 //! written by proxies we trust (`auth.trusted_proxies`): each proxy appends the address it
 //! received from, so the header is read from the right and the first untrusted hop is the
 //! client. Whatever a client writes itself sits to the left of that and is never reached.
@@ -113,18 +113,31 @@ pub fn resolve(
     Some(client)
 }
 
-/// [`resolve`] for a request; several `X-Forwarded-For` headers count as one list, in order.
+/// [`resolve`] for a request, as [`counted_as`]; several `X-Forwarded-For` headers count as one
+/// list, in order.
 pub fn client_address(req: &HttpRequest, trusted: &[TrustedProxy]) -> Option<IpAddr> {
-    let peer = req.peer_addr().map(|a| a.ip());
-    if trusted.is_empty() {
-        return peer;
+    let peer = req.peer_addr().map(|a| a.ip().to_canonical());
+    let client = if trusted.is_empty() {
+        peer
+    } else {
+        let forwarded: Vec<&str> = req
+            .headers()
+            .get_all("x-forwarded-for")
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        resolve(peer, Some(&forwarded.join(",")), trusted)
+    };
+    client.map(counted_as)
+}
+
+/// What a client is counted as: an IPv4 address itself, an IPv6 one its /64 network. A host
+/// gets a whole /64 and picks new addresses in it at will (privacy addresses), so counting each
+/// address alone would give one client as many throttles, views and search turns as it likes.
+pub fn counted_as(address: IpAddr) -> IpAddr {
+    match address {
+        IpAddr::V4(_) => address,
+        IpAddr::V6(v6) => IpAddr::V6((u128::from(v6) & !0u128 << 64).into()),
     }
-    let forwarded: Vec<&str> = req
-        .headers()
-        .get_all("x-forwarded-for")
-        .filter_map(|v| v.to_str().ok())
-        .collect();
-    resolve(peer, Some(&forwarded.join(",")), trusted)
 }
 
 #[cfg(test)]
@@ -192,6 +205,20 @@ mod tests {
         assert_eq!(
             resolve(peer, Some("[2001:db8::1]:80"), &trusted),
             Some(ip("2001:db8::1"))
+        );
+    }
+
+    #[test]
+    fn an_ipv6_client_counts_as_its_64_network() {
+        assert_eq!(counted_as(ip("203.0.113.9")), ip("203.0.113.9"));
+        assert_eq!(counted_as(ip("2001:db8:1:2:aaaa::1")), ip("2001:db8:1:2::"));
+        assert_eq!(
+            counted_as(ip("2001:db8:1:2:bbbb::7")),
+            counted_as(ip("2001:db8:1:2:aaaa::1"))
+        );
+        assert_ne!(
+            counted_as(ip("2001:db8:1:3::1")),
+            counted_as(ip("2001:db8:1:2::1"))
         );
     }
 
