@@ -99,6 +99,18 @@ impl Bits {
     }
 }
 
+/// What one kept entry costs: its bitset, its key (with the term's bytes on the heap) and the
+/// cache's own bookkeeping (the list node, the table slot and the `Arc`), about 64 bytes. The
+/// bitset of a small new segment is only a few words: the rest is most of its size.
+fn entry_bytes(key: &(SegmentId, FilterKey), bits: &Bits) -> usize {
+    let (FilterKey::Term(term) | FilterKey::Prefix(term)) = &key.1;
+    const BOOKKEEPING: usize = 64;
+    bits.bytes()
+        + std::mem::size_of::<(SegmentId, FilterKey)>()
+        + term.serialized_value_bytes().len()
+        + BOOKKEEPING
+}
+
 /// The bitsets of the filters searches used last, within a memory budget.
 pub struct FilterCache {
     max_bytes: usize,
@@ -134,19 +146,20 @@ impl FilterCache {
         let Ok(mut entries) = self.entries.lock() else {
             return;
         };
-        let size = bits.bytes();
+        let size = entry_bytes(&key, &bits);
         if size > self.max_bytes {
             return;
         }
-        if let Some(old) = entries.map.put(key, bits) {
-            entries.bytes -= old.bytes();
+        // The same key's size again: its term is the same, and so its bitset's length.
+        if entries.map.put(key, bits).is_some() {
+            entries.bytes -= size;
         }
         entries.bytes += size;
         while entries.bytes > self.max_bytes {
-            let Some((_, evicted)) = entries.map.pop_lru() else {
+            let Some((key, evicted)) = entries.map.pop_lru() else {
                 break;
             };
-            entries.bytes -= evicted.bytes();
+            entries.bytes -= entry_bytes(&key, &evicted);
         }
     }
 
@@ -487,5 +500,30 @@ mod tests {
             // The rare colour is read from its postings, never kept.
             assert_eq!(kept, if max_bytes == 0 { 0 } else { 5 });
         }
+    }
+
+    /// Many entries of small segments (a bitset of one word each) stay within the budget
+    /// counted with their keys, and the count is exact after replacements and evictions.
+    #[test]
+    fn the_budget_counts_keys_as_well_as_bitsets() {
+        let mut schema = Schema::builder();
+        let word = schema.add_text_field("word", STRING);
+        let budget = 5_000;
+        let cache = FilterCache::new(budget);
+        let segments: Vec<SegmentId> = (0..50).map(|_| SegmentId::generate_random()).collect();
+        for round in 0..3 {
+            for (n, segment) in segments.iter().enumerate() {
+                let key = FilterKey::Term(Term::from_field_text(word, &format!("term-{n}")));
+                cache.put((*segment, key), Arc::new(Bits::with_max_doc(30 + round)));
+            }
+        }
+        let entries = cache.entries.lock().unwrap();
+        let counted: usize = entries.map.iter().map(|(k, b)| entry_bytes(k, b)).sum();
+        assert_eq!(entries.bytes, counted);
+        assert!(counted <= budget, "{counted}");
+        let one = counted / entries.map.len();
+        assert!(one > Bits::with_max_doc(30).bytes() + 64, "{one}");
+        // Full, after evicting: another entry or two would pass the budget.
+        assert!(counted + 2 * one > budget, "{counted} {one}");
     }
 }

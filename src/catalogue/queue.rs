@@ -67,13 +67,16 @@ impl<K: Hash + Eq + Clone + Send + 'static> FairPool<K> {
             }),
             ready: Condvar::new(),
         });
+        // The pool exists before its threads: if one cannot be started, dropping the pool on
+        // the way out ends those that were.
+        let pool = FairPool { shared };
         for i in 0..threads {
-            let shared = shared.clone();
+            let shared = pool.shared.clone();
             std::thread::Builder::new()
                 .name(format!("{name}-{i}"))
                 .spawn(move || run(&shared))?;
         }
-        Ok(FairPool { shared })
+        Ok(pool)
     }
 
     /// Queues `job` in `asker`'s line.
