@@ -420,6 +420,19 @@ async fn registrations_are_throttled_per_client_address_behind_trusted_proxies_o
     // Another client behind the same proxy has its own allowance.
     let other = register_from(&proxied, "p5@example.vn", Some("203.0.113.7, 203.0.113.8")).await;
     assert_eq!(other.status, 201, "{}", other.text);
+
+    // An IPv6 client is counted by its /64: new addresses in it share one allowance, and the
+    // next /64 has its own.
+    for i in 1..=3 {
+        let address = format!("2001:db8:7:1::{i}");
+        let answer = register_from(&proxied, &format!("v{i}@example.vn"), Some(&address)).await;
+        assert_eq!(answer.status, 201, "{}", answer.text);
+    }
+    register_from(&proxied, "v4@example.vn", Some("2001:db8:7:1:abcd::9"))
+        .await
+        .assert_problem(429, "rate_limited");
+    let next = register_from(&proxied, "v5@example.vn", Some("2001:db8:7:2::1")).await;
+    assert_eq!(next.status, 201, "{}", next.text);
 }
 
 async fn password_hashing_is_bounded_and_sheds_load_with_busy(backend: Backend) {
