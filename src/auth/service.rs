@@ -194,7 +194,8 @@ pub async fn login(
         ));
     }
     let email_key = email.trim().to_lowercase();
-    guards.logins.check(&email_key, address)?;
+    // Held until the failure, if any, is counted (see `throttle`).
+    let _attempt = guards.logins.check(&email_key, address)?;
     let lookup_key = email_key.clone();
     let user = ctx
         .db

@@ -2,6 +2,11 @@
 //! governor's GCRA limiters; once a key has used up its allowance, every attempt for it
 //! (right password or not) answers 429 until the allowance refills.
 //!
+//! A failure is counted once its password is checked, so attempts sent together would all be
+//! checked before the first failure counts. An attempt therefore holds a place while it is
+//! checked: one at a time per email, and per address no more than its allowance. Another
+//! attempt meanwhile answers 429 with a Retry-After of one second.
+//!
 //! The counts live in this process: behind a load balancer each server counts on its own, which
 //! multiplies the allowance by the number of servers but still stops brute force.
 
@@ -21,10 +26,13 @@ use crate::error::AppError;
 struct KeyedThrottle<K: Hash + Eq + Clone> {
     failures: DefaultKeyedRateLimiter<K>,
     blocked_until: Mutex<HashMap<K, Instant>>,
+    /// Attempts being checked now, per key (a key with none is not in the map).
+    in_flight: Mutex<HashMap<K, u32>>,
+    max_in_flight: u32,
 }
 
 impl<K: Hash + Eq + Clone> KeyedThrottle<K> {
-    fn new(allowed: u32, window: Duration) -> Self {
+    fn new(allowed: u32, window: Duration, max_in_flight: u32) -> Self {
         let allowed = NonZeroU32::new(allowed.max(1)).expect("at least one");
         let period = (window / allowed.get()).max(Duration::from_millis(1));
         let quota = Quota::with_period(period)
@@ -33,6 +41,29 @@ impl<K: Hash + Eq + Clone> KeyedThrottle<K> {
         Self {
             failures: RateLimiter::keyed(quota),
             blocked_until: Mutex::new(HashMap::new()),
+            in_flight: Mutex::new(HashMap::new()),
+            max_in_flight: max_in_flight.max(1),
+        }
+    }
+
+    /// Takes a place for an attempt of `key`; `false` when all its places are taken.
+    fn enter(&self, key: &K) -> bool {
+        let mut in_flight = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+        let count = in_flight.entry(key.clone()).or_insert(0);
+        if *count >= self.max_in_flight {
+            return false;
+        }
+        *count += 1;
+        true
+    }
+
+    fn leave(&self, key: &K) {
+        let mut in_flight = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(count) = in_flight.get_mut(key) {
+            *count -= 1;
+            if *count == 0 {
+                in_flight.remove(key);
+            }
         }
     }
 
@@ -77,6 +108,22 @@ pub struct LoginThrottle {
     by_address: KeyedThrottle<IpAddr>,
 }
 
+/// One login attempt's places (see the module's notes), given back when it is dropped.
+pub struct LoginAttempt<'a> {
+    throttle: &'a LoginThrottle,
+    email_key: String,
+    address: Option<IpAddr>,
+}
+
+impl Drop for LoginAttempt<'_> {
+    fn drop(&mut self) {
+        self.throttle.by_email.leave(&self.email_key);
+        if let Some(address) = &self.address {
+            self.throttle.by_address.leave(address);
+        }
+    }
+}
+
 fn rate_limited(wait: Duration) -> AppError {
     AppError::RateLimited {
         retry_after_secs: wait.as_secs_f64().ceil().max(1.0) as u64,
@@ -89,22 +136,44 @@ impl LoginThrottle {
             by_email: KeyedThrottle::new(
                 settings.login_failures_per_email,
                 settings.login_failure_window,
+                1,
             ),
             by_address: KeyedThrottle::new(
                 settings.login_failures_per_address,
                 settings.login_failure_window,
+                settings.login_failures_per_address,
             ),
         }
     }
 
-    /// Before checking a password: 429 when the email or the address is blocked.
-    pub fn check(&self, email_key: &str, address: Option<IpAddr>) -> Result<(), AppError> {
-        let email_wait = self.by_email.blocked_for(&email_key.to_owned());
+    /// Before checking a password: 429 when the email or the address is blocked, or has all its
+    /// places taken by attempts being checked. Hold the attempt until the failure is recorded.
+    pub fn check(
+        &self,
+        email_key: &str,
+        address: Option<IpAddr>,
+    ) -> Result<LoginAttempt<'_>, AppError> {
+        let email_key = email_key.to_owned();
+        let email_wait = self.by_email.blocked_for(&email_key);
         let address_wait = address.and_then(|a| self.by_address.blocked_for(&a));
-        match email_wait.into_iter().chain(address_wait).max() {
-            Some(wait) => Err(rate_limited(wait)),
-            None => Ok(()),
+        if let Some(wait) = email_wait.into_iter().chain(address_wait).max() {
+            return Err(rate_limited(wait));
         }
+        let busy = || rate_limited(Duration::from_secs(1));
+        if !self.by_email.enter(&email_key) {
+            return Err(busy());
+        }
+        if let Some(a) = &address
+            && !self.by_address.enter(a)
+        {
+            self.by_email.leave(&email_key);
+            return Err(busy());
+        }
+        Ok(LoginAttempt {
+            throttle: self,
+            email_key,
+            address,
+        })
     }
 
     /// After a failed login: `Err(429)` when this failure used up an allowance.
@@ -201,7 +270,7 @@ mod tests {
         throttle.check(a).unwrap();
         match throttle.check(a) {
             Err(AppError::RateLimited { retry_after_secs }) => assert!(retry_after_secs >= 1),
-            other => panic!("expected 429, got {other:?}"),
+            other => panic!("expected 429, got {:?}", other.map(|_| ())),
         }
         throttle.check(b).unwrap();
         throttle.check(None).unwrap();
@@ -220,7 +289,7 @@ mod tests {
             Err(AppError::RateLimited { retry_after_secs }) => {
                 assert!((1..=300).contains(&retry_after_secs))
             }
-            other => panic!("expected 429, got {other:?}"),
+            other => panic!("expected 429, got {:?}", other.map(|_| ())),
         }
         throttle.check("b@x.vn", address).unwrap();
     }
@@ -236,5 +305,32 @@ mod tests {
         throttle
             .check("d@x.vn", Some("10.0.0.3".parse().unwrap()))
             .unwrap();
+    }
+
+    /// Attempts sent together cannot all be checked before their failures count: one at a time
+    /// per email, and per address no more than its allowance.
+    #[test]
+    fn attempts_being_checked_hold_their_places() {
+        let throttle = LoginThrottle::new(&settings(5, 2));
+        let address = Some("10.0.0.4".parse().unwrap());
+        let first = throttle.check("a@x.vn", address).unwrap();
+        let busy = |answer: Result<LoginAttempt<'_>, AppError>| match answer {
+            Err(AppError::RateLimited { retry_after_secs }) => assert_eq!(retry_after_secs, 1),
+            other => panic!("expected 429, got {:?}", other.map(|_| ())),
+        };
+        busy(throttle.check("a@x.vn", Some("10.0.0.5".parse().unwrap())));
+        let second = throttle.check("b@x.vn", address).unwrap();
+        busy(throttle.check("c@x.vn", address));
+        // A refused attempt took no place: the email c is free from another address.
+        drop(
+            throttle
+                .check("c@x.vn", Some("10.0.0.6".parse().unwrap()))
+                .unwrap(),
+        );
+        drop(first);
+        let again = throttle.check("a@x.vn", address).unwrap();
+        drop((again, second));
+        assert!(throttle.by_email.in_flight.lock().unwrap().is_empty());
+        assert!(throttle.by_address.in_flight.lock().unwrap().is_empty());
     }
 }

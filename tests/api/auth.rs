@@ -392,6 +392,44 @@ mod throttling {
             .assert_problem(429, "rate_limited");
     }
 
+    /// Guesses sent all at once are checked one at a time per email, as if sent one by one: the
+    /// others are told to come back in a second (429, `Retry-After: 1`) and never queue for the
+    /// password hasher. Before, all were checked together, and each counted only afterwards.
+    async fn guesses_sent_together_are_checked_one_at_a_time_per_email(backend: Backend) {
+        let Some(app) = spawn_app_with(backend, |s| {
+            s.auth.login_failures_per_email = 100;
+            s.auth.login_failures_per_address = 100;
+            s.auth.hash_threads = 1;
+            s.auth.hash_queue_timeout = Duration::from_millis(50);
+        })
+        .await
+        else {
+            return;
+        };
+        assert_eq!(app.register("victim@example.vn", "buyer").await.status, 201);
+        let app = &app;
+        let guesses = (0..24)
+            .map(|i| async move { app.login("victim@example.vn", &format!("guess-{i}")).await });
+        let answers = futures_util::future::join_all(guesses).await;
+        let statuses: Vec<u16> = answers.iter().map(|a| a.status.as_u16()).collect();
+        let checked = statuses.iter().filter(|&&s| s == 401).count();
+        assert!(checked >= 1, "{statuses:?}");
+        for answer in answers.iter().filter(|a| a.status != 401) {
+            answer.assert_problem(429, "rate_limited");
+            assert_eq!(answer.headers["retry-after"], "1");
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn guesses_together_sqlite() {
+        guesses_sent_together_are_checked_one_at_a_time_per_email(Backend::Sqlite).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn guesses_together_postgres() {
+        guesses_sent_together_are_checked_one_at_a_time_per_email(Backend::Postgres).await;
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn sqlite() {
         failed_logins_are_slowed_per_email_and_per_address(Backend::Sqlite).await;
