@@ -119,14 +119,39 @@ pub fn local_day(utc: NaiveDateTime, tz: chrono_tz::Tz) -> chrono::NaiveDate {
     utc.and_utc().with_timezone(&tz).date_naive()
 }
 
-/// Parses a `YYYY-MM-DD` date.
+/// Parses a `YYYY-MM-DD` date, its year four digits. chrono's `%Y` also takes signed and longer
+/// years (`-262143`, `+10000`), whose arithmetic (a year earlier, the month after) leaves its
+/// range, which PostgreSQL's dates do not hold, and which SQLite's text would sort wrongly.
 pub fn parse_date(text: &str) -> Option<chrono::NaiveDate> {
-    chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").ok()
+    let text = text.trim();
+    let year = text.get(..4)?;
+    if !year.bytes().all(|b| b.is_ascii_digit()) || text.as_bytes().get(4) != Some(&b'-') {
+        return None;
+    }
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()
 }
 
 #[cfg(test)]
 mod day_tests {
     use super::*;
+
+    #[test]
+    fn a_date_has_a_four_digit_year() {
+        assert!(parse_date(" 2021-07-01 ").is_some());
+        assert!(parse_date("0001-01-01").is_some());
+        for text in [
+            "-262143-06-01",
+            "+262142-12-01",
+            "10000-01-01",
+            "+2021-01-01",
+            "21-07-01",
+            "2021",
+            "ạ",
+            "",
+        ] {
+            assert_eq!(parse_date(text), None, "{text}");
+        }
+    }
 
     #[test]
     fn vietnam_days_start_at_17_utc_the_day_before() {

@@ -199,9 +199,9 @@ pub fn optional_date(
 ) -> Result<Option<chrono::NaiveDate>, FieldError> {
     match value.map(str::trim).filter(|v| !v.is_empty()) {
         None => Ok(None),
-        Some(text) => chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        Some(text) => crate::time::parse_date(text)
             .map(Some)
-            .map_err(|_| FieldError::new(field, "must be a date YYYY-MM-DD")),
+            .ok_or_else(|| FieldError::new(field, "must be a date YYYY-MM-DD")),
     }
 }
 

@@ -270,19 +270,30 @@ struct ProductGrams {
 }
 
 impl ProductGrams {
-    fn add(&mut self, other: &ProductGrams) {
-        self.products += other.products;
-        self.orders += other.orders;
-        self.value_vnd += other.value_vnd;
-        self.weight_grams += other.weight_grams;
-        self.views += other.views;
-        self.export_weight_grams += other.export_weight_grams;
-        for (country, grams) in &other.export_grams_by_country {
-            *self
-                .export_grams_by_country
-                .entry(country.clone())
-                .or_default() += grams;
+    /// Adds `other`, refusing a sum past 64 bits as the rollups do (the products' own rows are
+    /// each within them, their total need not be).
+    fn add(&mut self, other: &ProductGrams) -> AppResult<()> {
+        fn sum(into: &mut i64, more: i64) -> AppResult<()> {
+            *into = into
+                .checked_add(more)
+                .ok_or_else(AppError::value_out_of_range)?;
+            Ok(())
         }
+        sum(&mut self.products, other.products)?;
+        sum(&mut self.orders, other.orders)?;
+        sum(&mut self.value_vnd, other.value_vnd)?;
+        sum(&mut self.weight_grams, other.weight_grams)?;
+        sum(&mut self.views, other.views)?;
+        sum(&mut self.export_weight_grams, other.export_weight_grams)?;
+        for (country, grams) in &other.export_grams_by_country {
+            sum(
+                self.export_grams_by_country
+                    .entry(country.clone())
+                    .or_default(),
+                *grams,
+            )?;
+        }
+        Ok(())
     }
 
     fn amounts(&self) -> ProductAmounts {
@@ -387,8 +398,8 @@ pub async fn products(
                     .cloned()
                     .collect(),
             };
-            total.add(&grams);
-            ProductRow {
+            total.add(&grams)?;
+            Ok(ProductRow {
                 growth: ProductGrowth {
                     value_vnd: Metric::new(a.value_vnd, before.map(|b| b.0), Unit::Count),
                     volume_kg: Metric::new(a.weight_grams, before.map(|b| b.1), Unit::Grams),
@@ -397,9 +408,9 @@ pub async fn products(
                 name: a.name,
                 household_id: a.household_id,
                 amounts: grams.amounts(),
-            }
+            })
         })
-        .collect();
+        .collect::<AppResult<_>>()?;
     let totals = ProductTotals {
         products: total.products,
         amounts: total.amounts(),

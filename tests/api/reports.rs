@@ -1023,6 +1023,19 @@ async fn reports_answer_json_csv_and_svg_to_admins_only(app: TestApp) {
             .await
             .assert_problem(422, "validation_failed");
     }
+    // Years of other than four digits, whose year earlier, period before or month after once
+    // left chrono's range (a panic) or PostgreSQL's (a 500).
+    for path in [
+        "/reports/uptake?from=-262143-06-01&to=-262143-06-30",
+        "/reports/uptake?compare=previous_period&from=-262143-01-02&to=-262143-01-09",
+        "/reports/uptake/chart.svg?compare=none&from=%2B262142-12-01&to=%2B262142-12-31",
+        "/reports/uptake/breakdown?by=month&compare=none&from=%2B262142-12-01&to=%2B262142-12-31",
+        "/reports/uptake?compare=none&from=-5000-01-01&to=-5000-01-31",
+    ] {
+        app.get(path, Some(&admin))
+            .await
+            .assert_problem(422, "validation_failed");
+    }
     for query in ["by=village", "sort=value"] {
         let answer = app
             .get(
