@@ -16,7 +16,7 @@ use crate::db::DbConnection;
 use crate::error::{AppError, AppResult};
 use crate::ids::{CheckoutId, ProductId, from_path};
 use crate::ledger::service::Books;
-use crate::orders::model::{OrderWithItems, PaymentMethod, rules};
+use crate::orders::model::{MAX_ORDER_WEIGHT_GRAMS, OrderWithItems, PaymentMethod, rules};
 use crate::orders::repo as orders;
 use crate::orders::service::cancel_unpaid_checkout;
 use crate::products::repo::{self as products, CartProduct};
@@ -242,6 +242,16 @@ pub async fn quote(ctx: &Context, cart: CartInput<'_>) -> AppResult<Quote> {
         return Err(AppError::invalid_field(
             "items",
             "the cart's total is larger than 10^15 đồng, the most one checkout takes",
+        ));
+    }
+    if quote
+        .parcels
+        .iter()
+        .any(|p| p.weight_grams > MAX_ORDER_WEIGHT_GRAMS)
+    {
+        return Err(AppError::invalid_field(
+            "items",
+            "a household's parcel is heavier than 10^12 grams, the most one order takes",
         ));
     }
     Ok(quote)

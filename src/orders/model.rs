@@ -465,11 +465,16 @@ impl OrderItem {
     }
 }
 
-/// An order's total price and weight, exact; or why there is none (past 10^15 đồng, or a
-/// weight past 64 bits). Placed and imported orders alike.
+/// The heaviest order: a million tonnes, far beyond any real one. Without a bound, one order
+/// near 2^63 grams made its day's weight rollups overflow, refusing every later order counted
+/// in the same rows.
+pub const MAX_ORDER_WEIGHT_GRAMS: i64 = 1_000_000_000_000;
+
+/// An order's total price and weight, exact; or why there is none (past 10^15 đồng, or past
+/// [`MAX_ORDER_WEIGHT_GRAMS`]). Placed and imported orders alike.
 pub fn order_totals(items: &[OrderItem]) -> Result<(i64, i64), &'static str> {
     const TOO_DEAR: &str = "the order's total is larger than 10^15 đồng";
-    const TOO_HEAVY: &str = "the order's total weight is too large";
+    const TOO_HEAVY: &str = "the order's total weight is larger than 10^12 grams";
     let mut total_vnd: i64 = 0;
     let mut total_weight: i64 = 0;
     for item in items {
@@ -484,6 +489,9 @@ pub fn order_totals(items: &[OrderItem]) -> Result<(i64, i64), &'static str> {
     }
     if total_vnd > MAX_VND {
         return Err(TOO_DEAR);
+    }
+    if total_weight > MAX_ORDER_WEIGHT_GRAMS {
+        return Err(TOO_HEAVY);
     }
     Ok((total_vnd, total_weight))
 }
@@ -521,9 +529,10 @@ mod properties {
                     prop_assert_eq!(i128::from(vnd), exact_vnd);
                     prop_assert_eq!(i128::from(grams), exact_grams);
                     prop_assert!(vnd <= MAX_VND);
+                    prop_assert!(grams <= MAX_ORDER_WEIGHT_GRAMS);
                 }
                 Err(_) => {
-                    prop_assert!(exact_vnd > i128::from(MAX_VND) || exact_grams > i128::from(i64::MAX));
+                    prop_assert!(exact_vnd > i128::from(MAX_VND) || exact_grams > i128::from(MAX_ORDER_WEIGHT_GRAMS));
                 }
             }
         }
