@@ -168,13 +168,13 @@ pub fn insert_users(conn: &mut DbConnection, rows: &[User]) -> QueryResult<usize
     crate::db::bulk_insert!(conn, users::table, rows)
 }
 
-/// The accounts with these email keys that exist (email key, id, role).
+/// The accounts with these email keys that exist (email key, id, role, status).
 pub fn accounts_by_email_keys(
     conn: &mut DbConnection,
     keys: &[String],
-) -> QueryResult<Vec<(String, UserId, Role)>> {
+) -> QueryResult<Vec<(String, UserId, Role, AccountStatus)>> {
     users::table
         .filter(users::email_key.eq_any(keys))
-        .select((users::email_key, users::id, users::role))
+        .select((users::email_key, users::id, users::role, users::status))
         .load(conn)
 }

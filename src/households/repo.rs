@@ -180,6 +180,20 @@ pub fn owner_has_status(
     .get_result(conn)
 }
 
+/// Which of `owners` own a household of `status`.
+pub fn owners_with_status(
+    conn: &mut DbConnection,
+    owners: &[UserId],
+    status: HouseholdStatus,
+) -> QueryResult<Vec<UserId>> {
+    households::table
+        .filter(households::owner_id.eq_any(owners))
+        .filter(households::status.eq(status))
+        .select(households::owner_id.assume_not_null())
+        .distinct()
+        .load(conn)
+}
+
 /// Records that `household_id` was suspended along with its owner's account.
 pub fn remember_suspended_with_owner(
     conn: &mut DbConnection,

@@ -11,7 +11,7 @@ use super::model::{
 use futures_util::{Stream, StreamExt};
 
 use crate::auth::CurrentUser;
-use crate::auth::model::Role;
+use crate::auth::model::{AccountStatus, Role};
 use crate::context::Context;
 use crate::db::{DbConnection, write_transaction};
 use crate::error::{AppError, AppResult, FieldError, LineError};
@@ -319,7 +319,7 @@ pub fn plan(
         match record {
             ImportRecord::Household(h) => {
                 if let Some(email) = &h.owner_email {
-                    emails.insert(email.trim().to_lowercase());
+                    emails.insert(email_key(email));
                 }
                 let target = HouseholdTarget {
                     id: HouseholdId::generate(),
@@ -349,7 +349,7 @@ pub fn plan(
                 outside_ids.insert(o.household.clone());
                 outside_ids.extend(o.items.iter().map(|i| i.product.clone()));
                 if let Some(email) = &o.buyer_email {
-                    emails.insert(email.trim().to_lowercase());
+                    emails.insert(email_key(email));
                 }
             }
             ImportRecord::Views(v) => {
@@ -384,11 +384,30 @@ pub fn plan(
             stored_products.insert(p.id, p);
         }
     }
-    let emails: Vec<String> = emails.into_iter().collect();
-    let mut accounts: HashMap<String, (UserId, Role)> = HashMap::new();
+    // A key with a control character names no account (none was registered so), and PostgreSQL
+    // refuses a NUL in text: it is not looked up.
+    let emails: Vec<String> = emails
+        .into_iter()
+        .filter(|key| !key.chars().any(char::is_control))
+        .collect();
+    let mut accounts = Accounts::default();
     for chunk in emails.chunks(1000) {
         let rows = crate::auth::repo::accounts_by_email_keys(conn, chunk)?;
-        accounts.extend(rows.into_iter().map(|(key, id, role)| (key, (id, role))));
+        let farmers: Vec<UserId> = (rows.iter())
+            .filter(|(_, _, role, _)| *role == Role::Farmer)
+            .map(|(_, id, _, _)| *id)
+            .collect();
+        accounts
+            .with_suspended_household
+            .extend(crate::households::repo::owners_with_status(
+                conn,
+                &farmers,
+                HouseholdStatus::Suspended,
+            )?);
+        (accounts.by_email_key).extend(
+            rows.into_iter()
+                .map(|(key, id, role, status)| (key, (id, role, status))),
+        );
     }
 
     // Second pass: every record in full. Households first (a product defaults to its household's
@@ -466,16 +485,28 @@ pub fn plan(
     }
 }
 
+/// The accounts the file's emails name.
+#[derive(Default)]
+struct Accounts {
+    by_email_key: HashMap<String, (UserId, Role, AccountStatus)>,
+    /// Farmers among them who own a suspended household.
+    with_suspended_household: HashSet<UserId>,
+}
+
+fn email_key(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
 /// The account an email names, if it is one of `role`.
 fn account(
     problems: &mut Problems,
     field: &str,
     email: Option<&str>,
-    accounts: &HashMap<String, (UserId, Role)>,
+    accounts: &Accounts,
     role: Role,
 ) -> Option<UserId> {
-    match accounts.get(&email?.trim().to_lowercase()) {
-        Some((id, found)) if *found == role => Some(*id),
+    match accounts.by_email_key.get(&email_key(email?)) {
+        Some((id, found, _)) if *found == role => Some(*id),
         Some(_) => {
             problems.add(field, format!("names an account that is not a {role}"));
             None
@@ -491,7 +522,7 @@ fn household_row(
     h: &HouseholdRecord,
     refs: &HashMap<String, (u64, HouseholdTarget)>,
     map: &AdminMap,
-    accounts: &HashMap<String, (UserId, Role)>,
+    accounts: &Accounts,
     now: NaiveDateTime,
 ) -> Result<Household, String> {
     let mut problems = Problems::new();
@@ -513,6 +544,17 @@ fn household_row(
         accounts,
         Role::Farmer,
     );
+    // As `POST /households` refuses them: a suspended account signs in no more, and a farmer an
+    // admin has stopped once does not start over under a new household.
+    if let (Some(owner), Some(HouseholdStatus::Active)) = (owner_id, status) {
+        let suspended = (accounts.by_email_key.values())
+            .any(|(id, _, s)| *id == owner && *s == AccountStatus::Suspended);
+        if suspended {
+            problems.add("owner_email", "names a suspended account");
+        } else if accounts.with_suspended_household.contains(&owner) {
+            problems.add("owner_email", "names a farmer with a suspended household");
+        }
+    }
     let (Some(draft), Some(joined_at), Some(status)) = (draft, joined_at, status) else {
         return Err(describe(problems.0));
     };
@@ -568,7 +610,7 @@ fn order_rows(
     o: &OrderRecord,
     household: Option<HouseholdTarget>,
     product_of: &dyn Fn(&str) -> Option<ProductSnapshot>,
-    accounts: &HashMap<String, (UserId, Role)>,
+    accounts: &Accounts,
     map: &AdminMap,
 ) -> Result<(Order, Vec<OrderItem>), String> {
     let mut problems = Problems::new();
@@ -734,8 +776,14 @@ pub fn write(
         Ok::<_, AppError>(())
     })?;
     phase("committed");
-    refresh_statistics(conn)?;
-    phase("planner statistics refreshed");
+    // The import is stored: a failure here (SQLite busy with the writer, say) must not tell the
+    // admin otherwise, or a retry would store it twice. The planners catch up later anyway.
+    match refresh_statistics(conn) {
+        Ok(()) => phase("planner statistics refreshed"),
+        Err(error) => {
+            tracing::warn!(%error, "the import is stored; refreshing the planner statistics failed")
+        }
+    }
     Ok(summary)
 }
 

@@ -7,12 +7,13 @@ use std::process::Command;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use serde_json::{Value, json};
 
-use crate::helpers::{Answer, TestApp, binary, buyers, eventually, shipping};
+use crate::helpers::{Answer, PASSWORD, TestApp, binary, buyers, eventually, shipping};
 use crate::on_both_backends;
 
 on_both_backends!(
     imported_history_reports_every_metric_exactly,
     a_rejected_import_names_each_bad_line_and_changes_nothing,
+    an_import_refuses_the_owners_registering_would,
     rollups_agree_with_a_full_recomputation_after_a_random_mix,
     reports_answer_json_csv_and_svg_to_admins_only,
 );
@@ -773,6 +774,76 @@ async fn a_rejected_import_names_each_bad_line_and_changes_nothing(app: TestApp)
     import(&app, &farmer, ndjson(&history()))
         .await
         .assert_problem(403, "forbidden");
+}
+
+/// An imported household's owner passes the rules `POST /households` applies: not a suspended
+/// account, and not a farmer with a suspended household (an imported suspended household may
+/// still name them). An email with a NUL names no account (PostgreSQL refuses NUL in text).
+async fn an_import_refuses_the_owners_registering_would(app: TestApp) {
+    let admin = app.signed_in_admin().await;
+    let mut farmers = Vec::new();
+    for name in ["active", "stopped", "suspended"] {
+        let email = format!("{name}@example.vn");
+        let answer = app.register(&email, "farmer").await;
+        assert_eq!(answer.status, 201, "{}", answer.text);
+        farmers.push((email, answer.json()["id"].as_str().unwrap().to_owned()));
+    }
+    let stopped = app.login(&farmers[1].0, PASSWORD).await.json()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let household = app.household(&stopped, "Hộ bị dừng", "24").await;
+    app.patch(
+        &format!("/households/{}", household["id"].as_str().unwrap()),
+        Some(&admin),
+        json!({"status": "suspended"}),
+    )
+    .await;
+    let suspend = app
+        .patch(
+            &format!("/admin/users/{}", farmers[2].1),
+            Some(&admin),
+            json!({"status": "suspended"}),
+        )
+        .await;
+    assert_eq!(suspend.status, 200, "{}", suspend.text);
+
+    let line = |r: &str, email: &str, status: &str| {
+        json!({"kind": "household", "ref": r, "name": format!("Hộ {r}"), "province_code": "24",
+               "owner_email": email, "status": status})
+        .to_string()
+    };
+    let lines = [
+        line("h1", &farmers[0].0, "active"),
+        line("h2", &farmers[1].0, "active"),
+        line("h3", &farmers[2].0, "active"),
+        line("h4", "active\u{0}@example.vn", "active"),
+        line("h5", &farmers[1].0, "suspended"),
+    ];
+    let body = import(&app, &admin, lines.join("\n").into_bytes())
+        .await
+        .assert_problem(422, "import_rejected");
+    let errors: Vec<(u64, String)> = (body["errors"].as_array().unwrap().iter())
+        .map(|e| {
+            (
+                e["line"].as_u64().unwrap(),
+                e["message"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        errors.iter().map(|e| e.0).collect::<Vec<_>>(),
+        [2, 3, 4],
+        "{body}"
+    );
+    assert!(errors[0].1.contains("suspended household"), "{body}");
+    assert!(errors[1].1.contains("suspended account"), "{body}");
+    assert!(errors[2].1.contains("names no account"), "{body}");
+    // Without them, the file goes in.
+    let good = [lines[0].clone(), lines[4].clone()].join("\n");
+    let answer = import(&app, &admin, good.into_bytes()).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert_eq!(answer.json()["households"], 2);
 }
 
 async fn rollups_agree_with_a_full_recomputation_after_a_random_mix(app: TestApp) {
