@@ -2,15 +2,17 @@
 //! governor's GCRA limiters; once a key has used up its allowance, every attempt for it
 //! (right password or not) answers 429 until the allowance refills.
 //!
-//! A failure is counted once its password is checked, so attempts sent together would all be
-//! checked before the first failure counts. An attempt therefore holds a place while it is
-//! checked: one at a time per email, and per address no more than its allowance. Another
-//! attempt meanwhile answers 429 with a Retry-After of one second.
+//! A failure is counted once its password is checked, so guesses for one email sent together
+//! would all be checked before the first failure counts. An attempt therefore holds its email
+//! while it is checked: another for that email meanwhile answers 429 with a Retry-After of one
+//! second. Addresses are not held so: many honest people sign in at once from one address (a
+//! carrier's NAT, an office), and guesses spread over many emails are bounded by the address's
+//! failures and the password hasher's queue.
 //!
 //! The counts live in this process: behind a load balancer each server counts on its own, which
 //! multiplies the allowance by the number of servers but still stops brute force.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::Hash;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
@@ -26,13 +28,12 @@ use crate::error::AppError;
 struct KeyedThrottle<K: Hash + Eq + Clone> {
     failures: DefaultKeyedRateLimiter<K>,
     blocked_until: Mutex<HashMap<K, Instant>>,
-    /// Attempts being checked now, per key (a key with none is not in the map).
-    in_flight: Mutex<HashMap<K, u32>>,
-    max_in_flight: u32,
+    /// The keys with an attempt being checked now.
+    in_flight: Mutex<HashSet<K>>,
 }
 
 impl<K: Hash + Eq + Clone> KeyedThrottle<K> {
-    fn new(allowed: u32, window: Duration, max_in_flight: u32) -> Self {
+    fn new(allowed: u32, window: Duration) -> Self {
         let allowed = NonZeroU32::new(allowed.max(1)).expect("at least one");
         let period = (window / allowed.get()).max(Duration::from_millis(1));
         let quota = Quota::with_period(period)
@@ -41,30 +42,19 @@ impl<K: Hash + Eq + Clone> KeyedThrottle<K> {
         Self {
             failures: RateLimiter::keyed(quota),
             blocked_until: Mutex::new(HashMap::new()),
-            in_flight: Mutex::new(HashMap::new()),
-            max_in_flight: max_in_flight.max(1),
+            in_flight: Mutex::new(HashSet::new()),
         }
     }
 
-    /// Takes a place for an attempt of `key`; `false` when all its places are taken.
+    /// Holds `key` for an attempt being checked; `false` when another attempt holds it.
     fn enter(&self, key: &K) -> bool {
         let mut in_flight = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
-        let count = in_flight.entry(key.clone()).or_insert(0);
-        if *count >= self.max_in_flight {
-            return false;
-        }
-        *count += 1;
-        true
+        in_flight.insert(key.clone())
     }
 
     fn leave(&self, key: &K) {
         let mut in_flight = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(count) = in_flight.get_mut(key) {
-            *count -= 1;
-            if *count == 0 {
-                in_flight.remove(key);
-            }
-        }
+        in_flight.remove(key);
     }
 
     /// How long `key` is still blocked, if it is.
@@ -108,19 +98,15 @@ pub struct LoginThrottle {
     by_address: KeyedThrottle<IpAddr>,
 }
 
-/// One login attempt's places (see the module's notes), given back when it is dropped.
+/// A login attempt holding its email (see the module's notes), let go when it is dropped.
 pub struct LoginAttempt<'a> {
     throttle: &'a LoginThrottle,
     email_key: String,
-    address: Option<IpAddr>,
 }
 
 impl Drop for LoginAttempt<'_> {
     fn drop(&mut self) {
         self.throttle.by_email.leave(&self.email_key);
-        if let Some(address) = &self.address {
-            self.throttle.by_address.leave(address);
-        }
     }
 }
 
@@ -136,18 +122,16 @@ impl LoginThrottle {
             by_email: KeyedThrottle::new(
                 settings.login_failures_per_email,
                 settings.login_failure_window,
-                1,
             ),
             by_address: KeyedThrottle::new(
                 settings.login_failures_per_address,
                 settings.login_failure_window,
-                settings.login_failures_per_address,
             ),
         }
     }
 
-    /// Before checking a password: 429 when the email or the address is blocked, or has all its
-    /// places taken by attempts being checked. Hold the attempt until the failure is recorded.
+    /// Before checking a password: 429 when the email or the address is blocked, or another
+    /// attempt for the email is being checked. Hold the attempt until a failure is recorded.
     pub fn check(
         &self,
         email_key: &str,
@@ -159,20 +143,12 @@ impl LoginThrottle {
         if let Some(wait) = email_wait.into_iter().chain(address_wait).max() {
             return Err(rate_limited(wait));
         }
-        let busy = || rate_limited(Duration::from_secs(1));
         if !self.by_email.enter(&email_key) {
-            return Err(busy());
-        }
-        if let Some(a) = &address
-            && !self.by_address.enter(a)
-        {
-            self.by_email.leave(&email_key);
-            return Err(busy());
+            return Err(rate_limited(Duration::from_secs(1)));
         }
         Ok(LoginAttempt {
             throttle: self,
             email_key,
-            address,
         })
     }
 
@@ -307,30 +283,24 @@ mod tests {
             .unwrap();
     }
 
-    /// Attempts sent together cannot all be checked before their failures count: one at a time
-    /// per email, and per address no more than its allowance.
+    /// Guesses for one email sent together cannot all be checked before their failures count:
+    /// one at a time. Other emails, from the same address too, go on meanwhile.
     #[test]
-    fn attempts_being_checked_hold_their_places() {
+    fn an_email_is_checked_one_attempt_at_a_time() {
         let throttle = LoginThrottle::new(&settings(5, 2));
         let address = Some("10.0.0.4".parse().unwrap());
         let first = throttle.check("a@x.vn", address).unwrap();
-        let busy = |answer: Result<LoginAttempt<'_>, AppError>| match answer {
+        match throttle.check("a@x.vn", Some("10.0.0.5".parse().unwrap())) {
             Err(AppError::RateLimited { retry_after_secs }) => assert_eq!(retry_after_secs, 1),
             other => panic!("expected 429, got {:?}", other.map(|_| ())),
-        };
-        busy(throttle.check("a@x.vn", Some("10.0.0.5".parse().unwrap())));
-        let second = throttle.check("b@x.vn", address).unwrap();
-        busy(throttle.check("c@x.vn", address));
-        // A refused attempt took no place: the email c is free from another address.
-        drop(
-            throttle
-                .check("c@x.vn", Some("10.0.0.6".parse().unwrap()))
-                .unwrap(),
-        );
+        }
+        let others: Vec<_> = ["b@x.vn", "c@x.vn", "d@x.vn"]
+            .iter()
+            .map(|email| throttle.check(email, address).unwrap())
+            .collect();
         drop(first);
         let again = throttle.check("a@x.vn", address).unwrap();
-        drop((again, second));
+        drop((again, others));
         assert!(throttle.by_email.in_flight.lock().unwrap().is_empty());
-        assert!(throttle.by_address.in_flight.lock().unwrap().is_empty());
     }
 }
