@@ -106,6 +106,8 @@ pub struct ProductEdit<'a> {
     pub unit_weight_grams: Option<i64>,
     pub price_vnd: Option<i64>,
     pub stock_quantity: Option<i64>,
+    /// Added to the stock as it is when the change is applied (negative: taken off).
+    pub stock_adjustment: Option<i64>,
     pub origin_province_code: Option<&'a str>,
     pub origin_map: Option<&'a str>,
     pub certifications: Option<&'a [String]>,
@@ -120,6 +122,13 @@ impl ProductEdit<'_> {
     /// origin province (it needs the database) and the rules across fields (they need the
     /// product as it is) are the caller's.
     pub fn patch(&self, problems: &mut Problems) -> ProductPatch {
+        // An adjustment is checked against the stock it adjusts (see `adjusted_stock`).
+        if self.stock_adjustment.is_some() && self.stock_quantity.is_some() {
+            problems.add(
+                "stock_adjustment",
+                "give stock_quantity or stock_adjustment, not both",
+            );
+        }
         ProductPatch {
             name: self.name.and_then(|v| problems.check(fields::name(v))),
             description: self
@@ -154,6 +163,22 @@ impl ProductEdit<'_> {
             ..ProductPatch::default()
         }
     }
+}
+
+/// The stock `adjustment` leaves of `stock` (the product's as the change is applied), if the
+/// stock rule allows it.
+pub fn adjusted_stock(stock: i64, adjustment: i64) -> Result<i64, FieldError> {
+    stock
+        .checked_add(adjustment)
+        .and_then(|after| fields::stock_quantity(after).ok())
+        .ok_or_else(|| {
+            FieldError::new(
+                "stock_adjustment",
+                format!(
+                    "would leave {stock} + ({adjustment}) in stock; it must stay between 0 and {MAX_STOCK_QUANTITY}"
+                ),
+            )
+        })
 }
 
 /// What the catalogue is narrowed to and how it is sorted, as the caller gives it in the query

@@ -106,7 +106,12 @@ pub struct UpdateProductRequest {
     pub unit: Option<String>,
     pub unit_weight_grams: Option<i64>,
     pub price_vnd: Option<i64>,
+    /// Sets the stock as of the moment the change is applied.
     pub stock_quantity: Option<i64>,
+    /// Instead of `stock_quantity`: added to the stock as it is when the change is applied
+    /// (negative: taken off), so units sold meanwhile stay sold. The result must stay between 0
+    /// and 10^9.
+    pub stock_adjustment: Option<i64>,
     pub origin_province_code: Option<String>,
     pub origin_map: Option<String>,
     pub certifications: Option<Vec<String>>,
@@ -129,6 +134,7 @@ impl UpdateProductRequest {
             unit_weight_grams: self.unit_weight_grams,
             price_vnd: self.price_vnd,
             stock_quantity: self.stock_quantity,
+            stock_adjustment: self.stock_adjustment,
             origin_province_code: self.origin_province_code.as_deref(),
             origin_map: self.origin_map.as_deref(),
             certifications: self.certifications.as_deref(),

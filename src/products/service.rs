@@ -2,7 +2,7 @@
 
 use super::model::{
     CATEGORIES, CERTIFICATIONS, ProductDraft, ProductEdit, ProductInput, ProductSearch,
-    ProductStatus, with_origin,
+    ProductStatus, adjusted_stock, with_origin,
 };
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -455,12 +455,21 @@ pub async fn update(
     if origin.is_none() && edit.origin_province_code.is_none() && edit.origin_map.is_some() {
         problems.add("origin_map", "give origin_province_code with it");
     }
+    // With stock_quantity too it is already a problem.
+    let stock_adjustment = edit
+        .stock_adjustment
+        .filter(|_| edit.stock_quantity.is_none());
     let timezone = ctx.timezone;
     let admin_map = ctx.map.clone();
     let updated = ctx
         .db
         .write(move |conn| {
             let (product, _) = manageable_product(conn, &caller, &id)?;
+            // From the stock as it is now, the row locked: orders taken meanwhile stay taken.
+            if let Some(adjustment) = stock_adjustment {
+                patch.stock_quantity =
+                    problems.check(adjusted_stock(product.stock_quantity, adjustment));
+            }
             let new_origin = origin.is_some();
             if let Some(origin) = origin {
                 patch.origin_province_code = Some(origin.code);

@@ -14,6 +14,7 @@ on_both_backends!(
     every_filter_and_sort_narrows_and_orders_the_listing,
     archived_paused_and_suspended_products_are_hidden_from_the_public,
     product_page_views_are_counted,
+    a_stock_adjustment_adds_to_the_stock_as_it_is_then,
 );
 
 fn id(value: &Value) -> String {
@@ -634,4 +635,60 @@ async fn anonymous_listings_are_cached_briefly() {
             .await
             .contains(&second)
     );
+}
+
+/// `stock_adjustment` adds to the stock as it is when the change is applied: the farmer who
+/// brings in 5 more boxes while buyers order never undoes a sale, as setting the stock they
+/// read a moment ago would.
+async fn a_stock_adjustment_adds_to_the_stock_as_it_is_then(app: TestApp) {
+    let (farmer, _, product) = app.seller_with_product(40, json!({})).await;
+    let path = format!("/products/{product}");
+    let adjust = |change: Value| {
+        let (app, path, farmer) = (&app, &path, &farmer);
+        async move { app.patch(path, Some(farmer), change).await }
+    };
+    let buyers: Vec<String> =
+        futures_util::future::join_all((0..20).map(|_| app.signed_in("buyer"))).await;
+    let orders = buyers
+        .iter()
+        .map(|buyer| app.place_order(buyer, json!([{"product_id": product, "quantity": 1}]), None));
+    let additions = (0..10).map(|_| adjust(json!({"stock_adjustment": 5})));
+    let (placed, added) = futures_util::future::join(
+        futures_util::future::join_all(orders),
+        futures_util::future::join_all(additions),
+    )
+    .await;
+    for answer in &added {
+        assert_eq!(answer.status, 200, "{}", answer.text);
+    }
+    let sold = placed.iter().filter(|a| a.status == 201).count() as i64;
+    assert_eq!(
+        sold, 20,
+        "40 in stock and more coming: every buyer is served"
+    );
+    assert_eq!(app.stock_of(&farmer, &product).await, 40 + 10 * 5 - sold);
+
+    // Taking off more than there is, a result past the bound, or both fields: 422, nothing changed.
+    for (change, field) in [
+        (json!({"stock_adjustment": -71}), "stock_adjustment"),
+        (
+            json!({"stock_adjustment": 1_000_000_000i64}),
+            "stock_adjustment",
+        ),
+        (json!({"stock_adjustment": i64::MIN}), "stock_adjustment"),
+        (
+            json!({"stock_adjustment": 1, "stock_quantity": 3}),
+            "stock_adjustment",
+        ),
+        (json!({"stock_adjustment": "5"}), "stock_adjustment"),
+    ] {
+        let answer = adjust(change.clone()).await;
+        answer.assert_problem(422, "validation_failed");
+        assert_eq!(answer.problem_fields(), [field], "{change}");
+    }
+    assert_eq!(app.stock_of(&farmer, &product).await, 70);
+    let emptied = adjust(json!({"stock_adjustment": -70})).await;
+    assert_eq!(emptied.status, 200, "{}", emptied.text);
+    assert_eq!(emptied.json()["stock_quantity"], 0);
+    app.assert_rollups_exact();
 }
