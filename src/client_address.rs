@@ -1,7 +1,8 @@
-//! The client's address for throttling (an IPv6 client counted by its /64). `X-Forwarded-For` is believed only as far as it was
-//! written by proxies we trust (`auth.trusted_proxies`): each proxy appends the address it
-//! received from, so the header is read from the right and the first untrusted hop is the
-//! client. Whatever a client writes itself sits to the left of that and is never reached.
+//! The client's address for throttling (an IPv6 client counted by its /64). `X-Forwarded-For`
+//! is believed only as far as it was written by proxies we trust (`auth.trusted_proxies`): each
+//! proxy appends the address it received from, so the header is read from the right and the
+//! first untrusted hop is the client. Whatever a client writes itself sits to the left of that
+//! and is never reached.
 
 use std::fmt;
 use std::net::IpAddr;
