@@ -546,9 +546,13 @@ fn household_row(
     );
     // As `POST /households` refuses them: a suspended account signs in no more, and a farmer an
     // admin has stopped once does not start over under a new household.
-    if let (Some(owner), Some(HouseholdStatus::Active)) = (owner_id, status) {
-        let suspended = (accounts.by_email_key.values())
-            .any(|(id, _, s)| *id == owner && *s == AccountStatus::Suspended);
+    if let (Some(owner), Some(HouseholdStatus::Active), Some(email)) =
+        (owner_id, status, h.owner_email.as_deref())
+    {
+        let suspended = accounts
+            .by_email_key
+            .get(&email_key(email))
+            .is_some_and(|(_, _, s)| *s == AccountStatus::Suspended);
         if suspended {
             problems.add("owner_email", "names a suspended account");
         } else if accounts.with_suspended_household.contains(&owner) {
