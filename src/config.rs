@@ -114,6 +114,8 @@ pub struct PaymentSettings {
     /// How many unpaid bank-transfer checkouts one buyer may hold at once (each holds stock
     /// until it is paid or expires).
     pub max_unpaid_transfers_per_buyer: i64,
+    /// The most a cash-on-delivery checkout may ask the carrier to collect, in đồng.
+    pub max_cash_on_delivery_vnd: i64,
 }
 
 impl PaymentSettings {
@@ -148,6 +150,10 @@ impl PaymentSettings {
         anyhow::ensure!(
             self.max_unpaid_transfers_per_buyer >= 1,
             "payments.max_unpaid_transfers_per_buyer must be at least 1"
+        );
+        anyhow::ensure!(
+            (1..=crate::validate::MAX_VND).contains(&self.max_cash_on_delivery_vnd),
+            "payments.max_cash_on_delivery_vnd must be 1 to 10^15"
         );
         Ok(())
     }

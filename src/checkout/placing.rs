@@ -339,6 +339,15 @@ fn place_in_transaction(
             ),
         ));
     }
+    let cash_at_most = ctx.settings.payments.max_cash_on_delivery_vnd;
+    if method == PaymentMethod::Cod && total > cash_at_most {
+        return Err(AppError::invalid_field(
+            "payment_method",
+            format!(
+                "cash on delivery collects at most {cash_at_most} đồng: pay by bank_transfer or split the cart"
+            ),
+        ));
+    }
     let checkout = Checkout {
         id: checkout_id,
         code: new_code(),

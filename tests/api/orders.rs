@@ -315,6 +315,15 @@ async fn bad_orders_are_refused_with_the_reason_and_change_nothing(app: TestApp)
     too_heavy.assert_problem(422, "validation_failed");
     assert_eq!(too_heavy.problem_fields(), ["items"]);
     assert_eq!(app.stock_of(&farmer, &heavy).await, 5000);
+    // (Shipping a million tonnes costs more than cash on delivery collects: it ships free here.)
+    let free = app
+        .patch(
+            &format!("/households/{household}"),
+            Some(&farmer),
+            json!({"free_shipping_from_vnd": 1}),
+        )
+        .await;
+    assert_eq!(free.status, 200, "{}", free.text);
     let heaviest = app
         .place_order(&buyer, items(&[(&heavy, 1000)]), None)
         .await;

@@ -400,9 +400,38 @@ async fn a_bank_transfer_answers_its_vietqr(app: TestApp) {
     refused.assert_problem(422, "validation_failed");
     assert_eq!(refused.problem_fields(), ["payment_method"]);
     assert_eq!(app.stock_of(&farmer, &costly).await, 20);
+    // Cash on delivery collects at most `payments.max_cash_on_delivery_vnd` (10^9 by default),
+    // goods and shipping together: a buyer cannot place unpaid orders of any size.
     let cash = app.checkout(&buyer, cart(big, "cod"), None).await;
-    assert_eq!(cash.status, 201, "{}", cash.text);
-    assert_eq!(app.stock_of(&farmer, &costly).await, 10);
+    cash.assert_problem(422, "validation_failed");
+    assert_eq!(cash.problem_fields(), ["payment_method"]);
+    assert_eq!(app.stock_of(&farmer, &costly).await, 20);
+    let dear = id(&app
+        .product(
+            &farmer,
+            &household,
+            json!({"price_vnd": 100_000_000, "stock_quantity": 20}),
+        )
+        .await);
+    let over = app
+        .checkout(
+            &buyer,
+            cart(json!([{"product_id": dear, "quantity": 10}]), "cod"),
+            None,
+        )
+        .await;
+    over.assert_problem(422, "validation_failed");
+    assert_eq!(over.problem_fields(), ["payment_method"]);
+    let under = app
+        .checkout(
+            &buyer,
+            cart(json!([{"product_id": dear, "quantity": 9}]), "cod"),
+            None,
+        )
+        .await;
+    assert_eq!(under.status, 201, "{}", under.text);
+    assert!(under.json()["total_vnd"].as_i64().unwrap() <= 1_000_000_000);
+    assert_eq!(app.stock_of(&farmer, &dear).await, 11);
 }
 
 /// A buyer cancels an order of a checkout as its transfer arrives: either the payment came
