@@ -2,7 +2,7 @@
 //! descriptions at most 5000, emails at most 254. Each check adds to a list of field errors so
 //! that one answer names every problem.
 
-use crate::error::FieldError;
+use crate::error::{AppError, AppResult, FieldError};
 
 pub const NAME_MAX_CHARS: usize = 200;
 pub const DESCRIPTION_MAX_CHARS: usize = 5000;
@@ -11,6 +11,7 @@ pub const EMAIL_MAX_CHARS: usize = 254;
 pub const ADDRESS_MAX_CHARS: usize = 500;
 /// Largest sum of money the API takes or states (a unit price, an order's goods, a threshold).
 pub const MAX_VND: i64 = 1_000_000_000_000_000;
+pub const IDEMPOTENCY_KEY_MAX_CHARS: usize = 255;
 
 /// Collects field problems; `finish` turns them into a 422 when there are any.
 #[derive(Debug, Default)]
@@ -167,6 +168,19 @@ pub fn one_of(field: &str, value: &str, allowed: &[&str]) -> Result<String, Fiel
         Err(FieldError::new(
             field,
             format!("must be one of {}", allowed.join(", ")),
+        ))
+    }
+}
+
+/// An `Idempotency-Key` (orders, checkouts, payouts): 1..=255 characters, none a control one.
+pub fn idempotency_key(key: &str) -> AppResult<()> {
+    let length = key.chars().count();
+    if (1..=IDEMPOTENCY_KEY_MAX_CHARS).contains(&length) && !key.chars().any(char::is_control) {
+        Ok(())
+    } else {
+        Err(AppError::invalid_field(
+            "Idempotency-Key",
+            "must be 1 to 255 characters without control characters",
         ))
     }
 }

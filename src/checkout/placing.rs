@@ -27,10 +27,7 @@ use crate::provinces::AdminMap;
 use crate::shipping::Destination;
 use crate::stats::StatsBatch;
 use crate::time::now_utc;
-use crate::validate::MAX_VND;
-use crate::validate::Problems;
-
-pub const IDEMPOTENCY_KEY_MAX_CHARS: usize = 255;
+use crate::validate::{self, MAX_VND, Problems};
 
 /// How long an Idempotency-Key is remembered.
 pub fn idempotency_window() -> Duration {
@@ -70,19 +67,6 @@ fn parse_cart(input: &OrderInput<'_>, map: &AdminMap) -> (BuyerDraft, Problems) 
     (draft, problems)
 }
 
-/// `Idempotency-Key`: 1..=255 visible characters.
-pub fn check_idempotency_key(key: &str) -> AppResult<()> {
-    let length = key.chars().count();
-    if (1..=IDEMPOTENCY_KEY_MAX_CHARS).contains(&length) && !key.chars().any(char::is_control) {
-        Ok(())
-    } else {
-        Err(AppError::invalid_field(
-            "Idempotency-Key",
-            "must be 1 to 255 characters without control characters",
-        ))
-    }
-}
-
 fn request_hash(input: &OrderInput<'_>, cart: Cart) -> String {
     // The parsed request, re-serialised: the same JSON with other spacing or key order is the same body.
     let mut canonical = serde_json::to_vec(input).unwrap_or_default();
@@ -112,7 +96,7 @@ pub async fn place(
         return Err(AppError::forbidden("only buyers place orders"));
     }
     if let Some(key) = &idempotency_key {
-        check_idempotency_key(key)?;
+        validate::idempotency_key(key)?;
     }
     let hash = request_hash(&input, cart);
     let (draft, problems) = parse_cart(&input, &ctx.map);

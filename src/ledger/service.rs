@@ -126,12 +126,7 @@ pub async fn pay_out(
             "required: a retry with the same key must not pay twice",
         )
     })?;
-    if !(1..=255).contains(&key.chars().count()) || key.chars().any(char::is_control) {
-        return Err(AppError::invalid_field(
-            "Idempotency-Key",
-            "must be 1 to 255 characters without control characters",
-        ));
-    }
+    crate::validate::idempotency_key(&key)?;
     let replay_key = key.clone();
     let books = Books::of(ctx);
     let attempt = ctx
