@@ -191,8 +191,14 @@ impl Catalogue {
     fn plan(&self, query: CatalogueQuery) -> anyhow::Result<SearchPlan> {
         let searcher = self.reader.searcher();
         let quick_max = self.quick_search_listings;
-        let index = (searcher, self.fields, self.filters.clone());
-        Ok(SearchPlan::new(index, query, quick_max)?)
+        let filters = self.filters.clone();
+        Ok(SearchPlan::new(
+            searcher,
+            self.fields,
+            filters,
+            query,
+            quick_max,
+        )?)
     }
 
     /// Answers a search: where the request is when it is quick, else on a thread of the large

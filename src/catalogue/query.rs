@@ -134,7 +134,9 @@ pub struct SearchPlan {
 
 impl SearchPlan {
     pub fn new(
-        (searcher, fields, filters): (Searcher, Fields, Arc<FilterCache>),
+        searcher: Searcher,
+        fields: Fields,
+        filters: Arc<FilterCache>,
         query: CatalogueQuery,
         quick_max: u64,
     ) -> tantivy::Result<Self> {
@@ -313,12 +315,12 @@ fn word_clauses(
         // A filter of the cache where it keeps bitsets: the prefix's constant score is the same
         // for every match, so it ranks nothing and the filter may drop it.
         let matching = match *how {
-            WordMatch::Word | WordMatch::Prefix if cache.enabled() => {
-                required.cached.push(if *how == WordMatch::Word {
-                    FilterKey::Term(term.clone())
-                } else {
-                    FilterKey::Prefix(term.clone())
-                });
+            WordMatch::Word if cache.enabled() => {
+                required.cached.push(FilterKey::Term(term.clone()));
+                None
+            }
+            WordMatch::Prefix if cache.enabled() => {
+                required.cached.push(FilterKey::Prefix(term.clone()));
                 None
             }
             WordMatch::Word => Some(folded()),
@@ -341,11 +343,12 @@ fn word_clauses(
                 Some(either(vec![folded(), boxed(pairs)]))
             }
         };
-        required.queries.extend(matching);
-        let filtered_word = *how == WordMatch::Word && cache.enabled();
-        if scored && (*how == WordMatch::Prefix || filtered_word) {
+        // The folded word's score comes as a bonus where its clause gives none: a filter, or
+        // the prefix automaton's constant.
+        if scored && (matching.is_none() || *how == WordMatch::Prefix) {
             bonuses.push(folded());
         }
+        required.queries.extend(matching);
         // Only a score: whatever has the diacritics has the folded word too.
         if scored && word.exact != word.folded {
             // The buyer typed diacritics: the listing that has them ranks first (`bơ` ≠ `bò`).
