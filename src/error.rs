@@ -8,6 +8,9 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::ErrorHandlerResponse;
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
+use std::time::Duration;
+
+use crate::log_throttle::LogThrottle;
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
@@ -59,6 +62,10 @@ pub enum AppError {
     /// The database does not answer (or is too busy); the cause is logged, not shown.
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// The database, or the disk under it, has no room for the write: nothing of it was
+    /// written, and it may be tried again once an operator has made room.
+    #[error("storage full: {0}")]
+    StorageFull(String),
     /// Our fault; the cause chain is logged, the client sees a bare 500.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -194,6 +201,7 @@ impl AppError {
             AppError::RateLimited { .. } => "rate_limited",
             AppError::Busy { .. } => "busy",
             AppError::Unavailable(_) => "unavailable",
+            AppError::StorageFull(_) => "storage_full",
             AppError::Internal(_) => "internal",
         }
     }
@@ -238,7 +246,7 @@ impl ResponseError for AppError {
             AppError::Client { status, .. } => *status,
             AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
-            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Unavailable(_) | AppError::StorageFull(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -288,6 +296,24 @@ impl ResponseError for AppError {
                     .insert(header::RETRY_AFTER, HeaderValue::from(1u32));
                 response
             }
+            AppError::StorageFull(cause) => {
+                // Every write meets it until an operator makes room: logged now and then.
+                static FULL: LogThrottle = LogThrottle::new(Duration::from_secs(10));
+                if let Some(held_back) = FULL.due() {
+                    tracing::error!(cause = %cause, held_back, "storage full: writes are refused");
+                }
+                let mut response = problem_response(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "storage_full",
+                    "the server has no room to store this right now; nothing was changed, try again later",
+                    &[],
+                );
+                response.headers_mut().insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(STORAGE_FULL_RETRY_AFTER_SECS),
+                );
+                response
+            }
             AppError::Internal(cause) => {
                 tracing::error!(error = ?cause, "internal error");
                 problem_response(
@@ -314,6 +340,10 @@ impl From<diesel::result::Error> for AppError {
                 DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
                 info,
             ) => AppError::Unavailable(info.message().to_owned()),
+            // No room left (SQLite's SQLITE_FULL, PostgreSQL's disk_full): nothing was written.
+            Error::DatabaseError(_, ref info) if is_storage_full(info.message()) => {
+                AppError::StorageFull(info.message().to_owned())
+            }
             // The database went away mid-request, or SQLite's writer lock was held past
             // busy_timeout: retryable, not a bug.
             Error::DatabaseError(_, ref info) if is_outage(info.message()) => {
@@ -352,6 +382,15 @@ pub const ABANDONED_WRITE: &str = "the request timed out before its write starte
 fn is_overflow(message: &str) -> bool {
     message.contains(COUNTER_OVERFLOW)
         || (message.contains("out of range") && message.contains("bigint"))
+}
+
+/// How long a client is asked to wait after `storage_full`: making room takes an operator.
+pub const STORAGE_FULL_RETRY_AFTER_SECS: u32 = 30;
+
+/// Messages of errors that mean the database has no room for a write: SQLite's SQLITE_FULL,
+/// PostgreSQL's `could not extend file …: No space left on device` (and its other ENOSPC writes).
+fn is_storage_full(message: &str) -> bool {
+    message.contains("database or disk is full") || message.contains("No space left on device")
 }
 
 /// Messages of errors that mean "the database is not there right now" rather than a bug.
@@ -442,4 +481,37 @@ pub fn render_plain_errors<B: MessageBody + 'static>(
     }
     let res = ServiceResponse::new(req, response).map_into_right_body::<B>();
     Ok(ErrorHandlerResponse::Response(res))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use diesel::result::{DatabaseErrorKind, Error};
+
+    fn from_database(message: &str) -> AppError {
+        AppError::from(Error::DatabaseError(
+            DatabaseErrorKind::Unknown,
+            Box::new(message.to_owned()),
+        ))
+    }
+
+    /// What SQLite and PostgreSQL say when their disk is full is a 503 to retry, not a 500.
+    #[test]
+    fn a_full_disk_is_storage_full() {
+        for message in [
+            "database or disk is full",
+            "could not extend file \"base/16384/16385\": No space left on device",
+            "could not write to file \"pg_wal/xlogtemp.123\": No space left on device",
+        ] {
+            let error = from_database(message);
+            assert_eq!(error.code(), "storage_full", "{message}");
+            let response = error.error_response();
+            assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+            assert_eq!(
+                response.headers().get(header::RETRY_AFTER).unwrap(),
+                &STORAGE_FULL_RETRY_AFTER_SECS.to_string()
+            );
+        }
+        assert_eq!(from_database("no such table: x").code(), "internal");
+    }
 }

@@ -18,6 +18,7 @@ pub mod households;
 pub mod ids;
 pub mod imports;
 pub mod ledger;
+pub mod log_throttle;
 pub mod metrics;
 pub mod openapi;
 pub mod orders;

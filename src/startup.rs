@@ -3,6 +3,7 @@
 
 use std::net::TcpListener;
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
@@ -18,6 +19,7 @@ use crate::context::Context;
 use crate::db::request_writes::{WriteClaim, with_claim};
 use crate::db::{Database, DatabaseUrl, PoolOptions};
 use crate::error::{AppError, render_plain_errors};
+use crate::log_throttle::LogThrottle;
 use crate::products::cache::ListingCache;
 use crate::products::views::ViewCounter;
 
@@ -28,7 +30,11 @@ async fn flush_views(ctx: &Context, views: &Arc<ViewCounter>) {
     match outcome {
         Ok(Ok(_)) => {}
         Ok(Err(error)) => {
-            tracing::warn!(error = %error, "writing product views failed; will retry")
+            // Every tick meets a full disk or a database outage until it ends.
+            static FAILED: LogThrottle = LogThrottle::new(Duration::from_secs(10));
+            if let Some(held_back) = FAILED.due() {
+                tracing::warn!(error = %error, held_back, "writing product views failed; will retry")
+            }
         }
         Err(error) => tracing::error!(error = %error, "view flush task failed"),
     }

@@ -2,6 +2,7 @@
 //! must, then reads the change feed in order, round after round, and applies each round in one
 //! commit that also records where the reading stands (so a restart goes on from there).
 
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
@@ -14,6 +15,7 @@ use super::document::Fields;
 use super::repo::{self, Position};
 use super::{CatalogueOptions, INDEX_VERSION, Listing, ListingSource, SyncState};
 use crate::db::Database;
+use crate::log_throttle::LogThrottle;
 
 /// Products read per batch while building.
 const BUILD_BATCH: i64 = 5_000;
@@ -25,6 +27,9 @@ const IDS_PER_READ: usize = 1_000;
 const PRUNE_EVERY: Duration = Duration::from_secs(600);
 /// A position that moved without any change is recorded at most this often.
 const IDLE_COMMIT_EVERY: Duration = Duration::from_secs(60);
+
+/// Rounds fail one after another while the database is down or the disk full.
+static FOLLOWING_FAILED: LogThrottle = LogThrottle::new(Duration::from_secs(10));
 
 /// What each commit records.
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
@@ -95,7 +100,21 @@ impl Follower {
             }
             _ => self.build()?,
         }
-        while self.round()? {}
+        // An index that is there serves, even when the rest cannot be read in now (the disk is
+        // full, say): the follower goes on trying.
+        loop {
+            match self.round() {
+                Ok(true) => continue,
+                Ok(false) => break,
+                Err(error) => {
+                    tracing::warn!(
+                        error = format!("{error:#}"),
+                        "the catalogue index could not catch up at start; it goes on trying"
+                    );
+                    break;
+                }
+            }
+        }
         Ok(())
     }
 
@@ -211,6 +230,15 @@ impl Follower {
             }
             Ok((changes, listings))
         })?;
+        let applied = self.apply(&changes, &listings);
+        if applied.is_err() {
+            self.undo();
+        }
+        applied.map(|()| changes.more)
+    }
+
+    /// Applies one round's changes and commits them with the position they bring the reading to.
+    fn apply(&mut self, changes: &repo::Changes, listings: &[Listing]) -> anyhow::Result<()> {
         let changed = !changes.product_ids.is_empty() || !changes.household_ids.is_empty();
         for id in &changes.product_ids {
             self.writer.delete_term(self.fields.id_term(id));
@@ -220,7 +248,7 @@ impl Follower {
                 .delete_term(self.fields.household_term(household));
         }
         let mut added = std::collections::HashSet::new();
-        for listing in &listings {
+        for listing in listings {
             // A product both changed and in a changed household is read twice: added once.
             if added.insert(listing.id) {
                 self.writer.add_document(self.fields.document(listing))?;
@@ -232,7 +260,21 @@ impl Follower {
         if changed || idle_commit_due {
             self.commit()?;
         }
-        Ok(changes.more)
+        Ok(())
+    }
+
+    /// After a round that could not be applied whole (the disk was full, say): back to the last
+    /// commit, so that the next round reads the same changes again. Going on from where the
+    /// failed round ended would leave its changes out of the index for good.
+    fn undo(&mut self) {
+        self.position = self.committed_position;
+        // A writer whose rollback failed once has lost its lock and panics on the next one.
+        let rolled_back = catch_unwind(AssertUnwindSafe(|| self.writer.rollback()));
+        if !matches!(rolled_back, Ok(Ok(_))) {
+            tracing::error!(
+                "the catalogue index writer cannot be reset: searches answer from the index as it was until the server restarts"
+            );
+        }
     }
 
     fn commit(&mut self) -> anyhow::Result<()> {
@@ -286,11 +328,15 @@ impl Follower {
                             Ok(true) => continue,
                             Ok(false) => break,
                             Err(error) => {
-                                // The database may be down: the next round tries again.
-                                tracing::warn!(
-                                    error = format!("{error:#}"),
-                                    "following the search change feed failed"
-                                );
+                                // The database may be down, or the disk full: the next round
+                                // tries again.
+                                if let Some(held_back) = FOLLOWING_FAILED.due() {
+                                    tracing::warn!(
+                                        error = format!("{error:#}"),
+                                        held_back,
+                                        "following the search change feed failed"
+                                    );
+                                }
                                 break;
                             }
                         }

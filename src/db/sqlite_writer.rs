@@ -16,6 +16,7 @@ use tokio::sync::oneshot;
 use super::request_writes::WriteClaim;
 use super::{ConnectionManager, DbConnection};
 use crate::error::AppError;
+use crate::log_throttle::LogThrottle;
 
 /// SQLite has one writer at a time, and a writer that finds the file locked sleeps in SQLite's
 /// busy handler in steps of up to 100 ms, however soon the lock is free again: under load most
@@ -366,7 +367,10 @@ fn run_group(
         if savepoints {
             match succeeded {
                 true => AnsiTransactionManager::commit_transaction(sqlite(conn))?,
-                false => AnsiTransactionManager::rollback_transaction(sqlite(conn))?,
+                // Failing, SQLite may have ended the whole transaction itself (a full disk
+                // does): then nothing of the group stands, and the group fails as interrupted.
+                false => AnsiTransactionManager::rollback_transaction(sqlite(conn))
+                    .map_err(|_| DieselError::BrokenTransactionManager)?,
             }
             let depth = AnsiTransactionManager::transaction_manager_status_mut(sqlite(conn))
                 .transaction_depth();
@@ -447,7 +451,11 @@ fn checkpoint_loop(writer: std::sync::Weak<Shared>) {
         let log_frames = match passive {
             Ok(result) => result.log,
             Err(error) => {
-                tracing::warn!(%error, "SQLite checkpoint failed; retrying on a new connection");
+                // Every tick meets a full disk until someone makes room.
+                static FAILED: LogThrottle = LogThrottle::new(Duration::from_secs(10));
+                if let Some(held_back) = FAILED.due() {
+                    tracing::warn!(%error, held_back, "SQLite checkpoint failed; retrying on a new connection");
+                }
                 conn = None;
                 continue;
             }
@@ -498,7 +506,10 @@ where
             Ok(value)
         }
         Err(error) => {
-            AnsiTransactionManager::rollback_transaction(lite)?;
+            // SQLite ends a transaction itself on some errors (a full disk): ROLLBACK then
+            // fails, and the work's own error is the one that says why. The caller drops a
+            // connection left in a transaction (`is_broken`).
+            let _ = AnsiTransactionManager::rollback_transaction(lite);
             Err(error)
         }
     }

@@ -134,6 +134,115 @@ impl TestDatabase {
     }
 }
 
+impl TestDatabase {
+    /// A SQLite database at `path` (a file not yet there), removed when dropped.
+    pub fn sqlite_at(path: PathBuf) -> TestDatabase {
+        TestDatabase {
+            backend: Backend::Sqlite,
+            url: path.to_string_lossy().into_owned(),
+            name: String::new(),
+        }
+    }
+}
+
+/// A small filesystem to fill: a tmpfs mounted on a fresh directory, unmounted when dropped.
+/// Mounting needs root (CAP_SYS_ADMIN), as CI has; elsewhere `mount` answers `None`, saying why.
+/// (A mount namespace of the test's own would keep it from everyone else, but SQLite and tantivy
+/// resolve `/proc/<pid>/root` paths back to the host's files.)
+pub struct SmallDisk {
+    dir: PathBuf,
+}
+
+/// What the test disks are mounted as (the device column of `/proc/mounts`).
+const SMALL_DISK: &str = "nongsan-test";
+
+impl SmallDisk {
+    pub fn mount(megabytes: u32) -> Option<SmallDisk> {
+        unmount_left_over_disks();
+        let name = format!(
+            "nongsan-disk-{}-{}",
+            std::process::id(),
+            uuid::Uuid::new_v4().simple()
+        );
+        let dir = std::env::temp_dir().join(name);
+        std::fs::create_dir(&dir).expect("a mount point");
+        let mounted = Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={megabytes}m"),
+                SMALL_DISK,
+            ])
+            .arg(&dir)
+            .output();
+        let reason = match mounted {
+            Ok(output) if output.status.success() => return Some(SmallDisk { dir }),
+            Ok(output) => String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+            Err(error) => error.to_string(),
+        };
+        let _ = std::fs::remove_dir(&dir);
+        if std::env::var_os("CI").is_some() {
+            panic!("CI is set but a small disk cannot be mounted (it needs root): {reason}");
+        }
+        eprintln!("skipping a full-disk test: cannot mount a small disk (it needs root): {reason}");
+        None
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    /// Takes up all the room left with a ballast file.
+    pub fn fill(&self) {
+        use std::io::Write;
+        let mut ballast = std::fs::File::create(self.path("ballast")).expect("a ballast file");
+        let chunk = vec![0u8; 64 * 1024];
+        while ballast.write_all(&chunk).is_ok() {}
+        // What is left of the last chunk, a byte at a time.
+        while ballast.write_all(&[0]).is_ok() {}
+    }
+
+    /// Removes the ballast: what an operator does about a full disk.
+    pub fn make_room(&self) {
+        std::fs::remove_file(self.path("ballast")).expect("remove the ballast");
+    }
+}
+
+fn unmount(dir: &std::path::Path) {
+    // Lazily: a file the test still holds open must not keep the mount.
+    let _ = Command::new("umount").arg("-l").arg(dir).status();
+    let _ = std::fs::remove_dir(dir);
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        unmount(&self.dir);
+    }
+}
+
+/// Unmounts the test disks of test processes that died before they could (their pid is in the
+/// directory's name).
+fn unmount_left_over_disks() {
+    let mounts = std::fs::read_to_string("/proc/mounts").unwrap_or_default();
+    for line in mounts.lines() {
+        let mut fields = line.split_whitespace();
+        let (Some(SMALL_DISK), Some(dir)) = (fields.next(), fields.next()) else {
+            continue;
+        };
+        let pid = dir
+            .rsplit('/')
+            .next()
+            .and_then(|name| name.strip_prefix("nongsan-disk-"))
+            .and_then(|rest| rest.split('-').next());
+        if let Some(pid) = pid
+            && !std::path::Path::new("/proc").join(pid).exists()
+        {
+            unmount(std::path::Path::new(dir));
+        }
+    }
+}
+
 impl Drop for TestDatabase {
     fn drop(&mut self) {
         match self.backend {
@@ -232,10 +341,15 @@ pub async fn spawn_app_with(
         nongsan::telemetry::init(&Settings::defaults().log);
     }
     let database = TestDatabase::create(backend)?;
+    Some(spawn_app_on(database, adjust).await)
+}
+
+/// Like `spawn_app_with`, on a database made beforehand.
+pub async fn spawn_app_on(database: TestDatabase, adjust: impl FnOnce(&mut Settings)) -> TestApp {
     let mut settings = test_settings(&database.url);
     adjust(&mut settings);
     let server = RunningServer::start(settings).await;
-    Some(TestApp {
+    TestApp {
         address: server.address.clone(),
         client: reqwest::Client::builder()
             .timeout(Duration::from_secs(60))
@@ -245,7 +359,7 @@ pub async fn spawn_app_with(
             .expect("http client"),
         server,
         database,
-    })
+    }
 }
 
 /// Sends a request and keeps what a client sees; no request may produce a 500.

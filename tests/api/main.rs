@@ -12,6 +12,7 @@ mod admin_map;
 mod auth;
 mod checkout;
 mod crash;
+mod disk;
 mod errors;
 mod households;
 mod integrity;
