@@ -109,6 +109,7 @@ enum AdminCommand {
 }
 
 pub fn run() -> ExitCode {
+    crate::memory::limit_malloc_arenas();
     let cli = Cli::parse();
     let command = cli.command.unwrap_or(Command::Serve(ServeArgs::default()));
     match execute(command) {

@@ -1,6 +1,8 @@
 //! One error type for the whole service, rendered as RFC 9457 `application/problem+json`
 //! with the stable `code`s of `docs/API.md`.
 
+use std::time::Duration;
+
 use actix_web::body::MessageBody;
 use actix_web::dev::ServiceResponse;
 use actix_web::http::StatusCode;
@@ -8,7 +10,6 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::ErrorHandlerResponse;
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
-use std::time::Duration;
 
 use crate::log_throttle::LogThrottle;
 

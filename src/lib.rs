@@ -19,6 +19,7 @@ pub mod ids;
 pub mod imports;
 pub mod ledger;
 pub mod log_throttle;
+pub mod memory;
 pub mod metrics;
 pub mod openapi;
 pub mod orders;

@@ -28,6 +28,9 @@ const PRUNE_EVERY: Duration = Duration::from_secs(600);
 /// A position that moved without any change is recorded at most this often.
 const IDLE_COMMIT_EVERY: Duration = Duration::from_secs(60);
 
+/// How long the follower waits after a round that failed before it tries again.
+const PAUSE_AFTER_FAILED_ROUND: Duration = Duration::from_millis(500);
+
 /// Rounds fail one after another while the database is down or the disk full.
 static FOLLOWING_FAILED: LogThrottle = LogThrottle::new(Duration::from_secs(10));
 
@@ -160,7 +163,7 @@ impl Follower {
         self.position = position;
         self.commit()?;
         self.merge_built()?;
-        release_freed_memory();
+        crate::memory::release_freed_memory();
         self.writer
             .set_merge_policy(Box::new(LogMergePolicy::default()));
         tracing::info!(
@@ -323,11 +326,13 @@ impl Follower {
                 {
                     while woken.try_recv().is_ok() {}
                     let round = sync.started.fetch_add(1, Ordering::SeqCst) + 1;
+                    let mut failed = false;
                     loop {
                         match self.round() {
                             Ok(true) => continue,
                             Ok(false) => break,
                             Err(error) => {
+                                failed = true;
                                 // The database may be down, or the disk full: the next round
                                 // tries again.
                                 if let Some(held_back) = FOLLOWING_FAILED.due() {
@@ -343,21 +348,24 @@ impl Follower {
                     }
                     self.prune_if_due();
                     sync.finished.send_replace(round);
+                    // Not a round per write while none can succeed: each failed one reads the
+                    // same changes again and starts the index writer anew.
+                    // Writes that wake it meanwhile are read by the next round; the catalogue
+                    // dropped ends the pause (and the thread, which holds the index's lock).
+                    let paused_until = Instant::now() + PAUSE_AFTER_FAILED_ROUND;
+                    while failed
+                        && let Some(left) = paused_until.checked_duration_since(Instant::now())
+                    {
+                        match woken.recv_timeout(left) {
+                            Ok(()) => continue,
+                            Err(mpsc::RecvTimeoutError::Timeout) => break,
+                            Err(mpsc::RecvTimeoutError::Disconnected) => return,
+                        }
+                    }
                 }
                 // Dropping `sync`'s last sender (with the catalogue) ends every wait.
             })
             .context("starting the catalogue follower")?;
         Ok(())
-    }
-}
-
-/// Gives the memory the build freed back to the system. glibc keeps what a thread frees for that
-/// thread's next allocations; after the build's writer (50 MB of arenas and batches of rows) the
-/// server would carry tens of megabytes it no longer uses.
-fn release_freed_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only walks glibc's own free lists; it takes no pointer of ours.
-    unsafe {
-        libc::malloc_trim(0);
     }
 }

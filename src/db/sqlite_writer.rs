@@ -367,8 +367,9 @@ fn run_group(
         if savepoints {
             match succeeded {
                 true => AnsiTransactionManager::commit_transaction(sqlite(conn))?,
-                // Failing, SQLite may have ended the whole transaction itself (a full disk
-                // does): then nothing of the group stands, and the group fails as interrupted.
+                // A write that failed may have made SQLite end the whole transaction itself
+                // (a full disk does): the savepoint is gone, nothing of the group stands, and
+                // the group fails as interrupted.
                 false => AnsiTransactionManager::rollback_transaction(sqlite(conn))
                     .map_err(|_| DieselError::BrokenTransactionManager)?,
             }

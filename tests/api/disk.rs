@@ -199,9 +199,8 @@ async fn a_full_disk_refuses_writes_and_loses_nothing(backend: Backend) {
     }
 
     // Nothing answered was lost, and nothing refused was half written.
-    let stored = app.listed_ids("/orders?per_page=100", Some(&farmer)).await;
-    let mut all_stored = stored.clone();
-    for page in 2.. {
+    let mut all_stored = Vec::new();
+    for page in 1.. {
         let more = app
             .listed_ids(&format!("/orders?per_page=100&page={page}"), Some(&farmer))
             .await;
