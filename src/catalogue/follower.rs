@@ -105,19 +105,18 @@ impl Follower {
         }
         // An index that is there serves, even when the rest cannot be read in now (the disk is
         // full, say): the follower goes on trying.
-        loop {
-            match self.round() {
-                Ok(true) => continue,
-                Ok(false) => break,
-                Err(error) => {
-                    tracing::warn!(
-                        error = format!("{error:#}"),
-                        "the catalogue index could not catch up at start; it goes on trying"
-                    );
-                    break;
-                }
-            }
+        if let Err(error) = self.catch_up() {
+            tracing::warn!(
+                error = format!("{error:#}"),
+                "the catalogue index could not catch up at start; it goes on trying"
+            );
         }
+        Ok(())
+    }
+
+    /// Rounds until the feed has nothing more, or one fails (it was undone: see [`Self::undo`]).
+    fn catch_up(&mut self) -> anyhow::Result<()> {
+        while self.round()? {}
         Ok(())
     }
 
@@ -273,7 +272,9 @@ impl Follower {
         self.position = self.committed_position;
         // A writer whose rollback failed once has lost its lock and panics on the next one.
         let rolled_back = catch_unwind(AssertUnwindSafe(|| self.writer.rollback()));
-        if !matches!(rolled_back, Ok(Ok(_))) {
+        // Once it cannot, every later round meets it again.
+        static BROKEN: LogThrottle = LogThrottle::new(Duration::from_secs(10));
+        if !matches!(rolled_back, Ok(Ok(_))) && BROKEN.due().is_some() {
             tracing::error!(
                 "the catalogue index writer cannot be reset: searches answer from the index as it was until the server restarts"
             );
@@ -326,34 +327,25 @@ impl Follower {
                 {
                     while woken.try_recv().is_ok() {}
                     let round = sync.started.fetch_add(1, Ordering::SeqCst) + 1;
-                    let mut failed = false;
-                    loop {
-                        match self.round() {
-                            Ok(true) => continue,
-                            Ok(false) => break,
-                            Err(error) => {
-                                failed = true;
-                                // The database may be down, or the disk full: the next round
-                                // tries again.
-                                if let Some(held_back) = FOLLOWING_FAILED.due() {
-                                    tracing::warn!(
-                                        error = format!("{error:#}"),
-                                        held_back,
-                                        "following the search change feed failed"
-                                    );
-                                }
-                                break;
-                            }
-                        }
+                    // The database may be down, or the disk full: the next round tries again.
+                    let caught_up = self.catch_up();
+                    if let Err(error) = &caught_up
+                        && let Some(held_back) = FOLLOWING_FAILED.due()
+                    {
+                        tracing::warn!(
+                            error = format!("{error:#}"),
+                            held_back,
+                            "following the search change feed failed"
+                        );
                     }
                     self.prune_if_due();
                     sync.finished.send_replace(round);
                     // Not a round per write while none can succeed: each failed one reads the
-                    // same changes again and starts the index writer anew.
-                    // Writes that wake it meanwhile are read by the next round; the catalogue
-                    // dropped ends the pause (and the thread, which holds the index's lock).
+                    // same changes again and starts the index writer anew. Writes that wake it
+                    // meanwhile are read by the next round; the catalogue dropped ends the pause
+                    // (and the thread, which holds the index's lock).
                     let paused_until = Instant::now() + PAUSE_AFTER_FAILED_ROUND;
-                    while failed
+                    while caught_up.is_err()
                         && let Some(left) = paused_until.checked_duration_since(Instant::now())
                     {
                         match woken.recv_timeout(left) {
