@@ -103,14 +103,9 @@ impl TestDatabase {
     pub fn create(backend: Backend) -> Option<TestDatabase> {
         let name = format!("test_{}", uuid::Uuid::new_v4().simple());
         match backend {
-            Backend::Sqlite => {
-                let path: PathBuf = std::env::temp_dir().join(format!("nongsan-{name}.db"));
-                Some(TestDatabase {
-                    backend,
-                    url: path.to_string_lossy().into_owned(),
-                    name,
-                })
-            }
+            Backend::Sqlite => Some(TestDatabase::sqlite_at(
+                std::env::temp_dir().join(format!("nongsan-{name}.db")),
+            )),
             Backend::Postgres => {
                 if !postgres_available() {
                     return None;
@@ -132,9 +127,7 @@ impl TestDatabase {
             }
         }
     }
-}
 
-impl TestDatabase {
     /// A SQLite database at `path` (a file not yet there), removed when dropped.
     pub fn sqlite_at(path: PathBuf) -> TestDatabase {
         TestDatabase {
